@@ -1,0 +1,349 @@
+//! Settings, read once from the environment (and `.env`) into typed values.
+//! A bad value refuses start-up with every problem listed, each naming the
+//! variable and what it expects.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::domain::EmailAddress;
+use crate::storage::DatabaseUrl;
+use crate::tokens::{KeySet, SigningKey};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailProvider {
+    Log,
+    File,
+}
+
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    pub provider: MailProvider,
+    pub file_dir: PathBuf,
+    pub max_attempts: u32,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub database_pool_size: usize,
+    pub database_ca_file: Option<PathBuf>,
+    pub bind_addr: String,
+    /// `JWT_SECRET`; None means "generate one beside the SQLite file".
+    pub jwt_secret: Option<String>,
+    pub jwt_previous_secrets: Vec<String>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub frontend_url: String,
+    pub reset_link_template: Option<String>,
+    pub reset_token_ttl: Duration,
+    pub bcrypt_cost: u32,
+    pub bcrypt_max_concurrency: usize,
+    pub bcrypt_queue_timeout: Duration,
+    pub password_min_length: usize,
+    pub default_from_email: String,
+    pub mail: MailSettings,
+    pub app_name: String,
+    pub support_contact: Option<String>,
+    pub http_workers: usize,
+    pub outbox_poll_interval: Duration,
+    /// Whether `serve` runs the outbox worker in-process (tests drive it by hand).
+    pub run_outbox_worker: bool,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database", &self.database_url.backend())
+            .field("bind_addr", &self.bind_addr)
+            .field("frontend_url", &self.frontend_url)
+            .field("mail_provider", &self.mail.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+/// Reads variables from any source (the process environment, or a map in tests).
+struct Reader<'a> {
+    get: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn raw(&self, name: &str) -> Option<String> {
+        (self.get)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn string(&self, name: &str, default: &str) -> String {
+        self.raw(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn parsed<T: std::str::FromStr>(
+        &mut self,
+        name: &str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+        unit: &str,
+    ) -> T
+    where
+        T: PartialOrd + std::fmt::Display + Copy,
+    {
+        let Some(raw) = self.raw(name) else { return default };
+        match raw.parse::<T>() {
+            Ok(v) if range.contains(&v) => v,
+            _ => {
+                self.problems.push(format!(
+                    "{name}={raw:?}: expected a whole number of {unit} from {} to {}",
+                    range.start(),
+                    range.end()
+                ));
+                default
+            }
+        }
+    }
+
+    fn problem(&mut self, message: String) {
+        self.problems.push(message);
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&|name| std::env::var(name).ok())
+    }
+
+    pub fn from_map(map: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        Self::from_source(&|name| map.get(name).cloned())
+    }
+
+    fn from_source(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut r = Reader { get, problems: Vec::new() };
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+
+        let database_url = match DatabaseUrl::parse(&r.string("DATABASE_URL", "sqlite://pwreset.db")) {
+            Ok(url) => url,
+            Err(why) => {
+                r.problem(format!("DATABASE_URL: {why}"));
+                DatabaseUrl::Sqlite("pwreset.db".into())
+            }
+        };
+        let database_pool_size = r.parsed("DATABASE_POOL_SIZE", 10usize, 1..=200, "connections");
+        let database_ca_file = r.raw("DATABASE_CA_FILE").map(PathBuf::from);
+        if let Some(path) = &database_ca_file {
+            if !path.is_file() {
+                r.problem(format!("DATABASE_CA_FILE={}: no such file", path.display()));
+            }
+        }
+
+        let bind_addr = r.string("BIND_ADDR", "127.0.0.1:8080");
+        if bind_addr.parse::<std::net::SocketAddr>().is_err() {
+            r.problem(format!("BIND_ADDR={bind_addr:?}: expected IP:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080"));
+        }
+
+        let jwt_secret = r.raw("JWT_SECRET");
+        let jwt_previous_secrets: Vec<String> = r
+            .raw("JWT_PREVIOUS_SECRETS")
+            .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default();
+        if let Some(secret) = &jwt_secret {
+            if let Err(why) = SigningKey::new(secret.as_bytes()) {
+                r.problem(format!("JWT_SECRET {why}"));
+            }
+        } else if matches!(database_url, DatabaseUrl::Postgres(_)) {
+            r.problem(
+                "JWT_SECRET is required with Postgres (every replica must sign with the same key); \
+                 generate one with `pwreset keys generate`"
+                    .into(),
+            );
+        }
+        for (i, secret) in jwt_previous_secrets.iter().enumerate() {
+            if let Err(why) = SigningKey::new(secret.as_bytes()) {
+                r.problem(format!("JWT_PREVIOUS_SECRETS entry {} {why}", i + 1));
+            }
+        }
+        let jwt_issuer = r.string("JWT_ISSUER", "pwreset");
+        let jwt_audience = r.string("JWT_AUDIENCE", "pwreset-reset");
+
+        let frontend_url = r.string("FRONTEND_URL", "http://127.0.0.1:8080");
+        if !(frontend_url.starts_with("http://") || frontend_url.starts_with("https://"))
+            || frontend_url.contains(['?', '#', ' '])
+        {
+            r.problem(format!(
+                "FRONTEND_URL={frontend_url:?}: expected an http(s) URL without query or fragment, \
+                 e.g. https://app.example.com"
+            ));
+        }
+        let frontend_url = frontend_url.trim_end_matches('/').to_owned();
+        let reset_link_template = r.raw("RESET_LINK_TEMPLATE");
+        if let Some(template) = &reset_link_template {
+            if template.matches("{token}").count() != 1
+                || !(template.starts_with("http://") || template.starts_with("https://"))
+            {
+                r.problem(format!(
+                    "RESET_LINK_TEMPLATE={template:?}: expected an http(s) URL containing {{token}} once, \
+                     e.g. https://app.example.com/reset#token={{token}}"
+                ));
+            }
+        }
+        let ttl = r.parsed("RESET_TOKEN_TTL_SECS", 3600u64, 60..=86_400, "seconds");
+        let bcrypt_cost = r.parsed("BCRYPT_COST", 12u32, 10..=15, "rounds (log2)");
+        let bcrypt_max_concurrency =
+            r.parsed("BCRYPT_MAX_CONCURRENCY", cores, 1..=256, "concurrent hashes");
+        let bcrypt_queue_ms = r.parsed("BCRYPT_QUEUE_TIMEOUT_MS", 2000u64, 1..=60_000, "milliseconds");
+        let password_min_length = r.parsed("PASSWORD_MIN_LENGTH", 12usize, 8..=64, "characters");
+
+        let default_from_email = r.string("DEFAULT_FROM_EMAIL", "pwreset@localhost");
+        // `localhost` has no dot, so the development default is accepted as is.
+        if default_from_email != "pwreset@localhost" && EmailAddress::parse(&default_from_email).is_err() {
+            let from = &default_from_email;
+            r.problem(format!("DEFAULT_FROM_EMAIL={from:?}: expected a plain address like no-reply@example.com"));
+        }
+
+        let provider = match r.string("MAIL_PROVIDER", "log").to_ascii_lowercase().as_str() {
+            "log" => MailProvider::Log,
+            "file" => MailProvider::File,
+            other @ ("postmark" | "sendgrid" | "mailgun" | "resend" | "mailpit" | "http") => {
+                r.problem(format!(
+                    "MAIL_PROVIDER={other}: this build delivers through `log` or `file` only; \
+                     the HTTP email providers are not implemented yet"
+                ));
+                MailProvider::Log
+            }
+            other => {
+                r.problem(format!("MAIL_PROVIDER={other:?}: expected one of log, file"));
+                MailProvider::Log
+            }
+        };
+        let mail = MailSettings {
+            provider,
+            file_dir: PathBuf::from(r.string("MAIL_FILE_DIR", "./outbox")),
+            max_attempts: r.parsed("MAIL_MAX_ATTEMPTS", 8u32, 1..=100, "attempts"),
+        };
+        let app_name = r.string("APP_NAME", "pwreset");
+        let support_contact = r.raw("SUPPORT_CONTACT");
+        let http_workers = r.parsed("HTTP_WORKERS", cores, 1..=64, "threads");
+        let poll_ms = r.parsed("OUTBOX_POLL_INTERVAL_MS", 1000u64, 10..=60_000, "milliseconds");
+
+        if !r.problems.is_empty() {
+            return Err(ConfigError { problems: r.problems });
+        }
+        Ok(Self {
+            database_url,
+            database_pool_size,
+            database_ca_file,
+            bind_addr,
+            jwt_secret,
+            jwt_previous_secrets,
+            jwt_issuer,
+            jwt_audience,
+            frontend_url,
+            reset_link_template,
+            reset_token_ttl: Duration::from_secs(ttl),
+            bcrypt_cost,
+            bcrypt_max_concurrency,
+            bcrypt_queue_timeout: Duration::from_millis(bcrypt_queue_ms),
+            password_min_length,
+            default_from_email,
+            mail,
+            app_name,
+            support_contact,
+            http_workers,
+            outbox_poll_interval: Duration::from_millis(poll_ms),
+            run_outbox_worker: true,
+        })
+    }
+
+    /// The link a user receives: from configuration only, never from request headers.
+    pub fn reset_link(&self, jwt: &str) -> String {
+        match &self.reset_link_template {
+            Some(template) => template.replace("{token}", jwt),
+            None => format!("{}/reset-password?token={jwt}", self.frontend_url),
+        }
+    }
+
+    /// The signing keys: JWT_SECRET (or, on SQLite without one, a key
+    /// generated once and kept beside the database file) plus any previous keys.
+    pub fn load_keys(&self) -> Result<KeySet, ConfigError> {
+        let fail = |msg: String| ConfigError { problems: vec![msg] };
+        let current = match (&self.jwt_secret, &self.database_url) {
+            (Some(secret), _) => secret.clone(),
+            (None, DatabaseUrl::Sqlite(db_path)) => {
+                let mut key_path = db_path.clone().into_os_string();
+                key_path.push(".jwt-secret");
+                let key_path = PathBuf::from(key_path);
+                crate::keyfile::load_or_create(&key_path).map_err(|e| {
+                    fail(format!("JWT_SECRET is unset and the key file {} cannot be used: {e}", key_path.display()))
+                })?
+            }
+            (None, DatabaseUrl::Postgres(_)) => {
+                return Err(fail("JWT_SECRET is required with Postgres".into()));
+            }
+        };
+        let current = SigningKey::new(current.as_bytes()).map_err(|e| fail(format!("JWT_SECRET {e}")))?;
+        let previous = self
+            .jwt_previous_secrets
+            .iter()
+            .map(|s| SigningKey::new(s.as_bytes()).map_err(|e| fail(format!("JWT_PREVIOUS_SECRETS entry {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(KeySet::new(current, previous))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_map(&map)
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.database_url, DatabaseUrl::Sqlite("pwreset.db".into()));
+        assert_eq!(s.bind_addr, "127.0.0.1:8080");
+        assert_eq!(s.reset_token_ttl, Duration::from_secs(3600));
+        assert_eq!(s.reset_link("abc"), "http://127.0.0.1:8080/reset-password?token=abc");
+    }
+
+    #[test]
+    fn every_bad_value_is_named_with_what_to_set() {
+        let err = settings(&[
+            ("JWT_SECRET", "short"),
+            ("BCRYPT_COST", "4"),
+            ("RESET_TOKEN_TTL_SECS", "soon"),
+            ("MAIL_PROVIDER", "carrier-pigeon"),
+            ("RESET_LINK_TEMPLATE", "https://x.test/reset"),
+        ])
+        .err()
+        .unwrap()
+        .to_string();
+        for expected in [
+            "JWT_SECRET is 5 bytes long; it must be at least 32 bytes",
+            "BCRYPT_COST=\"4\": expected a whole number of rounds (log2) from 10 to 15",
+            "RESET_TOKEN_TTL_SECS=\"soon\"",
+            "MAIL_PROVIDER=\"carrier-pigeon\"",
+            "RESET_LINK_TEMPLATE",
+        ] {
+            assert!(err.contains(expected), "{expected:?} missing from:\n{err}");
+        }
+    }
+
+    #[test]
+    fn postgres_requires_a_secret() {
+        let err = settings(&[("DATABASE_URL", "postgres://postgres@127.0.0.1/x")]).err().unwrap();
+        assert!(err.to_string().contains("JWT_SECRET is required with Postgres"));
+    }
+
+    #[test]
+    fn link_template_replaces_the_token() {
+        let s = settings(&[("RESET_LINK_TEMPLATE", "https://app.test/r#token={token}")]).unwrap();
+        assert_eq!(s.reset_link("j.w.t"), "https://app.test/r#token=j.w.t");
+    }
+}

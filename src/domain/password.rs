@@ -1,0 +1,127 @@
+//! The password policy (NIST SP 800-63B): length bounds and a strength
+//! estimator instead of composition rules.
+
+use std::fmt;
+
+use unicode_normalization::UnicodeNormalization;
+
+/// bcrypt reads at most 72 bytes; longer input would be silently truncated.
+pub const MAX_PASSWORD_BYTES: usize = 72;
+
+#[derive(Clone, Debug)]
+pub struct PasswordPolicy {
+    pub min_chars: usize,
+}
+
+/// A password that passed the policy. Its Debug output is redacted.
+#[derive(Clone)]
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPassword(<redacted>)")
+    }
+}
+
+impl PasswordPolicy {
+    /// Checks a candidate password. `user_inputs` are words tied to the
+    /// account (email parts, the service's name) that make a password guessable.
+    /// Each message says why the password was refused.
+    pub fn check(&self, raw: &str, user_inputs: &[&str]) -> Result<NewPassword, Vec<String>> {
+        let normalized: String = raw.nfc().collect();
+        let mut problems = Vec::new();
+        if normalized.chars().any(char::is_control) {
+            problems.push("The password cannot contain control characters.".to_owned());
+        }
+        let chars = normalized.chars().count();
+        if chars < self.min_chars {
+            problems.push(format!(
+                "This password is too short. It must contain at least {} characters.",
+                self.min_chars
+            ));
+        }
+        if normalized.len() > MAX_PASSWORD_BYTES {
+            problems.push(format!(
+                "This password is too long. It can be at most {MAX_PASSWORD_BYTES} bytes \
+                 (accented letters and symbols count as more than one); it would not be \
+                 stored in full."
+            ));
+        }
+        if problems.is_empty() {
+            let estimate = zxcvbn::zxcvbn(&normalized, user_inputs);
+            if (estimate.score() as u8) < 3 {
+                let mut message = "This password is too easy to guess.".to_owned();
+                if let Some(feedback) = estimate.feedback() {
+                    if let Some(warning) = feedback.warning() {
+                        message.push(' ');
+                        message.push_str(&warning.to_string());
+                    }
+                    for suggestion in feedback.suggestions() {
+                        message.push(' ');
+                        message.push_str(&suggestion.to_string());
+                    }
+                }
+                problems.push(message);
+            }
+        }
+        if problems.is_empty() {
+            Ok(NewPassword(normalized))
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PasswordPolicy;
+
+    fn policy() -> PasswordPolicy {
+        PasswordPolicy { min_chars: 12 }
+    }
+
+    #[test]
+    fn accepts_a_long_unpredictable_passphrase() {
+        assert!(policy().check("correct-horse-battery-staple-42", &[]).is_ok());
+    }
+
+    #[test]
+    fn refuses_guessable_passwords_even_when_long_enough() {
+        for weak in ["password1234", "qwertyuiopasdf", "aaaaaaaaaaaaaaaa", "123456789012"] {
+            let problems = policy().check(weak, &[]).err().unwrap_or_default();
+            assert!(
+                problems.iter().any(|p| p.contains("too easy to guess")),
+                "{weak} was accepted: {problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_a_password_built_from_the_email() {
+        let problems = policy()
+            .check("alice.smith2024", &["alice.smith@example.com", "alice.smith", "alice", "smith"])
+            .err()
+            .unwrap_or_default();
+        assert!(problems.iter().any(|p| p.contains("too easy to guess")), "{problems:?}");
+    }
+
+    #[test]
+    fn length_is_counted_after_nfc_and_never_truncated() {
+        use unicode_normalization::UnicodeNormalization;
+        // Decomposed accents take one byte more each: 76 bytes in NFD, 66 in NFC.
+        let composed = "Zürich-Bäckerei-öffnet-täglich-für-Grüße-Süßes-ÄÖÜ-42!";
+        let decomposed: String = composed.nfd().collect();
+        assert!(decomposed.len() > 72);
+        assert!(policy().check(&decomposed, &[]).is_ok_and(|p| p.expose() == composed));
+        let too_long = "é".repeat(37);
+        let problems = policy().check(&too_long, &[]).err().unwrap_or_default();
+        assert!(problems.iter().any(|p| p.contains("too long")), "{problems:?}");
+        assert!(policy().check("short", &[]).is_err_and(|p| p[0].contains("at least 12")));
+    }
+}

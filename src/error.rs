@@ -1,0 +1,140 @@
+//! Every error a client can see, as RFC 9457 problem+json. A 500 says nothing
+//! about its cause; the cause chain goes to the log.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid token")]
+    InvalidToken,
+    #[error("validation failed: {0:?}")]
+    Validation(FieldErrors),
+    #[error("malformed request body: {0}")]
+    MalformedBody(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("too busy")]
+    Busy { retry_after_secs: u64 },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(BTreeMap::from([(field.to_owned(), vec![message.into()])]))
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidToken => "invalid_token",
+            Self::Validation(_) => "validation_failed",
+            Self::MalformedBody(_) => "malformed_request",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Busy { .. } => "busy",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title_and_detail(&self) -> (&'static str, String) {
+        match self {
+            Self::InvalidToken => (
+                "Invalid or expired token",
+                "The reset link is invalid or has expired. Request a new one.".into(),
+            ),
+            Self::Validation(_) => {
+                ("Validation failed", "Some fields are invalid; see `errors`.".into())
+            }
+            Self::MalformedBody(why) => {
+                ("Malformed request", format!("The request body is not valid JSON: {why}"))
+            }
+            Self::PayloadTooLarge => {
+                ("Payload too large", "The request body is larger than 16 KiB.".into())
+            }
+            Self::UnsupportedMediaType => (
+                "Unsupported media type",
+                "Send the body as JSON with `Content-Type: application/json`.".into(),
+            ),
+            Self::NotFound => ("Not found", "There is nothing at this address.".into()),
+            Self::MethodNotAllowed => {
+                ("Method not allowed", "This address does not accept that method.".into())
+            }
+            Self::Busy { .. } => (
+                "Service busy",
+                "Too many passwords are being processed right now; retry shortly.".into(),
+            ),
+            Self::Internal(_) => {
+                ("Internal server error", "Something went wrong on our side.".into())
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a FieldErrors>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidToken | Self::Validation(_) | Self::MalformedBody(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(e) = self {
+            log::error!("internal error: {e:#}");
+        }
+        let status = self.status_code();
+        let (title, detail) = self.title_and_detail();
+        let errors = match self {
+            Self::Validation(errors) => Some(errors),
+            _ => None,
+        };
+        let problem = Problem {
+            kind: format!("urn:pwreset:problem:{}", self.code()),
+            title,
+            status: status.as_u16(),
+            detail,
+            code: self.code(),
+            errors,
+        };
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let Self::Busy { retry_after_secs } = self {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+        }
+        response.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}

@@ -1,0 +1,15 @@
+//! pwreset: a password-reset microservice.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+mod keyfile;
+pub mod mailer;
+pub mod outbox;
+pub mod password;
+pub mod routes;
+pub mod startup;
+pub mod storage;
+pub mod tokens;

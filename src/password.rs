@@ -1,0 +1,49 @@
+//! bcrypt hashing, off the async workers and bounded: at most `max_concurrent`
+//! hashes run at once; a request waits at most `queue_timeout` for a slot and
+//! is then told to come back later (503 + Retry-After) instead of piling up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use crate::domain::NewPassword;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("every bcrypt slot stayed busy for the whole queue wait")]
+    Busy,
+    #[error("bcrypt failed: {0}")]
+    Failed(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct PasswordHasher {
+    cost: u32,
+    slots: Arc<Semaphore>,
+    queue_timeout: Duration,
+}
+
+impl PasswordHasher {
+    pub fn new(cost: u32, max_concurrent: usize, queue_timeout: Duration) -> Self {
+        Self { cost, slots: Arc::new(Semaphore::new(max_concurrent.max(1))), queue_timeout }
+    }
+
+    pub async fn hash(&self, password: &NewPassword) -> Result<String, HashError> {
+        let _slot = tokio::time::timeout(self.queue_timeout, self.slots.acquire())
+            .await
+            .map_err(|_| HashError::Busy)?
+            .map_err(|_| HashError::Busy)?;
+        let password = password.clone();
+        let cost = self.cost;
+        tokio::task::spawn_blocking(move || bcrypt::hash(password.expose(), cost))
+            .await
+            .map_err(|e| HashError::Failed(e.to_string()))?
+            .map_err(|e| HashError::Failed(e.to_string()))
+    }
+
+    /// Hashes waiting for or holding a slot right now.
+    pub fn available_slots(&self) -> usize {
+        self.slots.available_permits()
+    }
+}

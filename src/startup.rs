@@ -1,0 +1,151 @@
+//! Wiring: pools, migrations, the HTTP server and the outbox worker.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tokio::sync::{Notify, watch};
+
+use crate::clock::Clock;
+use crate::config::{MailProvider, Settings};
+use crate::domain::PasswordPolicy;
+use crate::mailer::{self, Mailer};
+use crate::outbox::OutboxWorker;
+use crate::password::PasswordHasher;
+use crate::routes;
+use crate::storage::{PoolOptions, Repo};
+use crate::tokens::TokenCodec;
+
+/// Everything a handler needs; shared by all HTTP workers.
+pub struct AppState {
+    pub repo: Repo,
+    pub codec: TokenCodec,
+    pub hasher: PasswordHasher,
+    pub policy: PasswordPolicy,
+    pub settings: Arc<Settings>,
+    pub clock: Clock,
+    pub wake_worker: Arc<Notify>,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    worker: OutboxWorker,
+    state: web::Data<AppState>,
+}
+
+/// Opens the database and applies pending migrations.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Repo> {
+    let repo = Repo::connect(
+        &settings.database_url,
+        &PoolOptions {
+            max_size: settings.database_pool_size,
+            ca_file: settings.database_ca_file.clone(),
+        },
+    )?;
+    let applied = repo.run_migrations().await.context("running database migrations")?;
+    if applied > 0 {
+        log::info!("applied {applied} database migration(s)");
+    }
+    Ok(repo)
+}
+
+impl Application {
+    /// Builds everything and binds the listener (`BIND_ADDR`; port 0 picks a
+    /// free port). Uses the given mailer, or the one `MAIL_PROVIDER` names.
+    pub async fn build(
+        settings: Settings,
+        clock: Clock,
+        mailer: Option<Arc<dyn Mailer>>,
+    ) -> anyhow::Result<Self> {
+        let keys = settings.load_keys()?;
+        let repo = open_database(&settings).await?;
+        let settings = Arc::new(settings);
+        let codec = TokenCodec::new(keys, settings.jwt_issuer.clone(), settings.jwt_audience.clone());
+        if settings.mail.provider == MailProvider::Log && mailer.is_none() {
+            log::warn!(
+                "MAIL_PROVIDER=log prints every email, reset links included, to standard output: \
+                 for development only"
+            );
+        }
+        let mailer = mailer.unwrap_or_else(|| mailer::from_settings(&settings));
+        let wake_worker = Arc::new(Notify::new());
+        let state = web::Data::new(AppState {
+            repo: repo.clone(),
+            codec: codec.clone(),
+            hasher: PasswordHasher::new(
+                settings.bcrypt_cost,
+                settings.bcrypt_max_concurrency,
+                settings.bcrypt_queue_timeout,
+            ),
+            policy: PasswordPolicy { min_chars: settings.password_min_length },
+            settings: settings.clone(),
+            clock: clock.clone(),
+            wake_worker: wake_worker.clone(),
+        });
+        let worker = OutboxWorker::new(repo, mailer, codec, settings.clone(), clock, wake_worker);
+
+        let listener = TcpListener::bind(&settings.bind_addr)
+            .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;
+        let port = listener.local_addr()?.port();
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("Cache-Control", "no-store"))
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "no-referrer"))
+                        .add(("X-Frame-Options", "DENY")),
+                )
+                // Method, path (never the query string) and status: no secrets.
+                .wrap(
+                    Logger::new("%{route}xi %s %Dms")
+                        .custom_request_replace("route", |req| format!("{} {}", req.method(), req.path())),
+                )
+                .app_data(app_state.clone())
+                .app_data(routes::json_config())
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        .workers(settings.http_workers)
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
+        log::info!("listening on {}", settings.bind_addr.rsplit_once(':').map_or(settings.bind_addr.clone(), |(host, _)| format!("{host}:{port}")));
+        Ok(Self { port, server, worker, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// A handle to the outbox worker, to drive it by hand (tests, CLI).
+    pub fn worker(&self) -> OutboxWorker {
+        self.worker.clone()
+    }
+
+    /// Serves until the server stops (SIGINT/SIGTERM: stop accepting, finish
+    /// in-flight requests), then lets the worker finish its row and exit.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let worker = if self.state.settings.run_outbox_worker {
+            Some(tokio::spawn(self.worker.run(stop_rx)))
+        } else {
+            None
+        };
+        let served = self.server.await;
+        let _ = stop_tx.send(true);
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        served.context("HTTP server failed")
+    }
+}

@@ -1,0 +1,262 @@
+//! Database access. One code path for Postgres and SQLite: every query is
+//! written once inside `with_conn!`, which type-checks it against both
+//! backends. Nothing outside this module sees diesel.
+
+pub mod outbox;
+pub mod schema;
+pub mod tokens;
+mod tls;
+pub mod users;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::SqliteConnection;
+use diesel_async::pooled_connection::deadpool::{Pool, PoolError};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::FutureExt;
+
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+const POOL_TIMEOUT: Duration = Duration::from_secs(10);
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Where the data lives, parsed from `DATABASE_URL`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            raw.parse::<tokio_postgres::Config>()
+                .map_err(|e| format!("not a valid Postgres URL: {e}"))?;
+            return Ok(Self::Postgres(raw.to_owned()));
+        }
+        if let Some(path) = raw.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() || path == ":memory:" {
+                return Err("a SQLite URL needs a file path, e.g. sqlite://pwreset.db".into());
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        Err("expected postgres://USER@HOST/DB or sqlite://PATH".into())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Postgres(_) => Backend::Postgres,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database pool: {0}")]
+    Pool(String),
+    #[error("database connection pool: {0}")]
+    Checkout(#[from] PoolError),
+    #[error("database TLS setup: {0}")]
+    Tls(String),
+    #[error("database query: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("database connection: {0}")]
+    Connection(#[from] diesel::ConnectionError),
+    #[error("migrations: {0}")]
+    Migration(String),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Clone)]
+pub(crate) enum Pools {
+    Postgres(Pool<AsyncPgConnection>),
+    Sqlite(Pool<SqliteConn>),
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Repo {
+    pub(crate) pools: Pools,
+    url: DatabaseUrl,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+/// Runs `$body` with `$conn` bound to a pooled connection of whichever backend
+/// the repo uses. The body is compiled once per backend.
+macro_rules! with_conn {
+    ($repo:expr, |$conn:ident| $body:expr) => {
+        match &$repo.pools {
+            $crate::storage::Pools::Postgres(pool) => {
+                let mut pooled = pool.get().await?;
+                let $conn: &mut diesel_async::AsyncPgConnection = &mut pooled;
+                $body
+            }
+            $crate::storage::Pools::Sqlite(pool) => {
+                let mut pooled = pool.get().await?;
+                let $conn: &mut $crate::storage::SqliteConn = &mut pooled;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_conn;
+
+pub struct PoolOptions {
+    pub max_size: usize,
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Repo {
+    /// Builds the pool. Connections are opened lazily, so this never blocks.
+    pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StorageError> {
+        match url {
+            DatabaseUrl::Postgres(raw) => {
+                let tls = tls::client_config(options.ca_file.as_deref())
+                    .map_err(StorageError::Tls)?;
+                let setup_tls = tls.clone();
+                let mut config = ManagerConfig::<AsyncPgConnection>::default();
+                config.custom_setup =
+                    Box::new(move |url| tls::establish(url.to_owned(), setup_tls.clone()).boxed());
+                let manager = AsyncDieselConnectionManager::new_with_config(raw.clone(), config);
+                let pool = Pool::builder(manager)
+                    .max_size(options.max_size)
+                    .wait_timeout(Some(POOL_TIMEOUT))
+                    .create_timeout(Some(POOL_TIMEOUT))
+                    .runtime(deadpool::Runtime::Tokio1)
+                    .build()
+                    .map_err(|e| StorageError::Pool(e.to_string()))?;
+                Ok(Self { pools: Pools::Postgres(pool), url: url.clone(), tls: Some(tls) })
+            }
+            DatabaseUrl::Sqlite(path) => {
+                let mut config = ManagerConfig::<SqliteConn>::default();
+                config.custom_setup = Box::new(|url| establish_sqlite(url.to_owned()).boxed());
+                let manager = AsyncDieselConnectionManager::new_with_config(
+                    path.to_string_lossy().into_owned(),
+                    config,
+                );
+                let pool = Pool::builder(manager)
+                    .max_size(options.max_size)
+                    .wait_timeout(Some(POOL_TIMEOUT))
+                    .create_timeout(Some(POOL_TIMEOUT))
+                    .runtime(deadpool::Runtime::Tokio1)
+                    .build()
+                    .map_err(|e| StorageError::Pool(e.to_string()))?;
+                Ok(Self { pools: Pools::Sqlite(pool), url: url.clone(), tls: None })
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Postgres(_) => Backend::Postgres,
+            Pools::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Applies pending migrations. diesel's migration harness is synchronous
+    /// and calls `block_in_place`, so it runs on a runtime of its own.
+    pub async fn run_migrations(&self) -> Result<usize, StorageError> {
+        let repo = self.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let result = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .map_err(|e| StorageError::Migration(e.to_string()))
+                .and_then(|rt| rt.block_on(async move {
+                    match tokio::spawn(async move { repo.migrate_in_place().await }).await {
+                        Ok(result) => result,
+                        Err(e) => Err(StorageError::Migration(e.to_string())),
+                    }
+                }));
+            let _ = tx.send(result);
+        });
+        rx.await
+            .map_err(|_| StorageError::Migration("migration thread died".into()))?
+    }
+
+    async fn migrate_in_place(&self) -> Result<usize, StorageError> {
+        // The pooled connections belong to the caller's runtime; open a fresh one here.
+        match (&self.url, &self.tls) {
+            (DatabaseUrl::Postgres(raw), Some(tls)) => {
+                let conn = tls::establish(raw.clone(), tls.clone()).await?;
+                let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
+                let applied = harness
+                    .run_pending_migrations(PG_MIGRATIONS)
+                    .map_err(|e| StorageError::Migration(e.to_string()))?;
+                Ok(applied.len())
+            }
+            (DatabaseUrl::Sqlite(path), _) => {
+                let conn = establish_sqlite(path.to_string_lossy().into_owned()).await?;
+                let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
+                let applied = harness
+                    .run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map_err(|e| StorageError::Migration(e.to_string()))?;
+                Ok(applied.len())
+            }
+            (DatabaseUrl::Postgres(_), None) => {
+                Err(StorageError::Migration("Postgres without TLS settings".into()))
+            }
+        }
+    }
+
+    /// True when the database answers and every embedded migration is applied.
+    pub async fn is_ready(&self) -> Result<bool, StorageError> {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+
+        diesel::table! {
+            __diesel_schema_migrations (version) {
+                version -> Text,
+            }
+        }
+        let latest = match self.backend() {
+            Backend::Postgres => latest_version(&PG_MIGRATIONS),
+            Backend::Sqlite => latest_version(&SQLITE_MIGRATIONS),
+        };
+        let applied: Option<String> = with_conn!(self, |conn| {
+            __diesel_schema_migrations::table
+                .select(diesel::dsl::max(__diesel_schema_migrations::version))
+                .first(conn)
+                .await?
+        });
+        Ok(applied.is_some_and(|v| v >= latest))
+    }
+}
+
+fn latest_version(migrations: &EmbeddedMigrations) -> String {
+    use diesel::migration::MigrationSource;
+    MigrationSource::<diesel::sqlite::Sqlite>::migrations(migrations)
+        .ok()
+        .and_then(|all| all.iter().map(|m| m.name().version().to_string()).max())
+        .unwrap_or_default()
+}
+
+/// SQLite allows one writer: WAL plus a busy timeout lets the server, its
+/// worker and a CLI command share the file without "database is locked".
+async fn establish_sqlite(path: String) -> diesel::ConnectionResult<SqliteConn> {
+    let mut conn = SqliteConn::establish(&path).await?;
+    conn.batch_execute(
+        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+    )
+    .await
+    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}

@@ -1,0 +1,46 @@
+// One schema for both backends: every column type here means the same on
+// Postgres and SQLite (TEXT ids, TIMESTAMP in UTC, INTEGER counters).
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        password_hash -> Nullable<Text>,
+        disabled -> Bool,
+        password_changed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    password_reset_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        requested_ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        kind -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        provider_message_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        give_up_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(password_reset_tokens -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, password_reset_tokens, outbox);

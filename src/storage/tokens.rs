@@ -1,0 +1,139 @@
+//! Queries on `password_reset_tokens`. Only SHA-256 hashes of tokens are
+//! stored; the raw token never reaches this module.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use super::outbox::NewOutboxRow;
+use super::schema::{outbox, password_reset_tokens, users};
+use super::users::User;
+use super::{Repo, StorageError, with_conn};
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = password_reset_tokens)]
+pub struct TokenRow {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = password_reset_tokens)]
+pub struct NewToken<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub token_hash: &'a str,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub requested_ip: Option<&'a str>,
+}
+
+/// What a successful consume changed, or why nothing was.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConsumeOutcome {
+    PasswordChanged,
+    /// Used, expired, revoked or never existed: another request won, or the
+    /// token died between verification and consumption.
+    TokenNotLive,
+    UserDisabled,
+}
+
+impl Repo {
+    /// The token with this hash and its user, whatever its state; the caller
+    /// decides (and logs) why a dead one is refused.
+    pub async fn find_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(TokenRow, User)>, StorageError> {
+        Ok(with_conn!(self, |conn| {
+            password_reset_tokens::table
+                .inner_join(users::table)
+                .filter(password_reset_tokens::token_hash.eq(token_hash))
+                .select((TokenRow::as_select(), User::as_select()))
+                .first(conn)
+                .await
+                .optional()?
+        }))
+    }
+
+    pub async fn find_token_by_id(&self, id: &str) -> Result<Option<(TokenRow, User)>, StorageError> {
+        Ok(with_conn!(self, |conn| {
+            password_reset_tokens::table
+                .inner_join(users::table)
+                .filter(password_reset_tokens::id.eq(id))
+                .select((TokenRow::as_select(), User::as_select()))
+                .first(conn)
+                .await
+                .optional()?
+        }))
+    }
+
+    /// The heart of the reset: in ONE transaction, consume the token with a
+    /// conditional update (only one concurrent caller can win), store the new
+    /// hash, kill the user's other tokens and enqueue the notice.
+    pub async fn consume_token_and_set_password(
+        &self,
+        token_id: &str,
+        user_id: &str,
+        password_hash: &str,
+        now: NaiveDateTime,
+        notice: &NewOutboxRow,
+    ) -> Result<ConsumeOutcome, StorageError> {
+        let outcome = with_conn!(self, |conn| {
+            conn.transaction(async |conn| {
+                // First statement is a write, so SQLite takes its write lock
+                // up front instead of failing to upgrade a read lock.
+                let consumed = diesel::update(
+                    password_reset_tokens::table
+                        .filter(password_reset_tokens::id.eq(token_id))
+                        .filter(password_reset_tokens::user_id.eq(user_id))
+                        .filter(password_reset_tokens::used_at.is_null())
+                        .filter(password_reset_tokens::expires_at.gt(now)),
+                )
+                .set(password_reset_tokens::used_at.eq(now))
+                .execute(conn)
+                .await?;
+                if consumed != 1 {
+                    return Ok(ConsumeOutcome::TokenNotLive);
+                }
+                let changed = diesel::update(
+                    users::table
+                        .filter(users::id.eq(user_id))
+                        .filter(users::disabled.eq(false)),
+                )
+                .set((
+                    users::password_hash.eq(password_hash),
+                    users::password_changed_at.eq(now),
+                    users::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+                if changed != 1 {
+                    // Undo the consume: a disabled user's token stays as it was.
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
+                diesel::delete(
+                    password_reset_tokens::table
+                        .filter(password_reset_tokens::user_id.eq(user_id))
+                        .filter(password_reset_tokens::id.ne(token_id)),
+                )
+                .execute(conn)
+                .await?;
+                diesel::insert_into(outbox::table)
+                    .values(notice)
+                    .execute(conn)
+                    .await?;
+                Ok(ConsumeOutcome::PasswordChanged)
+            })
+            .await
+        });
+        match outcome {
+            Ok(outcome) => Ok(outcome),
+            Err(diesel::result::Error::RollbackTransaction) => Ok(ConsumeOutcome::UserDisabled),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! Reset tokens and the JWT that carries them.
+//!
+//! A reset token is 32 random bytes from the OS; the database keeps only its
+//! SHA-256. The emailed link carries an HS256 JWT wrapping the token, so a
+//! forged or damaged link is rejected by a cheap signature check before any
+//! database work. A valid signature alone never suffices: the row must exist,
+//! match `jti` and `sub`, and be unused and unexpired.
+
+use std::fmt;
+
+use aws_lc_rs::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::{digest, hmac};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+pub const TOKEN_TYPE: &str = "pwreset+jwt";
+/// Clock skew tolerated on `exp`, in seconds.
+pub const LEEWAY_SECS: u64 = 5;
+pub const MIN_KEY_BYTES: usize = 32;
+/// Longer input is refused before any parsing (a JWT here is ~400 bytes).
+const MAX_JWT_LEN: usize = 2048;
+
+/// The random reset token. Debug is redacted; it exists only in memory.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResetToken([u8; 32]);
+
+impl ResetToken {
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)?;
+        Ok(Self(bytes))
+    }
+
+    /// SHA-256, hex: the only form that is stored.
+    pub fn hash(&self) -> String {
+        hex(digest::digest(&digest::SHA256, &self.0).as_ref())
+    }
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    pub fn decode(encoded: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(encoded).ok()?;
+        Some(Self(bytes.try_into().ok()?))
+    }
+}
+
+impl fmt::Debug for ResetToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResetToken(<redacted>)")
+    }
+}
+
+/// A named signing key. Debug shows only the `kid`.
+#[derive(Clone)]
+pub struct SigningKey {
+    kid: String,
+    secret: Vec<u8>,
+}
+
+impl SigningKey {
+    pub fn new(secret: &[u8]) -> Result<Self, String> {
+        if secret.len() < MIN_KEY_BYTES {
+            return Err(format!(
+                "is {} bytes long; it must be at least {MIN_KEY_BYTES} bytes \
+                 (generate one with `pwreset keys generate`)",
+                secret.len()
+            ));
+        }
+        // The kid names the key without revealing it.
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), b"pwreset key id");
+        Ok(Self { kid: hex(&tag.as_ref()[..8]), secret: secret.to_vec() })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    fn derive(&self, purpose: &[u8]) -> [u8; 32] {
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &self.secret), purpose);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigningKey(kid={})", self.kid)
+    }
+}
+
+/// The first key signs; every key verifies (rotation).
+#[derive(Clone, Debug)]
+pub struct KeySet {
+    keys: Vec<SigningKey>,
+}
+
+impl KeySet {
+    pub fn new(current: SigningKey, previous: Vec<SigningKey>) -> Self {
+        let mut keys = vec![current];
+        keys.extend(previous);
+        Self { keys }
+    }
+
+    fn current(&self) -> &SigningKey {
+        &self.keys[0]
+    }
+
+    fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub jti: String,
+    pub rtk: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// Why a JWT was refused. Only logs see this; clients get `invalid_token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    Malformed(String),
+    WrongType,
+    UnknownKey,
+    BadSignatureOrClaims(String),
+    Expired,
+    BadRandomToken,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(why) => write!(f, "malformed JWT ({why})"),
+            Self::WrongType => f.write_str("JWT header has the wrong alg or typ"),
+            Self::UnknownKey => f.write_str("JWT signed with an unknown kid"),
+            Self::BadSignatureOrClaims(why) => write!(f, "JWT rejected ({why})"),
+            Self::Expired => f.write_str("JWT expired"),
+            Self::BadRandomToken => f.write_str("JWT rtk is not a 32-byte token"),
+        }
+    }
+}
+
+/// What a verified JWT says; the row still has to be checked.
+#[derive(Debug)]
+pub struct VerifiedLink {
+    pub user_id: String,
+    pub token_id: String,
+    pub token: ResetToken,
+}
+
+#[derive(Clone, Debug)]
+pub struct TokenCodec {
+    keys: KeySet,
+    issuer: String,
+    audience: String,
+}
+
+impl TokenCodec {
+    pub fn new(keys: KeySet, issuer: String, audience: String) -> Self {
+        Self { keys, issuer, audience }
+    }
+
+    pub fn mint(
+        &self,
+        user_id: &str,
+        token_id: &str,
+        token: &ResetToken,
+        issued_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let key = self.keys.current();
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        header.kid = Some(key.kid.clone());
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: user_id.to_owned(),
+            jti: token_id.to_owned(),
+            rtk: token.encode(),
+            iat: issued_at.timestamp(),
+            exp: expires_at.timestamp(),
+        };
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&key.secret))
+    }
+
+    /// Checks everything a JWT alone can prove: header, signature, issuer,
+    /// audience, expiry (against `now`, with a small leeway) and the shape of
+    /// the wrapped token.
+    pub fn verify(&self, jwt: &str, now: DateTime<Utc>) -> Result<VerifiedLink, Rejection> {
+        if jwt.is_empty() || jwt.len() > MAX_JWT_LEN {
+            return Err(Rejection::Malformed(format!("length {}", jwt.len())));
+        }
+        let header =
+            jsonwebtoken::decode_header(jwt).map_err(|e| Rejection::Malformed(e.to_string()))?;
+        if header.alg != Algorithm::HS256 || header.typ.as_deref() != Some(TOKEN_TYPE) {
+            return Err(Rejection::WrongType);
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.by_kid(kid))
+            .ok_or(Rejection::UnknownKey)?;
+
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.validate_exp = true;
+        validation.validate_nbf = false;
+        let data = jsonwebtoken::decode::<Claims>(
+            jwt,
+            &DecodingKey::from_secret(&key.secret),
+            &validation,
+        )
+        .map_err(|e| Rejection::BadSignatureOrClaims(e.to_string()))?;
+        let claims = data.claims;
+        // The library checks `exp` against the system clock; the service's
+        // own clock is the one the database rows are compared with.
+        if claims.exp.saturating_add(LEEWAY_SECS as i64) <= now.timestamp() {
+            return Err(Rejection::Expired);
+        }
+        let token = ResetToken::decode(&claims.rtk).ok_or(Rejection::BadRandomToken)?;
+        Ok(VerifiedLink { user_id: claims.sub, token_id: claims.jti, token })
+    }
+
+    /// Encrypts a reset token for the outbox row that will email it, so the
+    /// raw token is never stored in plaintext. Sealed with a key derived from
+    /// the current signing key; `kid` says which.
+    pub fn seal(&self, token: &ResetToken, token_id: &str) -> Result<SealedToken, SealError> {
+        let key = self.keys.current();
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|_| SealError)?;
+        let mut in_out = token.0.to_vec();
+        aead_key(key)?
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(token_id.as_bytes()),
+                &mut in_out,
+            )
+            .map_err(|_| SealError)?;
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&in_out);
+        Ok(SealedToken { kid: key.kid.clone(), sealed: URL_SAFE_NO_PAD.encode(sealed) })
+    }
+
+    pub fn unseal(&self, sealed: &SealedToken, token_id: &str) -> Result<ResetToken, SealError> {
+        let key = self.keys.by_kid(&sealed.kid).ok_or(SealError)?;
+        let bytes = URL_SAFE_NO_PAD.decode(&sealed.sealed).map_err(|_| SealError)?;
+        if bytes.len() <= NONCE_LEN {
+            return Err(SealError);
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError)?;
+        let mut in_out = ciphertext.to_vec();
+        let plain = aead_key(key)?
+            .open_in_place(nonce, Aad::from(token_id.as_bytes()), &mut in_out)
+            .map_err(|_| SealError)?;
+        Ok(ResetToken(plain.try_into().map_err(|_| SealError)?))
+    }
+}
+
+fn aead_key(key: &SigningKey) -> Result<LessSafeKey, SealError> {
+    let derived = key.derive(b"pwreset outbox token seal v1");
+    Ok(LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &derived).map_err(|_| SealError)?))
+}
+
+/// A reset token encrypted for the outbox.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SealedToken {
+    pub kid: String,
+    pub sealed: String,
+}
+
+impl fmt::Debug for SealedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SealedToken(kid={})", self.kid)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the sealed reset token cannot be opened (its key is gone or the data is damaged)")]
+pub struct SealError;
+
+/// A new random signing key, base64url (43 characters, 32 bytes of entropy).
+pub fn generate_secret() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codec() -> TokenCodec {
+        let key = SigningKey::new(&[7u8; 32]).unwrap();
+        TokenCodec::new(KeySet::new(key, vec![]), "iss".into(), "aud".into())
+    }
+
+    #[test]
+    fn short_keys_are_refused() {
+        assert!(SigningKey::new(&[1u8; 31]).is_err_and(|e| e.contains("at least 32 bytes")));
+    }
+
+    #[test]
+    fn a_minted_link_verifies_and_carries_the_token() {
+        let codec = codec();
+        let token = ResetToken::generate().unwrap();
+        let now = Utc::now();
+        let jwt = codec.mint("u1", "t1", &token, now, now + chrono::Duration::hours(1)).unwrap();
+        let link = codec.verify(&jwt, now).unwrap();
+        assert_eq!((link.user_id.as_str(), link.token_id.as_str()), ("u1", "t1"));
+        assert_eq!(link.token, token);
+        assert_eq!(
+            codec.verify(&jwt, now + chrono::Duration::hours(2)).err(),
+            Some(Rejection::Expired)
+        );
+    }
+
+    #[test]
+    fn sealed_tokens_open_only_for_their_row() {
+        let codec = codec();
+        let token = ResetToken::generate().unwrap();
+        let sealed = codec.seal(&token, "row-1").unwrap();
+        assert!(!sealed.sealed.contains(&token.encode()));
+        assert_eq!(codec.unseal(&sealed, "row-1").unwrap(), token);
+        assert!(codec.unseal(&sealed, "row-2").is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let token = ResetToken::generate().unwrap();
+        assert!(!format!("{token:?}").contains(&token.encode()));
+        let key = SigningKey::new(b"0123456789abcdef0123456789abcdef").unwrap();
+        assert!(!format!("{key:?}").contains("0123456789abcdef"));
+    }
+}
