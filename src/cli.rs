@@ -73,14 +73,22 @@ pub fn run_without_settings(cli: &Cli) -> anyhow::Result<bool> {
 }
 
 fn print_new_key() -> anyhow::Result<()> {
-    println!("{}", crate::tokens::generate_secret().context("OS random generator")?);
+    println!(
+        "{}",
+        crate::tokens::generate_secret().context("OS random generator")?
+    );
     Ok(())
 }
 
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     let clock = Clock::system();
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => Application::build(settings, clock, None).await?.run_until_stopped().await,
+        Command::Serve => {
+            Application::build(settings, clock, None)
+                .await?
+                .run_until_stopped()
+                .await
+        }
         Command::Migrate => {
             open_database(&settings).await?;
             println!("database is up to date");
@@ -94,10 +102,16 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
 async fn run_user(command: UserCommand, settings: &Settings, clock: &Clock) -> anyhow::Result<()> {
     let repo = open_database(settings).await?;
     let hasher = PasswordHasher::new(settings.bcrypt_cost, 1, std::time::Duration::from_secs(60));
-    let policy = PasswordPolicy { min_chars: settings.password_min_length };
+    let policy = PasswordPolicy {
+        min_chars: settings.password_min_length,
+    };
     let now = clock.now_naive();
     match command {
-        UserCommand::Add { email, id, password_stdin } => {
+        UserCommand::Add {
+            email,
+            id,
+            password_stdin,
+        } => {
             let email = parse_email(&email)?;
             let hash = if password_stdin {
                 let password = read_password(&policy, &email, settings)?;
@@ -120,13 +134,18 @@ async fn run_user(command: UserCommand, settings: &Settings, clock: &Clock) -> a
             };
             match repo.insert_user(&user).await {
                 Ok(()) => println!("created user {id} <{email}>"),
-                Err(InsertUserError::Conflict) => bail!("a user with id {id} or email {email} already exists"),
+                Err(InsertUserError::Conflict) => {
+                    bail!("a user with id {id} or email {email} already exists")
+                }
                 Err(InsertUserError::Storage(e)) => return Err(e.into()),
             }
         }
         UserCommand::SetPassword { email, .. } => {
             let email = parse_email(&email)?;
-            let user = repo.find_user_by_email(email.as_str()).await?.with_context(|| format!("no user with email {email}"))?;
+            let user = repo
+                .find_user_by_email(email.as_str())
+                .await?
+                .with_context(|| format!("no user with email {email}"))?;
             let password = read_password(&policy, &email, settings)?;
             let hash = hasher.hash(&password).await?;
             let notice = EmailPayload {
@@ -137,14 +156,24 @@ async fn run_user(command: UserCommand, settings: &Settings, clock: &Clock) -> a
                 sealed_token: None,
             };
             let notice = NewOutboxRow::pending(KIND_EMAIL, notice.to_json(), now, None);
-            repo.set_password_hash(&user.id, &hash, now, &notice).await?;
-            println!("password set for user {} <{email}>; outstanding reset links revoked", user.id);
+            repo.set_password_hash(&user.id, &hash, now, &notice)
+                .await?;
+            println!(
+                "password set for user {} <{email}>; outstanding reset links revoked",
+                user.id
+            );
         }
         UserCommand::Disable { email } => {
             let email = parse_email(&email)?;
-            let user = repo.find_user_by_email(email.as_str()).await?.with_context(|| format!("no user with email {email}"))?;
+            let user = repo
+                .find_user_by_email(email.as_str())
+                .await?
+                .with_context(|| format!("no user with email {email}"))?;
             repo.disable_user(&user.id, now).await?;
-            println!("disabled user {} <{email}>; outstanding reset links revoked", user.id);
+            println!(
+                "disabled user {} <{email}>; outstanding reset links revoked",
+                user.id
+            );
         }
     }
     Ok(())
@@ -160,9 +189,15 @@ fn read_password(
     settings: &Settings,
 ) -> anyhow::Result<crate::domain::NewPassword> {
     let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).context("reading the password from standard input")?;
-    let password = input.strip_suffix('\n').map_or(input.as_str(), |p| p.strip_suffix('\r').unwrap_or(p));
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading the password from standard input")?;
+    let password = input
+        .strip_suffix('\n')
+        .map_or(input.as_str(), |p| p.strip_suffix('\r').unwrap_or(p));
     let mut inputs = vec![settings.app_name.as_str()];
     inputs.extend(email.guessable_parts());
-    policy.check(password, &inputs).map_err(|problems| anyhow::anyhow!("password refused: {}", problems.join(" ")))
+    policy
+        .check(password, &inputs)
+        .map_err(|problems| anyhow::anyhow!("password refused: {}", problems.join(" ")))
 }

@@ -76,14 +76,16 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn raw(&self, name: &str) -> Option<String> {
-        (self.get)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+        (self.get)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     }
 
     fn string(&self, name: &str, default: &str) -> String {
         self.raw(name).unwrap_or_else(|| default.to_owned())
     }
 
-    fn parsed<T: std::str::FromStr>(
+    fn parsed<T>(
         &mut self,
         name: &str,
         default: T,
@@ -91,9 +93,11 @@ impl Reader<'_> {
         unit: &str,
     ) -> T
     where
-        T: PartialOrd + std::fmt::Display + Copy,
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
     {
-        let Some(raw) = self.raw(name) else { return default };
+        let Some(raw) = self.raw(name) else {
+            return default;
+        };
         match raw.parse::<T>() {
             Ok(v) if range.contains(&v) => v,
             _ => {
@@ -122,33 +126,42 @@ impl Settings {
     }
 
     fn from_source(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut r = Reader { get, problems: Vec::new() };
+        let mut r = Reader {
+            get,
+            problems: Vec::new(),
+        };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
 
-        let database_url = match DatabaseUrl::parse(&r.string("DATABASE_URL", "sqlite://pwreset.db")) {
-            Ok(url) => url,
-            Err(why) => {
-                r.problem(format!("DATABASE_URL: {why}"));
-                DatabaseUrl::Sqlite("pwreset.db".into())
-            }
-        };
+        let database_url =
+            match DatabaseUrl::parse(&r.string("DATABASE_URL", "sqlite://pwreset.db")) {
+                Ok(url) => url,
+                Err(why) => {
+                    r.problem(format!("DATABASE_URL: {why}"));
+                    DatabaseUrl::Sqlite("pwreset.db".into())
+                }
+            };
         let database_pool_size = r.parsed("DATABASE_POOL_SIZE", 10usize, 1..=200, "connections");
         let database_ca_file = r.raw("DATABASE_CA_FILE").map(PathBuf::from);
-        if let Some(path) = &database_ca_file {
-            if !path.is_file() {
-                r.problem(format!("DATABASE_CA_FILE={}: no such file", path.display()));
-            }
+        if let Some(path) = database_ca_file.as_ref().filter(|p| !p.is_file()) {
+            r.problem(format!("DATABASE_CA_FILE={}: no such file", path.display()));
         }
 
         let bind_addr = r.string("BIND_ADDR", "127.0.0.1:8080");
         if bind_addr.parse::<std::net::SocketAddr>().is_err() {
-            r.problem(format!("BIND_ADDR={bind_addr:?}: expected IP:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080"));
+            r.problem(format!(
+                "BIND_ADDR={bind_addr:?}: expected IP:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080"
+            ));
         }
 
         let jwt_secret = r.raw("JWT_SECRET");
         let jwt_previous_secrets: Vec<String> = r
             .raw("JWT_PREVIOUS_SECRETS")
-            .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         if let Some(secret) = &jwt_secret {
             if let Err(why) = SigningKey::new(secret.as_bytes()) {
@@ -180,31 +193,48 @@ impl Settings {
         }
         let frontend_url = frontend_url.trim_end_matches('/').to_owned();
         let reset_link_template = r.raw("RESET_LINK_TEMPLATE");
-        if let Some(template) = &reset_link_template {
-            if template.matches("{token}").count() != 1
-                || !(template.starts_with("http://") || template.starts_with("https://"))
-            {
-                r.problem(format!(
-                    "RESET_LINK_TEMPLATE={template:?}: expected an http(s) URL containing {{token}} once, \
-                     e.g. https://app.example.com/reset#token={{token}}"
-                ));
-            }
+        let template_ok = |t: &String| {
+            t.matches("{token}").count() == 1
+                && (t.starts_with("http://") || t.starts_with("https://"))
+        };
+        if let Some(template) = reset_link_template.as_ref().filter(|t| !template_ok(t)) {
+            r.problem(format!(
+                "RESET_LINK_TEMPLATE={template:?}: expected an http(s) URL containing {{token}} once, \
+                 e.g. https://app.example.com/reset#token={{token}}"
+            ));
         }
         let ttl = r.parsed("RESET_TOKEN_TTL_SECS", 3600u64, 60..=86_400, "seconds");
         let bcrypt_cost = r.parsed("BCRYPT_COST", 12u32, 10..=15, "rounds (log2)");
-        let bcrypt_max_concurrency =
-            r.parsed("BCRYPT_MAX_CONCURRENCY", cores, 1..=256, "concurrent hashes");
-        let bcrypt_queue_ms = r.parsed("BCRYPT_QUEUE_TIMEOUT_MS", 2000u64, 1..=60_000, "milliseconds");
+        let bcrypt_max_concurrency = r.parsed(
+            "BCRYPT_MAX_CONCURRENCY",
+            cores,
+            1..=256,
+            "concurrent hashes",
+        );
+        let bcrypt_queue_ms = r.parsed(
+            "BCRYPT_QUEUE_TIMEOUT_MS",
+            2000u64,
+            1..=60_000,
+            "milliseconds",
+        );
         let password_min_length = r.parsed("PASSWORD_MIN_LENGTH", 12usize, 8..=64, "characters");
 
         let default_from_email = r.string("DEFAULT_FROM_EMAIL", "pwreset@localhost");
         // `localhost` has no dot, so the development default is accepted as is.
-        if default_from_email != "pwreset@localhost" && EmailAddress::parse(&default_from_email).is_err() {
+        if default_from_email != "pwreset@localhost"
+            && EmailAddress::parse(&default_from_email).is_err()
+        {
             let from = &default_from_email;
-            r.problem(format!("DEFAULT_FROM_EMAIL={from:?}: expected a plain address like no-reply@example.com"));
+            r.problem(format!(
+                "DEFAULT_FROM_EMAIL={from:?}: expected a plain address like no-reply@example.com"
+            ));
         }
 
-        let provider = match r.string("MAIL_PROVIDER", "log").to_ascii_lowercase().as_str() {
+        let provider = match r
+            .string("MAIL_PROVIDER", "log")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "log" => MailProvider::Log,
             "file" => MailProvider::File,
             other @ ("postmark" | "sendgrid" | "mailgun" | "resend" | "mailpit" | "http") => {
@@ -215,7 +245,9 @@ impl Settings {
                 MailProvider::Log
             }
             other => {
-                r.problem(format!("MAIL_PROVIDER={other:?}: expected one of log, file"));
+                r.problem(format!(
+                    "MAIL_PROVIDER={other:?}: expected one of log, file"
+                ));
                 MailProvider::Log
             }
         };
@@ -227,10 +259,17 @@ impl Settings {
         let app_name = r.string("APP_NAME", "pwreset");
         let support_contact = r.raw("SUPPORT_CONTACT");
         let http_workers = r.parsed("HTTP_WORKERS", cores, 1..=64, "threads");
-        let poll_ms = r.parsed("OUTBOX_POLL_INTERVAL_MS", 1000u64, 10..=60_000, "milliseconds");
+        let poll_ms = r.parsed(
+            "OUTBOX_POLL_INTERVAL_MS",
+            1000u64,
+            10..=60_000,
+            "milliseconds",
+        );
 
         if !r.problems.is_empty() {
-            return Err(ConfigError { problems: r.problems });
+            return Err(ConfigError {
+                problems: r.problems,
+            });
         }
         Ok(Self {
             database_url,
@@ -269,7 +308,9 @@ impl Settings {
     /// The signing keys: JWT_SECRET (or, on SQLite without one, a key
     /// generated once and kept beside the database file) plus any previous keys.
     pub fn load_keys(&self) -> Result<KeySet, ConfigError> {
-        let fail = |msg: String| ConfigError { problems: vec![msg] };
+        let fail = |msg: String| ConfigError {
+            problems: vec![msg],
+        };
         let current = match (&self.jwt_secret, &self.database_url) {
             (Some(secret), _) => secret.clone(),
             (None, DatabaseUrl::Sqlite(db_path)) => {
@@ -277,18 +318,25 @@ impl Settings {
                 key_path.push(".jwt-secret");
                 let key_path = PathBuf::from(key_path);
                 crate::keyfile::load_or_create(&key_path).map_err(|e| {
-                    fail(format!("JWT_SECRET is unset and the key file {} cannot be used: {e}", key_path.display()))
+                    fail(format!(
+                        "JWT_SECRET is unset and the key file {} cannot be used: {e}",
+                        key_path.display()
+                    ))
                 })?
             }
             (None, DatabaseUrl::Postgres(_)) => {
                 return Err(fail("JWT_SECRET is required with Postgres".into()));
             }
         };
-        let current = SigningKey::new(current.as_bytes()).map_err(|e| fail(format!("JWT_SECRET {e}")))?;
+        let current =
+            SigningKey::new(current.as_bytes()).map_err(|e| fail(format!("JWT_SECRET {e}")))?;
         let previous = self
             .jwt_previous_secrets
             .iter()
-            .map(|s| SigningKey::new(s.as_bytes()).map_err(|e| fail(format!("JWT_PREVIOUS_SECRETS entry {e}"))))
+            .map(|s| {
+                SigningKey::new(s.as_bytes())
+                    .map_err(|e| fail(format!("JWT_PREVIOUS_SECRETS entry {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(KeySet::new(current, previous))
     }
@@ -299,7 +347,10 @@ mod tests {
     use super::*;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_map(&map)
     }
 
@@ -309,7 +360,10 @@ mod tests {
         assert_eq!(s.database_url, DatabaseUrl::Sqlite("pwreset.db".into()));
         assert_eq!(s.bind_addr, "127.0.0.1:8080");
         assert_eq!(s.reset_token_ttl, Duration::from_secs(3600));
-        assert_eq!(s.reset_link("abc"), "http://127.0.0.1:8080/reset-password?token=abc");
+        assert_eq!(
+            s.reset_link("abc"),
+            "http://127.0.0.1:8080/reset-password?token=abc"
+        );
     }
 
     #[test]
@@ -337,8 +391,13 @@ mod tests {
 
     #[test]
     fn postgres_requires_a_secret() {
-        let err = settings(&[("DATABASE_URL", "postgres://postgres@127.0.0.1/x")]).err().unwrap();
-        assert!(err.to_string().contains("JWT_SECRET is required with Postgres"));
+        let err = settings(&[("DATABASE_URL", "postgres://postgres@127.0.0.1/x")])
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .contains("JWT_SECRET is required with Postgres")
+        );
     }
 
     #[test]

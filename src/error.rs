@@ -57,30 +57,35 @@ impl ApiError {
                 "Invalid or expired token",
                 "The reset link is invalid or has expired. Request a new one.".into(),
             ),
-            Self::Validation(_) => {
-                ("Validation failed", "Some fields are invalid; see `errors`.".into())
-            }
-            Self::MalformedBody(why) => {
-                ("Malformed request", format!("The request body is not valid JSON: {why}"))
-            }
-            Self::PayloadTooLarge => {
-                ("Payload too large", "The request body is larger than 16 KiB.".into())
-            }
+            Self::Validation(_) => (
+                "Validation failed",
+                "Some fields are invalid; see `errors`.".into(),
+            ),
+            Self::MalformedBody(why) => (
+                "Malformed request",
+                format!("The request body is not valid JSON: {why}"),
+            ),
+            Self::PayloadTooLarge => (
+                "Payload too large",
+                "The request body is larger than 16 KiB.".into(),
+            ),
             Self::UnsupportedMediaType => (
                 "Unsupported media type",
                 "Send the body as JSON with `Content-Type: application/json`.".into(),
             ),
             Self::NotFound => ("Not found", "There is nothing at this address.".into()),
-            Self::MethodNotAllowed => {
-                ("Method not allowed", "This address does not accept that method.".into())
-            }
+            Self::MethodNotAllowed => (
+                "Method not allowed",
+                "This address does not accept that method.".into(),
+            ),
             Self::Busy { .. } => (
                 "Service busy",
                 "Too many passwords are being processed right now; retry shortly.".into(),
             ),
-            Self::Internal(_) => {
-                ("Internal server error", "Something went wrong on our side.".into())
-            }
+            Self::Internal(_) => (
+                "Internal server error",
+                "Something went wrong on our side.".into(),
+            ),
         }
     }
 }

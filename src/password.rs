@@ -26,7 +26,11 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(cost: u32, max_concurrent: usize, queue_timeout: Duration) -> Self {
-        Self { cost, slots: Arc::new(Semaphore::new(max_concurrent.max(1))), queue_timeout }
+        Self {
+            cost,
+            slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            queue_timeout,
+        }
     }
 
     pub async fn hash(&self, password: &NewPassword) -> Result<String, HashError> {

@@ -46,10 +46,14 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Repo> {
             ca_file: settings.database_ca_file.clone(),
         },
     )?;
-    let applied = repo.run_migrations().await.context("running database migrations")?;
+    let applied = repo
+        .run_migrations()
+        .await
+        .context("running database migrations")?;
     if applied > 0 {
         log::info!("applied {applied} database migration(s)");
     }
+    log::info!("database: {}", repo.describe().await?);
     Ok(repo)
 }
 
@@ -64,7 +68,11 @@ impl Application {
         let keys = settings.load_keys()?;
         let repo = open_database(&settings).await?;
         let settings = Arc::new(settings);
-        let codec = TokenCodec::new(keys, settings.jwt_issuer.clone(), settings.jwt_audience.clone());
+        let codec = TokenCodec::new(
+            keys,
+            settings.jwt_issuer.clone(),
+            settings.jwt_audience.clone(),
+        );
         if settings.mail.provider == MailProvider::Log && mailer.is_none() {
             log::warn!(
                 "MAIL_PROVIDER=log prints every email, reset links included, to standard output: \
@@ -81,7 +89,9 @@ impl Application {
                 settings.bcrypt_max_concurrency,
                 settings.bcrypt_queue_timeout,
             ),
-            policy: PasswordPolicy { min_chars: settings.password_min_length },
+            policy: PasswordPolicy {
+                min_chars: settings.password_min_length,
+            },
             settings: settings.clone(),
             clock: clock.clone(),
             wake_worker: wake_worker.clone(),
@@ -103,8 +113,9 @@ impl Application {
                 )
                 // Method, path (never the query string) and status: no secrets.
                 .wrap(
-                    Logger::new("%{route}xi %s %Dms")
-                        .custom_request_replace("route", |req| format!("{} {}", req.method(), req.path())),
+                    Logger::new("%{route}xi %s %Dms").custom_request_replace("route", |req| {
+                        format!("{} {}", req.method(), req.path())
+                    }),
                 )
                 .app_data(app_state.clone())
                 .app_data(routes::json_config())
@@ -115,8 +126,21 @@ impl Application {
         .shutdown_timeout(30)
         .listen(listener)?
         .run();
-        log::info!("listening on {}", settings.bind_addr.rsplit_once(':').map_or(settings.bind_addr.clone(), |(host, _)| format!("{host}:{port}")));
-        Ok(Self { port, server, worker, state })
+        log::info!(
+            "listening on {}",
+            settings
+                .bind_addr
+                .rsplit_once(':')
+                .map_or(settings.bind_addr.clone(), |(host, _)| format!(
+                    "{host}:{port}"
+                ))
+        );
+        Ok(Self {
+            port,
+            server,
+            worker,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {

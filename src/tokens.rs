@@ -72,8 +72,14 @@ impl SigningKey {
             ));
         }
         // The kid names the key without revealing it.
-        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), b"pwreset key id");
-        Ok(Self { kid: hex(&tag.as_ref()[..8]), secret: secret.to_vec() })
+        let tag = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, secret),
+            b"pwreset key id",
+        );
+        Ok(Self {
+            kid: hex(&tag.as_ref()[..8]),
+            secret: secret.to_vec(),
+        })
     }
 
     pub fn kid(&self) -> &str {
@@ -168,7 +174,11 @@ pub struct TokenCodec {
 
 impl TokenCodec {
     pub fn new(keys: KeySet, issuer: String, audience: String) -> Self {
-        Self { keys, issuer, audience }
+        Self {
+            keys,
+            issuer,
+            audience,
+        }
     }
 
     pub fn mint(
@@ -233,7 +243,11 @@ impl TokenCodec {
             return Err(Rejection::Expired);
         }
         let token = ResetToken::decode(&claims.rtk).ok_or(Rejection::BadRandomToken)?;
-        Ok(VerifiedLink { user_id: claims.sub, token_id: claims.jti, token })
+        Ok(VerifiedLink {
+            user_id: claims.sub,
+            token_id: claims.jti,
+            token,
+        })
     }
 
     /// Encrypts a reset token for the outbox row that will email it, so the
@@ -253,12 +267,17 @@ impl TokenCodec {
             .map_err(|_| SealError)?;
         let mut sealed = nonce.to_vec();
         sealed.extend_from_slice(&in_out);
-        Ok(SealedToken { kid: key.kid.clone(), sealed: URL_SAFE_NO_PAD.encode(sealed) })
+        Ok(SealedToken {
+            kid: key.kid.clone(),
+            sealed: URL_SAFE_NO_PAD.encode(sealed),
+        })
     }
 
     pub fn unseal(&self, sealed: &SealedToken, token_id: &str) -> Result<ResetToken, SealError> {
         let key = self.keys.by_kid(&sealed.kid).ok_or(SealError)?;
-        let bytes = URL_SAFE_NO_PAD.decode(&sealed.sealed).map_err(|_| SealError)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(&sealed.sealed)
+            .map_err(|_| SealError)?;
         if bytes.len() <= NONCE_LEN {
             return Err(SealError);
         }
@@ -274,7 +293,9 @@ impl TokenCodec {
 
 fn aead_key(key: &SigningKey) -> Result<LessSafeKey, SealError> {
     let derived = key.derive(b"pwreset outbox token seal v1");
-    Ok(LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &derived).map_err(|_| SealError)?))
+    Ok(LessSafeKey::new(
+        UnboundKey::new(&CHACHA20_POLY1305, &derived).map_err(|_| SealError)?,
+    ))
 }
 
 /// A reset token encrypted for the outbox.
@@ -324,9 +345,14 @@ mod tests {
         let codec = codec();
         let token = ResetToken::generate().unwrap();
         let now = Utc::now();
-        let jwt = codec.mint("u1", "t1", &token, now, now + chrono::Duration::hours(1)).unwrap();
+        let jwt = codec
+            .mint("u1", "t1", &token, now, now + chrono::Duration::hours(1))
+            .unwrap();
         let link = codec.verify(&jwt, now).unwrap();
-        assert_eq!((link.user_id.as_str(), link.token_id.as_str()), ("u1", "t1"));
+        assert_eq!(
+            (link.user_id.as_str(), link.token_id.as_str()),
+            ("u1", "t1")
+        );
         assert_eq!(link.token, token);
         assert_eq!(
             codec.verify(&jwt, now + chrono::Duration::hours(2)).err(),

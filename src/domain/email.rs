@@ -10,12 +10,21 @@ pub struct EmailAddress(String);
 
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, String> {
+        // Line breaks anywhere (even trailing) are refused, never trimmed:
+        // they are how header injection starts.
+        if raw.chars().any(char::is_control) {
+            return Err(
+                "An email address cannot contain line breaks or control characters.".into(),
+            );
+        }
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Err("Enter an email address.".into());
         }
-        if trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err("An email address cannot contain spaces, line breaks or control characters.".into());
+        if trimmed.chars().any(char::is_whitespace) {
+            return Err(
+                "An email address cannot contain spaces, line breaks or control characters.".into(),
+            );
         }
         let normalized: String = trimmed.nfc().collect::<String>().to_lowercase();
         if normalized.len() > 254 {

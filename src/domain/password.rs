@@ -53,6 +53,13 @@ impl PasswordPolicy {
                  stored in full."
             ));
         }
+        if problems.is_empty() && built_from(&normalized, user_inputs) {
+            problems.push(
+                "This password is too similar to your email address. Use words that have \
+                 nothing to do with your account."
+                    .to_owned(),
+            );
+        }
         if problems.is_empty() {
             let estimate = zxcvbn::zxcvbn(&normalized, user_inputs);
             if (estimate.score() as u8) < 3 {
@@ -78,6 +85,27 @@ impl PasswordPolicy {
     }
 }
 
+/// True when little is left of the password once the account's own words
+/// (email parts, the service's name), digits and punctuation are removed.
+/// zxcvbn alone scores "jordan.miller.example" as strong for that account.
+fn built_from(password: &str, user_inputs: &[&str]) -> bool {
+    let mut rest = password.to_lowercase();
+    let mut words: Vec<String> = user_inputs
+        .iter()
+        .map(|w| w.to_lowercase())
+        .filter(|w| w.chars().count() >= 3)
+        .collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+    let mut removed_any = false;
+    for word in &words {
+        if rest.contains(word.as_str()) {
+            rest = rest.replace(word.as_str(), "");
+            removed_any = true;
+        }
+    }
+    removed_any && rest.chars().filter(|c| c.is_alphabetic()).count() < 5
+}
+
 #[cfg(test)]
 mod tests {
     use super::PasswordPolicy;
@@ -88,12 +116,21 @@ mod tests {
 
     #[test]
     fn accepts_a_long_unpredictable_passphrase() {
-        assert!(policy().check("correct-horse-battery-staple-42", &[]).is_ok());
+        assert!(
+            policy()
+                .check("correct-horse-battery-staple-42", &[])
+                .is_ok()
+        );
     }
 
     #[test]
     fn refuses_guessable_passwords_even_when_long_enough() {
-        for weak in ["password1234", "qwertyuiopasdf", "aaaaaaaaaaaaaaaa", "123456789012"] {
+        for weak in [
+            "password1234",
+            "qwertyuiopasdf",
+            "aaaaaaaaaaaaaaaa",
+            "123456789012",
+        ] {
             let problems = policy().check(weak, &[]).err().unwrap_or_default();
             assert!(
                 problems.iter().any(|p| p.contains("too easy to guess")),
@@ -105,10 +142,40 @@ mod tests {
     #[test]
     fn refuses_a_password_built_from_the_email() {
         let problems = policy()
-            .check("alice.smith2024", &["alice.smith@example.com", "alice.smith", "alice", "smith"])
+            .check(
+                "alice.smith2024",
+                &["alice.smith@example.com", "alice.smith", "alice", "smith"],
+            )
             .err()
             .unwrap_or_default();
-        assert!(problems.iter().any(|p| p.contains("too easy to guess")), "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("too similar to your email")),
+            "{problems:?}"
+        );
+        let inputs = [
+            "jordan.miller@example.com",
+            "jordan.miller",
+            "jordan",
+            "miller",
+            "example",
+        ];
+        for weak in [
+            "jordan.miller.example",
+            "Jordan-Miller-1990!",
+            "MillerJordan#2024",
+        ] {
+            assert!(
+                policy().check(weak, &inputs).is_err(),
+                "{weak} was accepted"
+            );
+        }
+        assert!(
+            policy()
+                .check("jordan loves purple bicycles", &inputs)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -118,10 +185,21 @@ mod tests {
         let composed = "Zürich-Bäckerei-öffnet-täglich-für-Grüße-Süßes-ÄÖÜ-42!";
         let decomposed: String = composed.nfd().collect();
         assert!(decomposed.len() > 72);
-        assert!(policy().check(&decomposed, &[]).is_ok_and(|p| p.expose() == composed));
+        assert!(
+            policy()
+                .check(&decomposed, &[])
+                .is_ok_and(|p| p.expose() == composed)
+        );
         let too_long = "é".repeat(37);
         let problems = policy().check(&too_long, &[]).err().unwrap_or_default();
-        assert!(problems.iter().any(|p| p.contains("too long")), "{problems:?}");
-        assert!(policy().check("short", &[]).is_err_and(|p| p[0].contains("at least 12")));
+        assert!(
+            problems.iter().any(|p| p.contains("too long")),
+            "{problems:?}"
+        );
+        assert!(
+            policy()
+                .check("short", &[])
+                .is_err_and(|p| p[0].contains("at least 12"))
+        );
     }
 }

@@ -31,11 +31,17 @@ impl Mailer for FileMailer {
                 reason: format!("cannot write to MAIL_FILE_DIR {}: {e}", self.dir.display()),
                 retry_after: None,
             };
-            tokio::fs::create_dir_all(&self.dir).await.map_err(transient)?;
+            tokio::fs::create_dir_all(&self.dir)
+                .await
+                .map_err(transient)?;
             let final_path = self.dir.join(format!("{}.json", message.id));
             let temp_path = self.dir.join(format!(".{}.json.tmp", message.id));
-            tokio::fs::write(&temp_path, body.to_string()).await.map_err(transient)?;
-            tokio::fs::rename(&temp_path, &final_path).await.map_err(transient)?;
+            tokio::fs::write(&temp_path, body.to_string())
+                .await
+                .map_err(transient)?;
+            tokio::fs::rename(&temp_path, &final_path)
+                .await
+                .map_err(transient)?;
             Ok(Some(message.id.clone()))
         })
     }

@@ -42,12 +42,16 @@ impl fmt::Debug for EmailMessage {
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
     #[error("temporary failure: {reason}")]
-    Transient { reason: String, retry_after: Option<Duration> },
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
     #[error("permanent failure: {0}")]
     Permanent(String),
 }
 
-pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<String>, SendError>> + Send + 'a>>;
+pub type SendFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<String>, SendError>> + Send + 'a>>;
 
 pub trait Mailer: Send + Sync {
     /// Sends the message; returns the provider's message id when it gives one.

@@ -37,7 +37,11 @@ pub fn reset_email(branding: &Branding<'_>, link: &str, lifetime_minutes: u64) -
         app = escape_html(app),
         link = escape_html(link),
     );
-    Rendered { subject, text, html }
+    Rendered {
+        subject,
+        text,
+        html,
+    }
 }
 
 pub fn password_changed_email(branding: &Branding<'_>) -> Rendered {
@@ -60,7 +64,11 @@ pub fn password_changed_email(branding: &Branding<'_>) -> Rendered {
         app = escape_html(app),
         support = escape_html(&support),
     );
-    Rendered { subject, text, html }
+    Rendered {
+        subject,
+        text,
+        html,
+    }
 }
 
 pub fn escape_html(raw: &str) -> String {
@@ -84,12 +92,17 @@ mod tests {
 
     #[test]
     fn html_is_escaped_and_the_lifetime_stated() {
-        let branding = Branding { app_name: "<Acme>", support_contact: Some("help@acme.test") };
+        let branding = Branding {
+            app_name: "<Acme>",
+            support_contact: Some("help@acme.test"),
+        };
         let mail = reset_email(&branding, "https://x.test/r?token=a&b", 60);
         assert!(mail.html.contains("&lt;Acme&gt;") && !mail.html.contains("<Acme>"));
         assert!(mail.html.contains("token=a&amp;b"));
         assert!(mail.text.contains("60 minutes"));
         let changed = password_changed_email(&branding);
-        assert!(changed.text.contains("If this wasn't you") && changed.text.contains("help@acme.test"));
+        assert!(
+            changed.text.contains("If this wasn't you") && changed.text.contains("help@acme.test")
+        );
     }
 }

@@ -73,7 +73,14 @@ impl OutboxWorker {
         clock: Clock,
         wake: Arc<Notify>,
     ) -> Self {
-        Self { repo, mailer, codec, settings, clock, wake }
+        Self {
+            repo,
+            mailer,
+            codec,
+            settings,
+            clock,
+            wake,
+        }
     }
 
     /// Runs until `stop` turns true; finishes the row in hand before leaving,
@@ -126,7 +133,9 @@ impl OutboxWorker {
         let result = match row.kind.as_str() {
             KIND_RESET_REQUEST => self.fulfil_reset_request(&row).await,
             KIND_EMAIL => self.deliver_email(&row).await,
-            other => Err(StepError::Permanent(format!("unknown outbox kind {other:?}"))),
+            other => Err(StepError::Permanent(format!(
+                "unknown outbox kind {other:?}"
+            ))),
         };
         let now = self.clock.now_naive();
         let (outcome, settlement_error);
@@ -143,7 +152,9 @@ impl OutboxWorker {
                 if row.attempts as u32 >= self.settings.mail.max_attempts || gave_up_by_time {
                     log::warn!(
                         "outbox {} ({}) dead after {} attempts: {reason}",
-                        row.id, row.kind, row.attempts
+                        row.id,
+                        row.kind,
+                        row.attempts
                     );
                     outcome = Outcome::Dead;
                     settlement_error = reason;
@@ -155,7 +166,9 @@ impl OutboxWorker {
                     let at = now + to_delta(next_delay(row.attempts as u32, retry_after));
                     log::info!(
                         "outbox {} ({}) attempt {} failed, retrying at {at}: {reason}",
-                        row.id, row.kind, row.attempts
+                        row.id,
+                        row.kind,
+                        row.attempts
                     );
                     self.repo
                         .settle_outbox_row(&row.id, now, Settlement::Retry { at, error: &reason })
@@ -169,7 +182,10 @@ impl OutboxWorker {
             .settle_outbox_row(
                 &row.id,
                 now,
-                Settlement::Dead { error: &settlement_error, payload: &payload },
+                Settlement::Dead {
+                    error: &settlement_error,
+                    payload: &payload,
+                },
             )
             .await?;
         Ok(outcome)
@@ -182,9 +198,18 @@ impl OutboxWorker {
         let user = match self.repo.find_user_by_email(&request.email).await? {
             Some(user) if !user.disabled => user,
             found => {
-                let why = if found.is_some() { "disabled account" } else { "no account" };
-                log::info!("outbox {}: reset requested for an address with {why}; nothing sent", row.id);
-                self.repo.settle_outbox_row(&row.id, now.naive_utc(), Settlement::Done).await?;
+                let why = if found.is_some() {
+                    "disabled account"
+                } else {
+                    "no account"
+                };
+                log::info!(
+                    "outbox {}: reset requested for an address with {why}; nothing sent",
+                    row.id
+                );
+                self.repo
+                    .settle_outbox_row(&row.id, now.naive_utc(), Settlement::Done)
+                    .await?;
                 return Ok(Outcome::Done);
             }
         };
@@ -221,8 +246,16 @@ impl OutboxWorker {
             expires_at: expires_at.naive_utc(),
             requested_ip: request.ip.as_deref(),
         };
-        if self.repo.fulfil_reset_request(&row.id, now.naive_utc(), &new_token, &email_row).await? {
-            log::info!("outbox {}: reset token {token_id} created for user {}", row.id, user.id);
+        if self
+            .repo
+            .fulfil_reset_request(&row.id, now.naive_utc(), &new_token, &email_row)
+            .await?
+        {
+            log::info!(
+                "outbox {}: reset token {token_id} created for user {}",
+                row.id,
+                user.id
+            );
             self.wake.notify_one();
         }
         Ok(Outcome::Done)
@@ -258,12 +291,19 @@ impl OutboxWorker {
             .settle_outbox_row(
                 &row.id,
                 now,
-                Settlement::Sent { provider_message_id: provider_id.as_deref(), payload: &payload },
+                Settlement::Sent {
+                    provider_message_id: provider_id.as_deref(),
+                    payload: &payload,
+                },
             )
             .await?;
         log::info!(
             "outbox {}: {:?} email for user {} sent via {} (attempt {})",
-            row.id, email.template, email.user_id, self.mailer.name(), row.attempts
+            row.id,
+            email.template,
+            email.user_id,
+            self.mailer.name(),
+            row.attempts
         );
         Ok(Outcome::Sent)
     }
@@ -275,13 +315,13 @@ impl OutboxWorker {
             return Err(StepError::Permanent("reset email without its token".into()));
         };
         let now = self.clock.now_naive();
-        let (row, user) = self
-            .repo
-            .find_token_by_id(token_id)
-            .await?
-            .ok_or_else(|| StepError::Permanent("token revoked before delivery; not sent".into()))?;
+        let (row, user) = self.repo.find_token_by_id(token_id).await?.ok_or_else(|| {
+            StepError::Permanent("token revoked before delivery; not sent".into())
+        })?;
         if row.used_at.is_some() || row.expires_at <= now || user.disabled {
-            return Err(StepError::Permanent("token no longer valid before delivery; not sent".into()));
+            return Err(StepError::Permanent(
+                "token no longer valid before delivery; not sent".into(),
+            ));
         }
         let token = self
             .codec
@@ -289,7 +329,13 @@ impl OutboxWorker {
             .map_err(|e| StepError::Permanent(e.to_string()))?;
         let jwt = self
             .codec
-            .mint(&row.user_id, &row.id, &token, row.created_at.and_utc(), row.expires_at.and_utc())
+            .mint(
+                &row.user_id,
+                &row.id,
+                &token,
+                row.created_at.and_utc(),
+                row.expires_at.and_utc(),
+            )
             .map_err(|e| StepError::Permanent(format!("cannot sign the link: {e}")))?;
         Ok(self.settings.reset_link(&jwt))
     }
@@ -320,10 +366,16 @@ mod tests {
     fn backoff_grows_within_its_cap_and_honours_retry_after() {
         for attempt in 1..30 {
             let d = next_delay(attempt, None);
-            assert!(d <= Duration::from_secs(BACKOFF_CAP_SECS), "attempt {attempt}: {d:?}");
+            assert!(
+                d <= Duration::from_secs(BACKOFF_CAP_SECS),
+                "attempt {attempt}: {d:?}"
+            );
             assert!(d >= Duration::from_millis(500));
         }
         assert!(next_delay(1, None) <= Duration::from_secs(2));
-        assert_eq!(next_delay(1, Some(Duration::from_secs(120))), Duration::from_secs(120));
+        assert_eq!(
+            next_delay(1, Some(Duration::from_secs(120))),
+            Duration::from_secs(120)
+        );
     }
 }

@@ -10,17 +10,18 @@ use crate::error::{ApiError, FieldErrors};
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 pub fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(|err, _req| {
-        let api = match &err {
-            JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-                ApiError::PayloadTooLarge
-            }
-            JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
-            JsonPayloadError::Deserialize(e) => ApiError::MalformedBody(e.to_string()),
-            other => ApiError::MalformedBody(other.to_string()),
-        };
-        api.into()
-    })
+    web::JsonConfig::default()
+        .limit(MAX_BODY_BYTES)
+        .error_handler(|err, _req| {
+            let api = match &err {
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
+                JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+                JsonPayloadError::Deserialize(e) => ApiError::MalformedBody(e.to_string()),
+                other => ApiError::MalformedBody(other.to_string()),
+            };
+            api.into()
+        })
 }
 
 /// The body as a JSON object, or a validation error saying what was expected.
@@ -41,6 +42,9 @@ pub fn string_field<'a>(
         Some(Value::String(_)) => "This field may not be blank.",
         Some(_) => "Must be a string.",
     };
-    errors.entry(name.to_owned()).or_default().push(problem.to_owned());
+    errors
+        .entry(name.to_owned())
+        .or_default()
+        .push(problem.to_owned());
     None
 }

@@ -16,12 +16,18 @@ pub use body::json_config;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz", web::get().to(health::healthz)))
         .service(resource("/readyz", web::get().to(health::readyz)))
-        .service(resource("/api/auth/forgot-password", web::post().to(reset::forgot_password)))
+        .service(resource(
+            "/api/auth/forgot-password",
+            web::post().to(reset::forgot_password),
+        ))
         .service(resource(
             "/api/auth/reset-password/validate",
             web::post().to(reset::validate_token),
         ))
-        .service(resource("/api/auth/reset-password", web::post().to(reset::reset_password)));
+        .service(resource(
+            "/api/auth/reset-password",
+            web::post().to(reset::reset_password),
+        ));
 }
 
 fn resource(path: &str, route: actix_web::Route) -> actix_web::Resource {
@@ -30,7 +36,9 @@ fn resource(path: &str, route: actix_web::Route) -> actix_web::Resource {
     } else {
         vec![path.to_owned()]
     };
-    web::resource(paths).route(route).default_service(web::to(method_not_allowed))
+    web::resource(paths)
+        .route(route)
+        .default_service(web::to(method_not_allowed))
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, ApiError> {

@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use super::body::{object, string_field};
 use crate::domain::EmailAddress;
 use crate::error::{ApiError, FieldErrors};
-use crate::outbox::{EmailPayload, EmailTemplate, KIND_EMAIL, KIND_RESET_REQUEST, ResetRequestPayload};
+use crate::outbox::{
+    EmailPayload, EmailTemplate, KIND_EMAIL, KIND_RESET_REQUEST, ResetRequestPayload,
+};
 use crate::password::HashError;
 use crate::startup::AppState;
 use crate::storage::outbox::NewOutboxRow;
@@ -35,7 +37,9 @@ pub async fn forgot_password(
         }
         None => None,
     };
-    let Some(email) = email else { return Err(ApiError::Validation(errors)) };
+    let Some(email) = email else {
+        return Err(ApiError::Validation(errors));
+    };
 
     let payload = ResetRequestPayload {
         email: email.as_str().to_owned(),
@@ -48,7 +52,11 @@ pub async fn forgot_password(
         now,
         None,
     );
-    state.repo.enqueue(&row).await.map_err(anyhow::Error::from)?;
+    state
+        .repo
+        .enqueue(&row)
+        .await
+        .map_err(anyhow::Error::from)?;
     state.wake_worker.notify_one();
     Ok(HttpResponse::Accepted().json(json!({ "detail": FORGOT_PASSWORD_DETAIL })))
 }
@@ -84,7 +92,10 @@ pub async fn reset_password(
         return Err(ApiError::Validation(errors));
     };
     if new_password != confirm {
-        return Err(ApiError::field("confirm_password", "The two password fields didn't match."));
+        return Err(ApiError::field(
+            "confirm_password",
+            "The two password fields didn't match.",
+        ));
     }
 
     let (row, user) = live_token(&state, jwt).await?;
@@ -99,9 +110,13 @@ pub async fn reset_password(
     let password = state
         .policy
         .check(new_password, &user_inputs)
-        .map_err(|problems| ApiError::Validation(FieldErrors::from([("new_password".into(), problems)])))?;
+        .map_err(|problems| {
+            ApiError::Validation(FieldErrors::from([("new_password".into(), problems)]))
+        })?;
     let hash = state.hasher.hash(&password).await.map_err(|e| match e {
-        HashError::Busy => ApiError::Busy { retry_after_secs: 2 },
+        HashError::Busy => ApiError::Busy {
+            retry_after_secs: 2,
+        },
         HashError::Failed(why) => ApiError::Internal(anyhow::anyhow!(why)),
     })?;
 
@@ -149,7 +164,9 @@ async fn live_token(state: &AppState, jwt: &str) -> Result<(TokenRow, User), Api
         .find_token_by_hash(&link.token.hash())
         .await
         .map_err(anyhow::Error::from)?;
-    let Some((row, user)) = found else { return Err(refuse("no such token (revoked or never issued)")) };
+    let Some((row, user)) = found else {
+        return Err(refuse("no such token (revoked or never issued)"));
+    };
     if row.id != link.token_id {
         return Err(refuse("jti does not match the token row"));
     }

@@ -4,8 +4,8 @@
 
 pub mod outbox;
 pub mod schema;
-pub mod tokens;
 mod tls;
+pub mod tokens;
 pub mod users;
 
 use std::path::PathBuf;
@@ -126,8 +126,8 @@ impl Repo {
     pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StorageError> {
         match url {
             DatabaseUrl::Postgres(raw) => {
-                let tls = tls::client_config(options.ca_file.as_deref())
-                    .map_err(StorageError::Tls)?;
+                let tls =
+                    tls::client_config(options.ca_file.as_deref()).map_err(StorageError::Tls)?;
                 let setup_tls = tls.clone();
                 let mut config = ManagerConfig::<AsyncPgConnection>::default();
                 config.custom_setup =
@@ -140,7 +140,11 @@ impl Repo {
                     .runtime(deadpool::Runtime::Tokio1)
                     .build()
                     .map_err(|e| StorageError::Pool(e.to_string()))?;
-                Ok(Self { pools: Pools::Postgres(pool), url: url.clone(), tls: Some(tls) })
+                Ok(Self {
+                    pools: Pools::Postgres(pool),
+                    url: url.clone(),
+                    tls: Some(tls),
+                })
             }
             DatabaseUrl::Sqlite(path) => {
                 let mut config = ManagerConfig::<SqliteConn>::default();
@@ -156,7 +160,11 @@ impl Repo {
                     .runtime(deadpool::Runtime::Tokio1)
                     .build()
                     .map_err(|e| StorageError::Pool(e.to_string()))?;
-                Ok(Self { pools: Pools::Sqlite(pool), url: url.clone(), tls: None })
+                Ok(Self {
+                    pools: Pools::Sqlite(pool),
+                    url: url.clone(),
+                    tls: None,
+                })
             }
         }
     }
@@ -179,12 +187,14 @@ impl Repo {
                 .enable_all()
                 .build()
                 .map_err(|e| StorageError::Migration(e.to_string()))
-                .and_then(|rt| rt.block_on(async move {
-                    match tokio::spawn(async move { repo.migrate_in_place().await }).await {
-                        Ok(result) => result,
-                        Err(e) => Err(StorageError::Migration(e.to_string())),
-                    }
-                }));
+                .and_then(|rt| {
+                    rt.block_on(async move {
+                        match tokio::spawn(async move { repo.migrate_in_place().await }).await {
+                            Ok(result) => result,
+                            Err(e) => Err(StorageError::Migration(e.to_string())),
+                        }
+                    })
+                });
             let _ = tx.send(result);
         });
         rx.await
@@ -210,9 +220,41 @@ impl Repo {
                     .map_err(|e| StorageError::Migration(e.to_string()))?;
                 Ok(applied.len())
             }
-            (DatabaseUrl::Postgres(_), None) => {
-                Err(StorageError::Migration("Postgres without TLS settings".into()))
+            (DatabaseUrl::Postgres(_), None) => Err(StorageError::Migration(
+                "Postgres without TLS settings".into(),
+            )),
+        }
+    }
+
+    /// One line for the start-up log: which database, and for Postgres
+    /// whether this connection is encrypted.
+    pub async fn describe(&self) -> Result<String, StorageError> {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+
+        #[derive(QueryableByName)]
+        struct Encrypted {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            ssl: bool,
+        }
+        match &self.pools {
+            Pools::Postgres(pool) => {
+                let mut conn = pool.get().await?;
+                let row: Encrypted =
+                    diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                        .get_result(&mut conn)
+                        .await?;
+                Ok(if row.ssl {
+                    "Postgres over TLS"
+                } else {
+                    "Postgres without TLS"
+                }
+                .to_owned())
             }
+            Pools::Sqlite(_) => Ok(match &self.url {
+                DatabaseUrl::Sqlite(path) => format!("SQLite file {}", path.display()),
+                DatabaseUrl::Postgres(_) => "SQLite".to_owned(),
+            }),
         }
     }
 

@@ -67,12 +67,21 @@ impl NewOutboxRow {
 
 /// How a delivery attempt ended, as the worker records it.
 pub enum Settlement<'a> {
-    Sent { provider_message_id: Option<&'a str>, payload: &'a str },
+    Sent {
+        provider_message_id: Option<&'a str>,
+        payload: &'a str,
+    },
     /// A reset request that has been turned into a token and an email (or,
     /// for an unknown account, into nothing).
     Done,
-    Retry { at: NaiveDateTime, error: &'a str },
-    Dead { error: &'a str, payload: &'a str },
+    Retry {
+        at: NaiveDateTime,
+        error: &'a str,
+    },
+    Dead {
+        error: &'a str,
+        payload: &'a str,
+    },
 }
 
 impl Repo {
@@ -96,7 +105,11 @@ impl Repo {
             outbox::table
                 .filter(outbox::status.eq(STATUS_PENDING))
                 .filter(outbox::next_attempt_at.le(now))
-                .filter(outbox::locked_until.is_null().or(outbox::locked_until.lt(now)))
+                .filter(
+                    outbox::locked_until
+                        .is_null()
+                        .or(outbox::locked_until.lt(now)),
+                )
                 .order(outbox::next_attempt_at.asc())
                 .select(outbox::id)
                 .limit(limit)
@@ -119,7 +132,11 @@ impl Repo {
                     .filter(outbox::id.eq(id))
                     .filter(outbox::status.eq(STATUS_PENDING))
                     .filter(outbox::next_attempt_at.le(now))
-                    .filter(outbox::locked_until.is_null().or(outbox::locked_until.lt(now))),
+                    .filter(
+                        outbox::locked_until
+                            .is_null()
+                            .or(outbox::locked_until.lt(now)),
+                    ),
             )
             .set((
                 outbox::locked_until.eq(lease_until),
@@ -150,7 +167,10 @@ impl Repo {
         let target = outbox::table.filter(outbox::id.eq(id));
         with_conn!(self, |conn| {
             match settlement {
-                Settlement::Sent { provider_message_id, payload } => {
+                Settlement::Sent {
+                    provider_message_id,
+                    payload,
+                } => {
                     diesel::update(target)
                         .set((
                             outbox::status.eq(STATUS_SENT),

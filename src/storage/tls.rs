@@ -33,7 +33,10 @@ pub(crate) fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>,
                     .map_err(|e| format!("DATABASE_CA_FILE {}: {e}", path.display()))?;
             }
             if roots.is_empty() {
-                return Err(format!("DATABASE_CA_FILE {} holds no PEM certificate", path.display()));
+                return Err(format!(
+                    "DATABASE_CA_FILE {} holds no PEM certificate",
+                    path.display()
+                ));
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         }
@@ -99,4 +102,3 @@ impl ServerCertVerifier for EncryptOnly {
         self.algorithms.supported_schemes()
     }
 }
-

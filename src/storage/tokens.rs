@@ -59,7 +59,10 @@ impl Repo {
         }))
     }
 
-    pub async fn find_token_by_id(&self, id: &str) -> Result<Option<(TokenRow, User)>, StorageError> {
+    pub async fn find_token_by_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<(TokenRow, User)>, StorageError> {
         Ok(with_conn!(self, |conn| {
             password_reset_tokens::table
                 .inner_join(users::table)

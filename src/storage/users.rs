@@ -136,7 +136,11 @@ impl Repo {
 
     /// Disables the user and kills every outstanding reset token.
     /// Returns false when no such user exists.
-    pub async fn disable_user(&self, user_id: &str, now: NaiveDateTime) -> Result<bool, StorageError> {
+    pub async fn disable_user(
+        &self,
+        user_id: &str,
+        now: NaiveDateTime,
+    ) -> Result<bool, StorageError> {
         Ok(with_conn!(self, |conn| {
             conn.transaction(async |conn| {
                 let updated = diesel::update(users::table.find(user_id))

@@ -1,0 +1,219 @@
+//! Bad requests get a clear 4xx in problem+json and change nothing.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+const JSON_PATHS: [&str; 3] = [
+    "/api/auth/forgot-password/",
+    "/api/auth/reset-password/validate/",
+    "/api/auth/reset-password/",
+];
+
+async fn assert_nothing_changed(app: &TestApp) {
+    assert_eq!(app.outbox_len().await, 0, "nothing was queued");
+    app.deliver().await;
+    assert!(app.emails().is_empty(), "nothing was mailed");
+    assert!(
+        app.user("u-1").await.password_hash.is_none(),
+        "no password was stored"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_bodies_get_400_and_change_nothing() {
+    let app = spawn_app().await;
+    app.add_user("u-1", "user@example.com", None).await;
+    for path in JSON_PATHS {
+        for raw in ["{", "{\"email\": }", "nul", "[1,2", "\u{0}"] {
+            let response = app
+                .client
+                .post(app.url(path))
+                .header("Content-Type", "application/json")
+                .body(raw)
+                .send()
+                .await
+                .unwrap();
+            assert_problem(response, 400, "malformed_request").await;
+        }
+        for body in [
+            json!([]),
+            json!(["user@example.com"]),
+            json!(null),
+            json!(42),
+            json!("user@example.com"),
+        ] {
+            let problem =
+                assert_problem(app.post_json(path, &body).await, 400, "validation_failed").await;
+            assert!(
+                problem["errors"]["non_field_errors"].is_array(),
+                "{path} {body}"
+            );
+        }
+    }
+    assert_nothing_changed(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_email_fields_get_a_message_for_the_field() {
+    let app = spawn_app().await;
+    app.add_user("u-1", "user@example.com", None).await;
+    let cases = [
+        (json!({}), "required"),
+        (json!({"email": null}), "required"),
+        (json!({"email": ""}), "blank"),
+        (json!({"email": 42}), "Must be a string"),
+        (json!({"email": true}), "Must be a string"),
+        (json!({"email": ["user@example.com"]}), "Must be a string"),
+        (
+            json!({"email": ["user@example.com", "attacker@evil.test"]}),
+            "Must be a string",
+        ),
+        (json!({"email": {"$ne": null}}), "Must be a string"),
+        (
+            json!({"email": "user@example.com\r\nBcc: attacker@evil.test"}),
+            "line breaks",
+        ),
+        (
+            json!({"email": "user@example.com\nattacker@evil.test"}),
+            "line breaks",
+        ),
+        (
+            json!({"email": "user@example.com,attacker@evil.test"}),
+            "valid email",
+        ),
+        (json!({"email": "not an email"}), "spaces"),
+        (json!({"email": "no-at-sign"}), "valid email"),
+        (
+            json!({"email": format!("{}@example.com", "a".repeat(300))}),
+            "254",
+        ),
+    ];
+    for (body, why) in cases {
+        let problem = assert_problem(app.forgot_raw(&body).await, 400, "validation_failed").await;
+        let messages = problem["errors"]["email"].to_string();
+        assert!(messages.contains(why), "{body}: {messages}");
+    }
+    assert_nothing_changed(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_or_mistyped_reset_fields_are_named() {
+    let app = spawn_app().await;
+    app.add_user("u-1", "user@example.com", None).await;
+    let problem = assert_problem(
+        app.post_json("/api/auth/reset-password/", &json!({})).await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    for field in ["token", "new_password", "confirm_password"] {
+        assert!(
+            problem["errors"][field].to_string().contains("required"),
+            "{field}: {problem}"
+        );
+    }
+    let problem = assert_problem(
+        app.post_json(
+            "/api/auth/reset-password/",
+            &json!({"token": ["a"], "new_password": 123456789012345_u64, "confirm_password": {"x": 1}}),
+        )
+        .await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    for field in ["token", "new_password", "confirm_password"] {
+        assert!(
+            problem["errors"][field]
+                .to_string()
+                .contains("Must be a string"),
+            "{field}: {problem}"
+        );
+    }
+    let problem = assert_problem(
+        app.post_json("/api/auth/reset-password/validate/", &json!({"token": 1}))
+            .await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert!(problem["errors"]["token"].is_array());
+    assert_nothing_changed(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_content_type_size_method_and_path_get_their_own_status() {
+    let app = spawn_app().await;
+    app.add_user("u-1", "user@example.com", None).await;
+    for path in JSON_PATHS {
+        for content_type in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+        ] {
+            let mut request = app
+                .client
+                .post(app.url(path))
+                .body("email=user%40example.com");
+            if let Some(ct) = content_type {
+                request = request.header("Content-Type", ct);
+            }
+            assert_problem(request.send().await.unwrap(), 415, "unsupported_media_type").await;
+        }
+        let huge = json!({ "email": format!("{}@example.com", "a".repeat(20 * 1024)) });
+        assert_problem(app.post_json(path, &huge).await, 413, "payload_too_large").await;
+        for method in [
+            reqwest::Method::GET,
+            reqwest::Method::PUT,
+            reqwest::Method::DELETE,
+            reqwest::Method::PATCH,
+        ] {
+            let response = app
+                .client
+                .request(method.clone(), app.url(path))
+                .send()
+                .await
+                .unwrap();
+            assert_problem(response, 405, "method_not_allowed").await;
+        }
+    }
+    let response = app
+        .client
+        .get(app.url("/api/auth/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 404, "not_found").await;
+    assert_nothing_changed(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_the_security_headers() {
+    let app = spawn_app().await;
+    let responses = vec![
+        app.forgot("someone@example.com").await,
+        app.validate("garbage").await,
+        app.client.get(app.url("/healthz")).send().await.unwrap(),
+        app.client.get(app.url("/nowhere")).send().await.unwrap(),
+        app.client
+            .post(app.url("/api/auth/forgot-password/"))
+            .body("x")
+            .send()
+            .await
+            .unwrap(),
+    ];
+    for response in responses {
+        let h = response.headers();
+        assert_eq!(h["cache-control"], "no-store", "{}", response.url());
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+    }
+}
+
+impl TestApp {
+    async fn forgot_raw(&self, body: &serde_json::Value) -> reqwest::Response {
+        self.post_json("/api/auth/forgot-password/", body).await
+    }
+}

@@ -1,0 +1,201 @@
+//! The operator's commands, run as the real binary against the test database.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use crate::helpers::*;
+
+fn pwreset(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pwreset"))
+        .args(args)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &app.db.url)
+        .env("JWT_SECRET", &app.jwt_secret)
+        .env("BCRYPT_COST", "10")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_add_users_set_passwords_and_disable_them() {
+    let app = spawn_app().await;
+    let out = pwreset(
+        &app,
+        &[
+            "user",
+            "add",
+            "Ops@Example.com",
+            "--id",
+            "ops-1",
+            "--password-stdin",
+        ],
+        Some(&format!("{STRONG_PASSWORD}\n")),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("created user ops-1 <ops@example.com>"));
+    let user = app.user("ops-1").await;
+    assert!(bcrypt::verify(STRONG_PASSWORD, user.password_hash.as_deref().unwrap()).unwrap());
+
+    let out = pwreset(&app, &["user", "add", "ops@example.com"], None);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("already exists"));
+
+    // set-password kills outstanding links and tells the owner.
+    let link = app.request_link("ops@example.com").await;
+    let out = pwreset(
+        &app,
+        &[
+            "user",
+            "set-password",
+            "ops@example.com",
+            "--password-stdin",
+        ],
+        Some(OTHER_STRONG_PASSWORD),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        bcrypt::verify(
+            OTHER_STRONG_PASSWORD,
+            app.user("ops-1").await.password_hash.as_deref().unwrap()
+        )
+        .unwrap()
+    );
+    assert_problem(app.validate(&link).await, 400, "invalid_token").await;
+    app.deliver().await;
+    assert!(
+        app.emails()
+            .iter()
+            .any(|e| e.to == "ops@example.com" && e.subject.contains("was changed"))
+    );
+
+    // A weak password is refused with the reason, and nothing changes.
+    let out = pwreset(
+        &app,
+        &[
+            "user",
+            "set-password",
+            "ops@example.com",
+            "--password-stdin",
+        ],
+        Some("password1234"),
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("too easy to guess"));
+    assert!(
+        bcrypt::verify(
+            OTHER_STRONG_PASSWORD,
+            app.user("ops-1").await.password_hash.as_deref().unwrap()
+        )
+        .unwrap()
+    );
+
+    // disable kills links; later requests send nothing.
+    let link = app.request_link("ops@example.com").await;
+    let out = pwreset(&app, &["user", "disable", "ops@example.com"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(app.user("ops-1").await.disabled);
+    assert_problem(app.validate(&link).await, 400, "invalid_token").await;
+    let mails_before = app.emails().len();
+    assert_eq!(app.forgot("ops@example.com").await.status(), 202);
+    app.deliver().await;
+    assert_eq!(app.emails().len(), mails_before);
+
+    let out = pwreset(&app, &["user", "disable", "nobody@example.com"], None);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no user with email nobody@example.com"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_and_keys_generate() {
+    let app = spawn_app().await;
+    let out = pwreset(&app, &["migrate"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("database is up to date"));
+
+    let first = pwreset(&app, &["keys", "generate"], None);
+    let second = pwreset(&app, &["keys", "generate"], None);
+    let (first, second) = (
+        text(&first.stdout).trim().to_owned(),
+        text(&second.stdout).trim().to_owned(),
+    );
+    assert_eq!(first.len(), 43);
+    assert_ne!(first, second);
+    assert!(
+        pwreset::tokens::SigningKey::new(first.as_bytes()).is_ok(),
+        "a generated key is accepted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_setting_refuses_start_up_naming_the_variable() {
+    let app = spawn_app().await;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pwreset"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = cmd
+        .arg("migrate")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DATABASE_URL", &app.db.url)
+        .env("JWT_SECRET", "too-short")
+        .env("BCRYPT_COST", "99")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("JWT_SECRET is 9 bytes long; it must be at least 32 bytes"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("BCRYPT_COST=\"99\""), "{stderr}");
+    assert!(
+        !stderr.contains("too-short"),
+        "the bad secret itself is not echoed: {stderr}"
+    );
+}
+
+#[test]
+fn without_a_key_sqlite_generates_one_beside_the_database_and_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("dev.db");
+    let env = [(
+        "DATABASE_URL".to_owned(),
+        format!("sqlite://{}", db.display()),
+    )]
+    .into_iter()
+    .collect();
+    let settings = pwreset::config::Settings::from_map(&env).unwrap();
+    let first = format!("{:?}", settings.load_keys().unwrap());
+    let key_file = dir.path().join("dev.db.jwt-secret");
+    assert!(key_file.is_file());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let second = format!("{:?}", settings.load_keys().unwrap());
+    assert_eq!(first, second, "the same key after a restart");
+}

@@ -1,0 +1,17 @@
+//! The service as its users and attackers see it, over HTTP, against a real
+//! database (SQLite by default, Postgres with PWRESET_TEST_BACKEND=postgres).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod bad_input;
+mod cli;
+mod enumeration;
+mod expiry;
+mod forged_tokens;
+mod health;
+mod links;
+mod logs;
+mod postgres_only;
+mod reset_flow;
+mod rotation;

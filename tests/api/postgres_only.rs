@@ -1,0 +1,72 @@
+//! Behaviour that only Postgres has. These run in the Postgres suite
+//! (`PWRESET_TEST_BACKEND=postgres cargo test -- --include-ignored`).
+
+use pwreset::storage::{DatabaseUrl, PoolOptions, Repo};
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Postgres: PWRESET_TEST_BACKEND=postgres cargo test -- --include-ignored"]
+async fn postgres_urls_asking_for_tls_connect_over_tls() {
+    assert_eq!(
+        backend(),
+        Backend::Postgres,
+        "run with PWRESET_TEST_BACKEND=postgres"
+    );
+    let db = TestDatabase::new().await;
+    let url = format!("{}?sslmode=require", db.url);
+    let repo = Repo::connect(
+        &DatabaseUrl::parse(&url).unwrap(),
+        &PoolOptions {
+            max_size: 1,
+            ca_file: None,
+        },
+    )
+    .unwrap();
+    repo.run_migrations().await.unwrap();
+    assert_eq!(repo.describe().await.unwrap(), "Postgres over TLS");
+
+    let plain = format!("{}?sslmode=disable", db.url);
+    let repo = Repo::connect(
+        &DatabaseUrl::parse(&plain).unwrap(),
+        &PoolOptions {
+            max_size: 1,
+            ca_file: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(repo.describe().await.unwrap(), "Postgres without TLS");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Postgres: PWRESET_TEST_BACKEND=postgres cargo test -- --include-ignored"]
+async fn readiness_fails_when_the_database_goes_away() {
+    assert_eq!(
+        backend(),
+        Backend::Postgres,
+        "run with PWRESET_TEST_BACKEND=postgres"
+    );
+    let app = spawn_app().await;
+    assert_eq!(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    app.db.drop_postgres_database_now();
+    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"status":"unavailable"}"#
+    );
+    // And requests that need it fail cleanly, without internals.
+    let body = assert_problem(app.forgot("x@example.com").await, 500, "internal_error").await;
+    assert!(
+        !body.to_string().contains("pwreset_test_"),
+        "no database details leak: {body}"
+    );
+}
