@@ -8,6 +8,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::storage::StorageError;
+
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("too busy")]
     Busy { retry_after_secs: u64 },
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -47,6 +51,7 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Busy { .. } => "busy",
+            Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -82,10 +87,26 @@ impl ApiError {
                 "Service busy",
                 "Too many passwords are being processed right now; retry shortly.".into(),
             ),
+            Self::Unavailable(_) => (
+                "Service unavailable",
+                "The service cannot reach its database right now; retry shortly.".into(),
+            ),
             Self::Internal(_) => (
                 "Internal server error",
                 "Something went wrong on our side.".into(),
             ),
+        }
+    }
+}
+
+/// A database that cannot be reached is a 503 (retry later); anything else
+/// the database says is a bug, a 500.
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        if e.is_unavailable() {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Internal(e.into())
         }
     }
 }
@@ -112,14 +133,16 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Internal(e) = self {
-            log::error!("internal error: {e:#}");
+        match self {
+            Self::Internal(e) => log::error!("internal error: {e:#}"),
+            Self::Unavailable(e) => log::error!("database unavailable: {e}"),
+            _ => {}
         }
         let status = self.status_code();
         let (title, detail) = self.title_and_detail();
@@ -137,9 +160,45 @@ impl ResponseError for ApiError {
         };
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        if let Self::Busy { retry_after_secs } = self {
-            response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+        match self {
+            Self::Busy { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from(5u64)));
+            }
+            _ => {}
         }
         response.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError;
+    use actix_web::body::MessageBody;
+
+    use super::ApiError;
+
+    #[test]
+    fn busy_and_unavailable_say_when_to_retry_and_hide_internals() {
+        let busy = ApiError::Busy {
+            retry_after_secs: 2,
+        }
+        .error_response();
+        assert_eq!(busy.status(), 503);
+        assert_eq!(busy.headers().get("retry-after").unwrap(), "2");
+        let down = ApiError::Unavailable("connection refused to 10.0.0.7".into()).error_response();
+        assert_eq!(down.status(), 503);
+        assert_eq!(down.headers().get("retry-after").unwrap(), "5");
+        let body = down.into_body().try_into_bytes().unwrap_or_default();
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            body.contains("\"code\":\"unavailable\"") && !body.contains("10.0.0.7"),
+            "{body}"
+        );
+        let internal = ApiError::Internal(anyhow::anyhow!("secret detail")).error_response();
+        let body = internal.into_body().try_into_bytes().unwrap_or_default();
+        assert!(!String::from_utf8_lossy(&body).contains("secret detail"));
     }
 }

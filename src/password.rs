@@ -51,3 +51,24 @@ impl PasswordHasher {
         self.slots.available_permits()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{HashError, PasswordHasher};
+    use crate::domain::PasswordPolicy;
+
+    #[tokio::test]
+    async fn past_the_queue_wait_a_hash_is_refused_not_queued_forever() {
+        let hasher = PasswordHasher::new(4, 1, Duration::from_millis(20));
+        let password = PasswordPolicy { min_chars: 12 }
+            .check("violet-kettle-jumps-47-far", &[])
+            .unwrap();
+        let held = hasher.slots.clone().acquire_owned().await.unwrap();
+        assert!(matches!(hasher.hash(&password).await, Err(HashError::Busy)));
+        drop(held);
+        let hash = hasher.hash(&password).await.unwrap();
+        assert!(bcrypt::verify(password.expose(), &hash).unwrap());
+    }
+}

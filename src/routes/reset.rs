@@ -52,11 +52,7 @@ pub async fn forgot_password(
         now,
         None,
     );
-    state
-        .repo
-        .enqueue(&row)
-        .await
-        .map_err(anyhow::Error::from)?;
+    state.repo.enqueue(&row).await?;
     state.wake_worker.notify_one();
     Ok(HttpResponse::Accepted().json(json!({ "detail": FORGOT_PASSWORD_DETAIL })))
 }
@@ -132,8 +128,7 @@ pub async fn reset_password(
     let outcome = state
         .repo
         .consume_token_and_set_password(&row.id, &user.id, &hash, now, &notice)
-        .await
-        .map_err(anyhow::Error::from)?;
+        .await?;
     match outcome {
         ConsumeOutcome::PasswordChanged => {
             log::info!("password reset for user {} with token {}", user.id, row.id);
@@ -159,11 +154,7 @@ async fn live_token(state: &AppState, jwt: &str) -> Result<(TokenRow, User), Api
         log::info!("reset token {} refused: {why}", link.token_id);
         ApiError::InvalidToken
     };
-    let found = state
-        .repo
-        .find_token_by_hash(&link.token.hash())
-        .await
-        .map_err(anyhow::Error::from)?;
+    let found = state.repo.find_token_by_hash(&link.token.hash()).await?;
     let Some((row, user)) = found else {
         return Err(refuse("no such token (revoked or never issued)"));
     };

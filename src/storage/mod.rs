@@ -82,6 +82,28 @@ pub enum StorageError {
     Corrupt(String),
 }
 
+impl StorageError {
+    /// The database cannot be reached (down, restarting, connection cut), as
+    /// opposed to a query it refused: the first is retried later, the second
+    /// is a bug.
+    pub fn is_unavailable(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            Self::Checkout(_) | Self::Connection(_) | Self::Pool(_) => true,
+            Self::Query(Error::DatabaseError(
+                DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,
+                _,
+            )) => true,
+            // Postgres's class 57 (operator intervention: shutdown, restart,
+            // database dropped) reaches diesel as "Unknown" with this text.
+            Self::Query(Error::DatabaseError(DatabaseErrorKind::Unknown, info)) => {
+                info.message().starts_with("terminating connection")
+            }
+            _ => false,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub(crate) enum Pools {
     Postgres(Pool<AsyncPgConnection>),

@@ -64,7 +64,9 @@ async fn readiness_fails_when_the_database_goes_away() {
         r#"{"status":"unavailable"}"#
     );
     // And requests that need it fail cleanly, without internals.
-    let body = assert_problem(app.forgot("x@example.com").await, 500, "internal_error").await;
+    let response = app.forgot("x@example.com").await;
+    assert_eq!(response.headers()["retry-after"], "5");
+    let body = assert_problem(response, 503, "unavailable").await;
     assert!(
         !body.to_string().contains("pwreset_test_"),
         "no database details leak: {body}"
