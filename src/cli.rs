@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{EmailAddress, PasswordPolicy};
+use crate::mailer::templates::{Branding, Templates};
 use crate::outbox::{EmailPayload, EmailTemplate, KIND_EMAIL};
 use crate::password::PasswordHasher;
 use crate::startup::{Application, open_database};
@@ -33,6 +34,46 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Inspect and re-queue outgoing messages.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// Show what the email templates produce.
+    #[command(subcommand)]
+    Mail(MailCommand),
+    /// Exit 0 when the server at --url answers /readyz (for container health checks).
+    Healthcheck {
+        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
+        url: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List rows, newest first: id, kind, status, attempts, next attempt, last error.
+    List {
+        /// Only rows with this status (pending, sent, done, dead).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Put a dead row back in the queue.
+    Retry { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Print a message as it would be sent (subject, text, HTML).
+    Preview {
+        #[arg(value_enum)]
+        template: PreviewTemplate,
+    },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum PreviewTemplate {
+    Reset,
+    Changed,
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,12 +105,27 @@ pub enum KeysCommand {
 }
 
 /// Runs a command that needs no configuration, if this is one.
-pub fn run_without_settings(cli: &Cli) -> anyhow::Result<bool> {
-    if let Some(Command::Keys(KeysCommand::Generate)) = &cli.command {
-        print_new_key()?;
-        return Ok(true);
+pub async fn run_without_settings(cli: &Cli) -> anyhow::Result<bool> {
+    match &cli.command {
+        Some(Command::Keys(KeysCommand::Generate)) => print_new_key()?,
+        Some(Command::Healthcheck { url }) => healthcheck(url).await?,
+        _ => return Ok(false),
     }
-    Ok(false)
+    Ok(true)
+}
+
+async fn healthcheck(url: &str) -> anyhow::Result<()> {
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("{url} did not answer"))?;
+    if !response.status().is_success() {
+        bail!("{url} answered {}", response.status());
+    }
+    Ok(())
 }
 
 fn print_new_key() -> anyhow::Result<()> {
@@ -96,6 +152,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::User(command) => run_user(command, &settings, &clock).await,
         Command::Keys(KeysCommand::Generate) => print_new_key(),
+        Command::Outbox(command) => run_outbox(command, &settings, &clock).await,
+        Command::Mail(MailCommand::Preview { template }) => preview(template, &settings),
+        Command::Healthcheck { url } => healthcheck(&url).await,
     }
 }
 
@@ -176,6 +235,72 @@ async fn run_user(command: UserCommand, settings: &Settings, clock: &Clock) -> a
             );
         }
     }
+    Ok(())
+}
+
+async fn run_outbox(
+    command: OutboxCommand,
+    settings: &Settings,
+    clock: &Clock,
+) -> anyhow::Result<()> {
+    let repo = open_database(settings).await?;
+    match command {
+        OutboxCommand::List { status, limit } => {
+            let rows = repo.list_outbox(limit.clamp(1, 10_000)).await?;
+            println!(
+                "{:<36}  {:<13}  {:<7}  {:>8}  {:<19}  last error",
+                "id", "kind", "status", "attempts", "next attempt"
+            );
+            for row in rows
+                .iter()
+                .filter(|r| status.as_deref().is_none_or(|s| r.status == s))
+            {
+                // Never the payload: it may hold a (sealed) token or an address list.
+                println!(
+                    "{:<36}  {:<13}  {:<7}  {:>8}  {:<19}  {}",
+                    row.id,
+                    row.kind,
+                    row.status,
+                    row.attempts,
+                    if row.status == "pending" {
+                        row.next_attempt_at.format("%Y-%m-%d %H:%M:%S").to_string()
+                    } else {
+                        "-".into()
+                    },
+                    row.last_error.as_deref().unwrap_or("")
+                );
+            }
+        }
+        OutboxCommand::Retry { id } => {
+            if repo.retry_dead_outbox_row(&id, clock.now_naive()).await? {
+                println!("outbox {id} is pending again; the worker of a running server sends it");
+            } else {
+                bail!("no dead outbox row with id {id}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn preview(template: PreviewTemplate, settings: &Settings) -> anyhow::Result<()> {
+    let templates = Templates::load(settings.mail.template_dir.as_deref())?;
+    let branding = Branding {
+        app_name: &settings.app_name,
+        support_contact: settings.support_contact.as_deref(),
+    };
+    let rendered = match template {
+        PreviewTemplate::Reset => {
+            let link = settings.reset_link("<token>");
+            let minutes = settings.reset_token_ttl.as_secs().div_ceil(60);
+            templates.reset(&branding, &link, minutes)
+        }
+        PreviewTemplate::Changed => templates.password_changed(&branding),
+    }
+    .map_err(|e| anyhow::anyhow!(e))?;
+    println!(
+        "From: {}\nSubject: {}\n\n----- text -----\n{}\n----- html -----\n{}",
+        settings.default_from_email, rendered.subject, rendered.text, rendered.html
+    );
     Ok(())
 }
 

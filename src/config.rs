@@ -10,17 +10,102 @@ use crate::domain::EmailAddress;
 use crate::storage::DatabaseUrl;
 use crate::tokens::{KeySet, SigningKey};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Every variable the service reads. `.env.example` and docker-compose.yml
+/// are checked against this list by the tests.
+pub const KNOWN_VARIABLES: &[&str] = &[
+    "DATABASE_URL",
+    "DATABASE_POOL_SIZE",
+    "DATABASE_CA_FILE",
+    "BIND_ADDR",
+    "HTTP_WORKERS",
+    "JWT_SECRET",
+    "JWT_PREVIOUS_SECRETS",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
+    "FRONTEND_URL",
+    "RESET_LINK_TEMPLATE",
+    "RESET_TOKEN_TTL_SECS",
+    "BCRYPT_COST",
+    "BCRYPT_MAX_CONCURRENCY",
+    "BCRYPT_QUEUE_TIMEOUT_MS",
+    "PASSWORD_MIN_LENGTH",
+    "DEFAULT_FROM_EMAIL",
+    "MAIL_PROVIDER",
+    "MAIL_API_KEY",
+    "MAIL_API_BASE_URL",
+    "MAILGUN_DOMAIN",
+    "MAIL_FILE_DIR",
+    "MAIL_MAX_ATTEMPTS",
+    "MAIL_CONNECT_TIMEOUT_SECS",
+    "MAIL_TIMEOUT_SECS",
+    "MAIL_TEMPLATE_DIR",
+    "APP_NAME",
+    "SUPPORT_CONTACT",
+    "OUTBOX_POLL_INTERVAL_MS",
+    "RUST_LOG",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MailProvider {
     Log,
     File,
+    Postmark,
+    Sendgrid,
+    Mailgun,
+    Resend,
+    Mailpit,
+    Http,
 }
 
-#[derive(Clone, Debug)]
+impl MailProvider {
+    const ALL: [(&'static str, Self); 8] = [
+        ("log", Self::Log),
+        ("file", Self::File),
+        ("postmark", Self::Postmark),
+        ("sendgrid", Self::Sendgrid),
+        ("mailgun", Self::Mailgun),
+        ("resend", Self::Resend),
+        ("mailpit", Self::Mailpit),
+        ("http", Self::Http),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map_or("?", |(n, _)| n)
+    }
+
+    fn needs_api_key(self) -> bool {
+        matches!(
+            self,
+            Self::Postmark | Self::Sendgrid | Self::Mailgun | Self::Resend
+        )
+    }
+}
+
+#[derive(Clone)]
 pub struct MailSettings {
     pub provider: MailProvider,
+    pub api_key: Option<String>,
+    /// MAIL_API_BASE_URL, without a trailing slash; None means the provider's own.
+    pub api_base_url: Option<String>,
+    pub mailgun_domain: Option<String>,
     pub file_dir: PathBuf,
     pub max_attempts: u32,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub template_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("provider", &self.provider)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("api_base_url", &self.api_base_url)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone)]
@@ -230,31 +315,70 @@ impl Settings {
             ));
         }
 
-        let provider = match r
-            .string("MAIL_PROVIDER", "log")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "log" => MailProvider::Log,
-            "file" => MailProvider::File,
-            other @ ("postmark" | "sendgrid" | "mailgun" | "resend" | "mailpit" | "http") => {
+        let provider_name = r.string("MAIL_PROVIDER", "log").to_ascii_lowercase();
+        let provider = match MailProvider::ALL.iter().find(|(n, _)| *n == provider_name) {
+            Some((_, p)) => *p,
+            None => {
                 r.problem(format!(
-                    "MAIL_PROVIDER={other}: this build delivers through `log` or `file` only; \
-                     the HTTP email providers are not implemented yet"
-                ));
-                MailProvider::Log
-            }
-            other => {
-                r.problem(format!(
-                    "MAIL_PROVIDER={other:?}: expected one of log, file"
+                    "MAIL_PROVIDER={provider_name:?}: expected one of log, file, postmark, \
+                     sendgrid, mailgun, resend, mailpit, http"
                 ));
                 MailProvider::Log
             }
         };
+        let api_key = r.raw("MAIL_API_KEY");
+        if provider.needs_api_key() && api_key.is_none() {
+            r.problem(format!(
+                "MAIL_API_KEY is required with MAIL_PROVIDER={} (the provider's API token)",
+                provider.name()
+            ));
+        }
+        let api_base_url = r
+            .raw("MAIL_API_BASE_URL")
+            .map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(url) = api_base_url
+            .as_ref()
+            .filter(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+        {
+            r.problem(format!(
+                "MAIL_API_BASE_URL={url:?}: expected an http(s) URL"
+            ));
+        }
+        if provider == MailProvider::Http && api_base_url.is_none() {
+            r.problem(
+                "MAIL_API_BASE_URL is required with MAIL_PROVIDER=http (the URL messages are POSTed to)"
+                    .into(),
+            );
+        }
+        let mailgun_domain = r.raw("MAILGUN_DOMAIN");
+        if provider == MailProvider::Mailgun && mailgun_domain.is_none() {
+            r.problem(
+                "MAILGUN_DOMAIN is required with MAIL_PROVIDER=mailgun (e.g. mg.example.com)"
+                    .into(),
+            );
+        }
+        let template_dir = r.raw("MAIL_TEMPLATE_DIR").map(PathBuf::from);
+        if let Some(dir) = template_dir.as_ref().filter(|d| !d.is_dir()) {
+            r.problem(format!(
+                "MAIL_TEMPLATE_DIR={}: no such folder",
+                dir.display()
+            ));
+        }
         let mail = MailSettings {
             provider,
+            api_key,
+            api_base_url,
+            mailgun_domain,
             file_dir: PathBuf::from(r.string("MAIL_FILE_DIR", "./outbox")),
             max_attempts: r.parsed("MAIL_MAX_ATTEMPTS", 8u32, 1..=100, "attempts"),
+            connect_timeout: Duration::from_secs(r.parsed(
+                "MAIL_CONNECT_TIMEOUT_SECS",
+                5u64,
+                1..=60,
+                "seconds",
+            )),
+            timeout: Duration::from_secs(r.parsed("MAIL_TIMEOUT_SECS", 10u64, 1..=300, "seconds")),
+            template_dir,
         };
         let app_name = r.string("APP_NAME", "pwreset");
         let support_contact = r.raw("SUPPORT_CONTACT");
@@ -373,6 +497,7 @@ mod tests {
             ("BCRYPT_COST", "4"),
             ("RESET_TOKEN_TTL_SECS", "soon"),
             ("MAIL_PROVIDER", "carrier-pigeon"),
+            ("MAIL_TIMEOUT_SECS", "0"),
             ("RESET_LINK_TEMPLATE", "https://x.test/reset"),
         ])
         .err()
@@ -383,10 +508,53 @@ mod tests {
             "BCRYPT_COST=\"4\": expected a whole number of rounds (log2) from 10 to 15",
             "RESET_TOKEN_TTL_SECS=\"soon\"",
             "MAIL_PROVIDER=\"carrier-pigeon\"",
+            "MAIL_TIMEOUT_SECS=\"0\"",
             "RESET_LINK_TEMPLATE",
         ] {
             assert!(err.contains(expected), "{expected:?} missing from:\n{err}");
         }
+    }
+
+    #[test]
+    fn a_provider_without_its_key_or_domain_refuses_start_up() {
+        for (provider, expected) in [
+            (
+                "postmark",
+                "MAIL_API_KEY is required with MAIL_PROVIDER=postmark",
+            ),
+            (
+                "sendgrid",
+                "MAIL_API_KEY is required with MAIL_PROVIDER=sendgrid",
+            ),
+            (
+                "resend",
+                "MAIL_API_KEY is required with MAIL_PROVIDER=resend",
+            ),
+            (
+                "mailgun",
+                "MAILGUN_DOMAIN is required with MAIL_PROVIDER=mailgun",
+            ),
+            (
+                "http",
+                "MAIL_API_BASE_URL is required with MAIL_PROVIDER=http",
+            ),
+        ] {
+            let err = settings(&[("MAIL_PROVIDER", provider)])
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(err.contains(expected), "{provider}: {err}");
+        }
+        assert!(
+            settings(&[("MAIL_PROVIDER", "mailpit")]).is_ok(),
+            "mailpit needs no key"
+        );
+        let ok = settings(&[
+            ("MAIL_PROVIDER", "Mailgun"),
+            ("MAIL_API_KEY", "k"),
+            ("MAILGUN_DOMAIN", "mg.x.test"),
+        ]);
+        assert!(ok.is_ok_and(|s| s.mail.provider == MailProvider::Mailgun));
     }
 
     #[test]

@@ -9,7 +9,7 @@ async fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
 
     let cli = Cli::parse();
-    match cli::run_without_settings(&cli) {
+    match cli::run_without_settings(&cli).await {
         Ok(true) => return,
         Ok(false) => {}
         Err(e) => exit_with(&e),

@@ -12,6 +12,7 @@ use tokio::sync::{Notify, watch};
 use crate::clock::Clock;
 use crate::config::{MailProvider, Settings};
 use crate::domain::PasswordPolicy;
+use crate::mailer::templates::Templates;
 use crate::mailer::{self, Mailer};
 use crate::outbox::OutboxWorker;
 use crate::password::PasswordHasher;
@@ -79,7 +80,11 @@ impl Application {
                  for development only"
             );
         }
-        let mailer = mailer.unwrap_or_else(|| mailer::from_settings(&settings));
+        let mailer = match mailer {
+            Some(mailer) => mailer,
+            None => mailer::from_settings(&settings).map_err(|e| anyhow::anyhow!(e))?,
+        };
+        let templates = Arc::new(Templates::load(settings.mail.template_dir.as_deref())?);
         let wake_worker = Arc::new(Notify::new());
         let state = web::Data::new(AppState {
             repo: repo.clone(),
@@ -96,7 +101,15 @@ impl Application {
             clock: clock.clone(),
             wake_worker: wake_worker.clone(),
         });
-        let worker = OutboxWorker::new(repo, mailer, codec, settings.clone(), clock, wake_worker);
+        let worker = OutboxWorker::new(
+            repo,
+            mailer,
+            templates,
+            codec,
+            settings.clone(),
+            clock,
+            wake_worker,
+        );
 
         let listener = TcpListener::bind(&settings.bind_addr)
             .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;

@@ -2,7 +2,14 @@
 //! one is chosen by `MAIL_PROVIDER`.
 
 mod file;
+mod http;
+pub mod http_api;
 mod log_mailer;
+mod mailgun;
+mod mailpit;
+mod postmark;
+mod resend;
+mod sendgrid;
 pub mod templates;
 
 use std::fmt;
@@ -59,9 +66,61 @@ pub trait Mailer: Send + Sync {
     fn name(&self) -> &'static str;
 }
 
-pub fn from_settings(settings: &Settings) -> Arc<dyn Mailer> {
-    match settings.mail.provider {
-        MailProvider::Log => Arc::new(LogMailer),
-        MailProvider::File => Arc::new(FileMailer::new(settings.mail.file_dir.clone())),
-    }
+/// The mailer MAIL_PROVIDER names. Settings were validated already, so a
+/// missing key here is reported the same way, not assumed away.
+pub fn from_settings(settings: &Settings) -> Result<Arc<dyn Mailer>, String> {
+    let mail = &settings.mail;
+    let base = |default: &str| {
+        mail.api_base_url
+            .clone()
+            .unwrap_or_else(|| default.to_owned())
+    };
+    let key = || {
+        mail.api_key.clone().ok_or_else(|| {
+            format!(
+                "MAIL_API_KEY is required with MAIL_PROVIDER={}",
+                mail.provider.name()
+            )
+        })
+    };
+    let api: Box<dyn http_api::ProviderApi> = match mail.provider {
+        MailProvider::Log => return Ok(Arc::new(LogMailer)),
+        MailProvider::File => return Ok(Arc::new(FileMailer::new(mail.file_dir.clone()))),
+        MailProvider::Postmark => Box::new(postmark::Postmark {
+            base_url: base(postmark::DEFAULT_BASE_URL),
+            server_token: key()?,
+        }),
+        MailProvider::Sendgrid => Box::new(sendgrid::Sendgrid {
+            base_url: base(sendgrid::DEFAULT_BASE_URL),
+            api_key: key()?,
+        }),
+        MailProvider::Mailgun => Box::new(mailgun::Mailgun {
+            base_url: base(mailgun::DEFAULT_BASE_URL),
+            api_key: key()?,
+            domain: mail
+                .mailgun_domain
+                .clone()
+                .ok_or("MAILGUN_DOMAIN is required with MAIL_PROVIDER=mailgun")?,
+        }),
+        MailProvider::Resend => Box::new(resend::Resend {
+            base_url: base(resend::DEFAULT_BASE_URL),
+            api_key: key()?,
+        }),
+        MailProvider::Mailpit => Box::new(mailpit::Mailpit {
+            base_url: base(mailpit::DEFAULT_BASE_URL),
+            api_key: mail.api_key.clone(),
+        }),
+        MailProvider::Http => Box::new(http::GenericHttp {
+            url: mail
+                .api_base_url
+                .clone()
+                .ok_or("MAIL_API_BASE_URL is required with MAIL_PROVIDER=http")?,
+            api_key: mail.api_key.clone(),
+        }),
+    };
+    Ok(Arc::new(http_api::HttpMailer::new(
+        api,
+        mail.connect_timeout,
+        mail.timeout,
+    )?))
 }

@@ -1,24 +1,25 @@
 //! The outbox worker: delivers what the request path enqueued.
 //!
-//! Three kinds of rows: `reset_request` (written by forgot-password whatever
+//! Two kinds of rows: `reset_request` (written by forgot-password whatever
 //! the account; the worker resolves the account and, for a live one, creates
-//! the token and the email in one transaction), and `email` (a reset link or
-//! a password-changed notice). Every row is claimed with a lease and retried
-//! with exponential backoff and full jitter until it is sent or goes dead.
+//! the token and the email in one transaction) and `email` (a reset link or a
+//! password-changed notice). Rows are claimed in batches with a lease and
+//! retried with exponential backoff and full jitter until sent or dead.
 
 mod payload;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{NaiveDateTime, TimeDelta};
+use futures_util::StreamExt;
 use tokio::sync::{Notify, watch};
 
 pub use payload::{EmailPayload, EmailTemplate, ResetRequestPayload};
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::mailer::templates::{self, Branding};
+use crate::mailer::templates::{Branding, Templates};
 use crate::mailer::{EmailMessage, Mailer, SendError};
 use crate::storage::outbox::{NewOutboxRow, OutboxRow, Settlement};
 use crate::storage::tokens::NewToken;
@@ -28,38 +29,43 @@ use crate::tokens::{ResetToken, TokenCodec};
 pub const KIND_RESET_REQUEST: &str = "reset_request";
 pub const KIND_EMAIL: &str = "email";
 
-/// How long a claimed row stays ours before another worker may take it.
-const LEASE: TimeDelta = TimeDelta::seconds(60);
-const BATCH: i64 = 32;
+/// Rows claimed per batch, and how many of them are in flight at once.
+const BATCH: i64 = 16;
+const CONCURRENCY: usize = 4;
 const BACKOFF_BASE_SECS: u64 = 2;
 const BACKOFF_CAP_SECS: u64 = 15 * 60;
 
-/// What happened to one row, for the caller and the tests.
+/// What happened to one row.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     Sent,
     Done,
     Retrying,
     Dead,
+    /// The lease ran out before the row was settled; its next holder decides.
+    LeaseLost,
 }
 
 #[derive(Clone)]
 pub struct OutboxWorker {
     repo: Repo,
     mailer: Arc<dyn Mailer>,
+    templates: Arc<Templates>,
     codec: TokenCodec,
     settings: Arc<Settings>,
     clock: Clock,
     wake: Arc<Notify>,
 }
 
-/// A failure that should be retried later (database hiccup, provider down).
 #[derive(Debug, thiserror::Error)]
 enum StepError {
+    /// Worth retrying: a database hiccup.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// Worth retrying or not, as the provider's answer says.
     #[error(transparent)]
     Send(#[from] SendError),
+    /// Never worth retrying.
     #[error("{0}")]
     Permanent(String),
 }
@@ -68,6 +74,7 @@ impl OutboxWorker {
     pub fn new(
         repo: Repo,
         mailer: Arc<dyn Mailer>,
+        templates: Arc<Templates>,
         codec: TokenCodec,
         settings: Arc<Settings>,
         clock: Clock,
@@ -76,6 +83,7 @@ impl OutboxWorker {
         Self {
             repo,
             mailer,
+            templates,
             codec,
             settings,
             clock,
@@ -83,16 +91,27 @@ impl OutboxWorker {
         }
     }
 
-    /// Runs until `stop` turns true; finishes the row in hand before leaving,
-    /// so no lease is left behind by a graceful shutdown.
+    /// Long enough for a whole batch of slow providers; a crashed worker's
+    /// rows are picked up by others after it.
+    pub fn lease(&self) -> TimeDelta {
+        let per_row = self.settings.mail.connect_timeout + self.settings.mail.timeout;
+        let batch = per_row * (BATCH as u32).div_ceil(CONCURRENCY as u32);
+        TimeDelta::from_std(batch + Duration::from_secs(30)).unwrap_or(TimeDelta::minutes(5))
+    }
+
+    /// Runs until `stop` turns true; finishes the batch in hand before
+    /// leaving, so a graceful shutdown leaves no lease behind.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         log::info!("outbox worker started (mailer: {})", self.mailer.name());
         loop {
             if *stop.borrow() {
                 break;
             }
-            if let Err(e) = self.run_once().await {
-                log::warn!("outbox worker: {e}");
+            match self.run_once().await {
+                // A full batch: there may be more right away.
+                Ok(n) if n as i64 >= BATCH => continue,
+                Ok(_) => {}
+                Err(e) => log::warn!("outbox worker: {e}"),
             }
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -103,21 +122,32 @@ impl OutboxWorker {
         log::info!("outbox worker stopped");
     }
 
-    /// Claims and processes every row due now; returns how many it handled.
+    /// Claims one batch of due rows and processes it; returns how many.
     pub async fn run_once(&self) -> Result<usize, StorageError> {
         let now = self.clock.now_naive();
-        let mut handled = 0;
-        for id in self.repo.due_outbox_ids(now, BATCH).await? {
-            let now = self.clock.now_naive();
-            if let Some(row) = self.repo.claim_outbox_row(&id, now, now + LEASE).await? {
-                self.process(row).await?;
-                handled += 1;
+        let rows = self
+            .repo
+            .claim_due_outbox_rows(now, now + self.lease(), BATCH)
+            .await?;
+        let claimed = rows.len();
+        let mut first_error = None;
+        let results: Vec<_> = futures_util::stream::iter(rows)
+            .map(|row| self.process(row))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        for result in results {
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
             }
         }
-        Ok(handled)
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(claimed),
+        }
     }
 
-    /// Processes rows until none is due (tests and `outbox` commands).
+    /// Processes rows until none is due (tests and operators' commands).
     pub async fn run_until_idle(&self) -> Result<usize, StorageError> {
         let mut total = 0;
         loop {
@@ -130,68 +160,76 @@ impl OutboxWorker {
     }
 
     async fn process(&self, row: OutboxRow) -> Result<Outcome, StorageError> {
+        let Some(lease) = row.locked_until else {
+            return Ok(Outcome::LeaseLost);
+        };
         let result = match row.kind.as_str() {
-            KIND_RESET_REQUEST => self.fulfil_reset_request(&row).await,
-            KIND_EMAIL => self.deliver_email(&row).await,
+            KIND_RESET_REQUEST => self.fulfil_reset_request(&row, lease).await,
+            KIND_EMAIL => self.deliver_email(&row, lease).await,
             other => Err(StepError::Permanent(format!(
                 "unknown outbox kind {other:?}"
             ))),
         };
         let now = self.clock.now_naive();
-        let (outcome, settlement_error);
-        match result {
+        let error = match result {
             Ok(outcome) => return Ok(outcome),
-            Err(StepError::Permanent(reason)) => {
-                log::warn!("outbox {} ({}) dead: {reason}", row.id, row.kind);
-                outcome = Outcome::Dead;
-                settlement_error = reason;
+            Err(e) => e,
+        };
+        let reason = error.to_string();
+        let retryable = !matches!(
+            error,
+            StepError::Permanent(_) | StepError::Send(SendError::Permanent(_))
+        );
+        let out_of_attempts = row.attempts as u32 >= self.settings.mail.max_attempts;
+        let out_of_time = row.give_up_at.is_some_and(|t| t <= now);
+        let settlement = if retryable && !out_of_attempts && !out_of_time {
+            let retry_after = match &error {
+                StepError::Send(SendError::Transient { retry_after, .. }) => *retry_after,
+                _ => None,
+            };
+            let at = now + to_delta(next_delay(row.attempts as u32, retry_after));
+            if row.give_up_at.is_some_and(|t| t <= at) {
+                Settlement::Dead { error: &reason }
+            } else {
+                log::info!(
+                    "outbox {} ({}) attempt {} failed, retrying at {at}: {reason}",
+                    row.id,
+                    row.kind,
+                    row.attempts
+                );
+                Settlement::Retry { at, error: &reason }
             }
-            Err(e) => {
-                let reason = e.to_string();
-                let gave_up_by_time = row.give_up_at.is_some_and(|t| t <= now);
-                if row.attempts as u32 >= self.settings.mail.max_attempts || gave_up_by_time {
-                    log::warn!(
-                        "outbox {} ({}) dead after {} attempts: {reason}",
-                        row.id,
-                        row.kind,
-                        row.attempts
-                    );
-                    outcome = Outcome::Dead;
-                    settlement_error = reason;
-                } else {
-                    let retry_after = match &e {
-                        StepError::Send(SendError::Transient { retry_after, .. }) => *retry_after,
-                        _ => None,
-                    };
-                    let at = now + to_delta(next_delay(row.attempts as u32, retry_after));
-                    log::info!(
-                        "outbox {} ({}) attempt {} failed, retrying at {at}: {reason}",
-                        row.id,
-                        row.kind,
-                        row.attempts
-                    );
-                    self.repo
-                        .settle_outbox_row(&row.id, now, Settlement::Retry { at, error: &reason })
-                        .await?;
-                    return Ok(Outcome::Retrying);
-                }
+        } else {
+            Settlement::Dead { error: &reason }
+        };
+        let outcome = match settlement {
+            Settlement::Retry { .. } => Outcome::Retrying,
+            _ => {
+                log::warn!(
+                    "outbox {} ({}) dead after {} attempt(s): {reason}",
+                    row.id,
+                    row.kind,
+                    row.attempts
+                );
+                Outcome::Dead
             }
+        };
+        if self
+            .repo
+            .settle_outbox_row(&row.id, lease, now, settlement)
+            .await?
+        {
+            Ok(outcome)
+        } else {
+            Ok(Outcome::LeaseLost)
         }
-        let payload = payload::scrub(&row.payload);
-        self.repo
-            .settle_outbox_row(
-                &row.id,
-                now,
-                Settlement::Dead {
-                    error: &settlement_error,
-                    payload: &payload,
-                },
-            )
-            .await?;
-        Ok(outcome)
     }
 
-    async fn fulfil_reset_request(&self, row: &OutboxRow) -> Result<Outcome, StepError> {
+    async fn fulfil_reset_request(
+        &self,
+        row: &OutboxRow,
+        lease: NaiveDateTime,
+    ) -> Result<Outcome, StepError> {
         let request: ResetRequestPayload = serde_json::from_str(&row.payload)
             .map_err(|e| StepError::Permanent(format!("bad reset request payload: {e}")))?;
         let now = self.clock.now();
@@ -199,7 +237,7 @@ impl OutboxWorker {
             Some(user) if !user.disabled => user,
             found => {
                 let why = if found.is_some() {
-                    "disabled account"
+                    "a disabled account"
                 } else {
                     "no account"
                 };
@@ -208,7 +246,7 @@ impl OutboxWorker {
                     row.id
                 );
                 self.repo
-                    .settle_outbox_row(&row.id, now.naive_utc(), Settlement::Done)
+                    .settle_outbox_row(&row.id, lease, now.naive_utc(), Settlement::Done)
                     .await?;
                 return Ok(Outcome::Done);
             }
@@ -231,6 +269,7 @@ impl OutboxWorker {
             token_id: Some(token_id.clone()),
             sealed_token: Some(sealed),
         };
+        // A reset email is worthless once its link has expired.
         let email_row = NewOutboxRow::pending(
             KIND_EMAIL,
             email.to_json(),
@@ -246,51 +285,42 @@ impl OutboxWorker {
             expires_at: expires_at.naive_utc(),
             requested_ip: request.ip.as_deref(),
         };
-        if self
+        if !self
             .repo
-            .fulfil_reset_request(&row.id, now.naive_utc(), &new_token, &email_row)
+            .fulfil_reset_request(&row.id, lease, now.naive_utc(), &new_token, &email_row)
             .await?
         {
-            log::info!(
-                "outbox {}: reset token {token_id} created for user {}",
-                row.id,
-                user.id
-            );
-            self.wake.notify_one();
+            return Ok(Outcome::LeaseLost);
         }
+        log::info!(
+            "outbox {}: reset token {token_id} created for user {}",
+            row.id,
+            user.id
+        );
+        self.wake.notify_one();
         Ok(Outcome::Done)
     }
 
-    async fn deliver_email(&self, row: &OutboxRow) -> Result<Outcome, StepError> {
+    async fn deliver_email(
+        &self,
+        row: &OutboxRow,
+        lease: NaiveDateTime,
+    ) -> Result<Outcome, StepError> {
         let email: EmailPayload = serde_json::from_str(&row.payload)
             .map_err(|e| StepError::Permanent(format!("bad email payload: {e}")))?;
-        let branding = Branding {
-            app_name: &self.settings.app_name,
-            support_contact: self.settings.support_contact.as_deref(),
-        };
-        let rendered = match email.template {
-            EmailTemplate::Reset => {
-                let link = self.reset_link(&email).await?;
-                let minutes = self.settings.reset_token_ttl.as_secs().div_ceil(60);
-                templates::reset_email(&branding, &link, minutes)
-            }
-            EmailTemplate::PasswordChanged => templates::password_changed_email(&branding),
-        };
-        let message = EmailMessage {
-            id: row.id.clone(),
-            from: self.settings.default_from_email.clone(),
-            to: email.to.clone(),
-            subject: rendered.subject,
-            text: rendered.text,
-            html: rendered.html,
-        };
+        let message = self.render(row, &email).await?;
+        // Our batch may have waited: never send on a lease that has run out.
+        if self.clock.now_naive() >= lease {
+            return Ok(Outcome::LeaseLost);
+        }
         let provider_id = self.mailer.send(&message).await?;
-        let now = self.clock.now_naive();
         let payload = payload::scrub(&row.payload);
-        self.repo
+        let settled = self
+            .repo
             .settle_outbox_row(
                 &row.id,
-                now,
+                lease,
+                self.clock.now_naive(),
                 Settlement::Sent {
                     provider_message_id: provider_id.as_deref(),
                     payload: &payload,
@@ -298,14 +328,44 @@ impl OutboxWorker {
             )
             .await?;
         log::info!(
-            "outbox {}: {:?} email for user {} sent via {} (attempt {})",
+            "outbox {}: {} email for user {} sent via {} (attempt {}{})",
             row.id,
-            email.template,
+            email.template.name(),
             email.user_id,
             self.mailer.name(),
-            row.attempts
+            row.attempts,
+            if settled { "" } else { "; lease had run out" },
         );
         Ok(Outcome::Sent)
+    }
+
+    /// The message for an email row, rendered from the current templates.
+    async fn render(
+        &self,
+        row: &OutboxRow,
+        email: &EmailPayload,
+    ) -> Result<EmailMessage, StepError> {
+        let branding = Branding {
+            app_name: &self.settings.app_name,
+            support_contact: self.settings.support_contact.as_deref(),
+        };
+        let rendered = match email.template {
+            EmailTemplate::Reset => {
+                let link = self.reset_link(email).await?;
+                let minutes = self.settings.reset_token_ttl.as_secs().div_ceil(60);
+                self.templates.reset(&branding, &link, minutes)
+            }
+            EmailTemplate::PasswordChanged => self.templates.password_changed(&branding),
+        }
+        .map_err(StepError::Permanent)?;
+        Ok(EmailMessage {
+            id: row.id.clone(),
+            from: self.settings.default_from_email.clone(),
+            to: email.to.clone(),
+            subject: rendered.subject,
+            text: rendered.text,
+            html: rendered.html,
+        })
     }
 
     /// Rebuilds the link for a reset email, refusing when the token is no
@@ -341,7 +401,9 @@ impl OutboxWorker {
     }
 }
 
-/// Exponential backoff with full jitter; a provider's Retry-After wins when longer.
+/// Exponential backoff with full jitter (a random delay up to 2 s, 4 s, 8 s,
+/// ... capped at 15 min, at least 0.5 s); a provider's Retry-After wins when
+/// it asks for longer.
 pub fn next_delay(attempts: u32, retry_after: Option<Duration>) -> Duration {
     let exp = BACKOFF_BASE_SECS.saturating_mul(1u64 << attempts.saturating_sub(1).min(20));
     let cap_ms = exp.min(BACKOFF_CAP_SECS) * 1000;

@@ -29,6 +29,15 @@ pub struct EmailPayload {
     pub sealed_token: Option<SealedToken>,
 }
 
+impl EmailTemplate {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Reset => "reset",
+            Self::PasswordChanged => "password-changed",
+        }
+    }
+}
+
 impl EmailPayload {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()

@@ -15,7 +15,7 @@ pub const STATUS_SENT: &str = "sent";
 pub const STATUS_DONE: &str = "done";
 pub const STATUS_DEAD: &str = "dead";
 
-#[derive(Queryable, Selectable, Clone, Debug)]
+#[derive(Queryable, QueryableByName, Selectable, Clone, Debug)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
     pub id: String,
@@ -78,9 +78,10 @@ pub enum Settlement<'a> {
         at: NaiveDateTime,
         error: &'a str,
     },
+    /// Kept whole (a sealed token stays encrypted and dies with the token),
+    /// so `pwreset outbox retry` can send it later.
     Dead {
         error: &'a str,
-        payload: &'a str,
     },
 }
 
@@ -95,77 +96,67 @@ impl Repo {
         Ok(())
     }
 
-    /// Ids of rows that are due and not leased by a live worker, oldest first.
-    pub async fn due_outbox_ids(
+    /// Leases up to `limit` due rows (oldest first) and counts the attempt,
+    /// in one statement. On Postgres, `FOR UPDATE SKIP LOCKED` lets workers in
+    /// many processes claim side by side without waiting on each other; SQLite
+    /// has a single writer, so the statement alone is enough there.
+    pub async fn claim_due_outbox_rows(
         &self,
-        now: NaiveDateTime,
-        limit: i64,
-    ) -> Result<Vec<String>, StorageError> {
-        Ok(with_conn!(self, |conn| {
-            outbox::table
-                .filter(outbox::status.eq(STATUS_PENDING))
-                .filter(outbox::next_attempt_at.le(now))
-                .filter(
-                    outbox::locked_until
-                        .is_null()
-                        .or(outbox::locked_until.lt(now)),
-                )
-                .order(outbox::next_attempt_at.asc())
-                .select(outbox::id)
-                .limit(limit)
-                .load(conn)
-                .await?
-        }))
-    }
-
-    /// Takes the lease on one row and counts the attempt. Returns None when
-    /// another worker got there first.
-    pub async fn claim_outbox_row(
-        &self,
-        id: &str,
         now: NaiveDateTime,
         lease_until: NaiveDateTime,
-    ) -> Result<Option<OutboxRow>, StorageError> {
-        Ok(with_conn!(self, |conn| {
-            let claimed = diesel::update(
-                outbox::table
-                    .filter(outbox::id.eq(id))
-                    .filter(outbox::status.eq(STATUS_PENDING))
-                    .filter(outbox::next_attempt_at.le(now))
-                    .filter(
-                        outbox::locked_until
-                            .is_null()
-                            .or(outbox::locked_until.lt(now)),
-                    ),
-            )
-            .set((
-                outbox::locked_until.eq(lease_until),
-                outbox::attempts.eq(outbox::attempts + 1),
-            ))
-            .execute(conn)
-            .await?;
-            if claimed == 1 {
-                outbox::table
-                    .find(id)
-                    .select(OutboxRow::as_select())
-                    .first(conn)
-                    .await
-                    .optional()?
-            } else {
-                None
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, StorageError> {
+        use diesel::sql_types::{BigInt, Timestamp};
+        const RETURNING: &str = "RETURNING id, kind, payload, status, attempts, next_attempt_at, \
+             locked_until, last_error, provider_message_id, created_at, sent_at, give_up_at";
+        let mut rows: Vec<OutboxRow> = match &self.pools {
+            super::Pools::Postgres(pool) => {
+                let mut conn = pool.get().await?;
+                diesel::sql_query(format!(
+                    "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
+                     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' \
+                       AND next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until < $2) \
+                       ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) {RETURNING}"
+                ))
+                .bind::<Timestamp, _>(lease_until)
+                .bind::<Timestamp, _>(now)
+                .bind::<BigInt, _>(limit)
+                .load(&mut conn)
+                .await?
             }
-        }))
+            super::Pools::Sqlite(pool) => {
+                let mut conn = pool.get().await?;
+                diesel::sql_query(format!(
+                    "UPDATE outbox SET locked_until = ?1, attempts = attempts + 1 \
+                     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' \
+                       AND next_attempt_at <= ?2 AND (locked_until IS NULL OR locked_until < ?2) \
+                       ORDER BY next_attempt_at LIMIT ?3) {RETURNING}"
+                ))
+                .bind::<Timestamp, _>(lease_until)
+                .bind::<Timestamp, _>(now)
+                .bind::<BigInt, _>(limit)
+                .load(&mut conn)
+                .await?
+            }
+        };
+        rows.sort_by_key(|r| r.next_attempt_at);
+        Ok(rows)
     }
 
-    /// Records the outcome of a claimed row and releases its lease.
+    /// Records the outcome of a claimed row and releases its lease, only if
+    /// the lease is still ours (`lease`): a worker whose lease ran out must
+    /// not overwrite what the next holder did. Returns whether it was ours.
     pub async fn settle_outbox_row(
         &self,
         id: &str,
+        lease: NaiveDateTime,
         now: NaiveDateTime,
         settlement: Settlement<'_>,
-    ) -> Result<(), StorageError> {
-        let target = outbox::table.filter(outbox::id.eq(id));
-        with_conn!(self, |conn| {
+    ) -> Result<bool, StorageError> {
+        let target = outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::locked_until.eq(lease));
+        let updated = with_conn!(self, |conn| {
             match settlement {
                 Settlement::Sent {
                     provider_message_id,
@@ -203,12 +194,11 @@ impl Repo {
                         .execute(conn)
                         .await?
                 }
-                Settlement::Dead { error, payload } => {
+                Settlement::Dead { error } => {
                     diesel::update(target)
                         .set((
                             outbox::status.eq(STATUS_DEAD),
                             outbox::last_error.eq(error),
-                            outbox::payload.eq(payload),
                             outbox::locked_until.eq(None::<NaiveDateTime>),
                         ))
                         .execute(conn)
@@ -216,7 +206,7 @@ impl Repo {
                 }
             }
         });
-        Ok(())
+        Ok(updated == 1)
     }
 
     /// Turns a claimed reset request into a token and its email, atomically:
@@ -224,6 +214,7 @@ impl Repo {
     pub async fn fulfil_reset_request(
         &self,
         request_id: &str,
+        lease: NaiveDateTime,
         now: NaiveDateTime,
         token: &NewToken<'_>,
         email: &NewOutboxRow,
@@ -233,7 +224,8 @@ impl Repo {
                 let done = diesel::update(
                     outbox::table
                         .filter(outbox::id.eq(request_id))
-                        .filter(outbox::status.eq(STATUS_PENDING)),
+                        .filter(outbox::status.eq(STATUS_PENDING))
+                        .filter(outbox::locked_until.eq(lease)),
                 )
                 .set((
                     outbox::status.eq(STATUS_DONE),
@@ -268,6 +260,31 @@ impl Repo {
                 .await
                 .optional()?
         }))
+    }
+
+    /// Puts a dead row back in the queue with a fresh attempt count.
+    /// Returns false when there is no dead row with this id.
+    pub async fn retry_dead_outbox_row(
+        &self,
+        id: &str,
+        now: NaiveDateTime,
+    ) -> Result<bool, StorageError> {
+        let updated = with_conn!(self, |conn| {
+            diesel::update(
+                outbox::table
+                    .filter(outbox::id.eq(id))
+                    .filter(outbox::status.eq(STATUS_DEAD)),
+            )
+            .set((
+                outbox::status.eq(STATUS_PENDING),
+                outbox::attempts.eq(0),
+                outbox::next_attempt_at.eq(now),
+                outbox::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)
+            .await?
+        });
+        Ok(updated == 1)
     }
 
     /// Every row, newest first (operators' listing; tests).

@@ -44,6 +44,12 @@ async fn a_user_resets_their_password_through_the_emailed_link() {
             .contains("href=\"https://app.example.test/reset-password?token=")
     );
     let token = email.reset_token();
+    let sent_row = app.state.repo.outbox_row(&email.id).await.unwrap().unwrap();
+    assert_eq!(sent_row.status, "sent");
+    assert!(
+        !sent_row.payload.contains("sealed"),
+        "a sent row keeps no trace of the token"
+    );
 
     let response = app.validate(&token).await;
     assert_eq!(response.status(), StatusCode::OK);

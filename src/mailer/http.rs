@@ -1,0 +1,44 @@
+//! A generic JSON provider for in-house mail services: POST to
+//! MAIL_API_BASE_URL with `from`, `to`, `subject`, `text`, `html`,
+//! `idempotency_key` (also sent as the `Idempotency-Key` header), and a bearer
+//! key when MAIL_API_KEY is set. A JSON answer's `id` is kept.
+
+use reqwest::header::HeaderMap;
+use reqwest::{Client, RequestBuilder};
+use serde_json::{Value, json};
+
+use super::EmailMessage;
+use super::http_api::{ProviderApi, json_str};
+
+pub struct GenericHttp {
+    pub url: String,
+    pub api_key: Option<String>,
+}
+
+impl ProviderApi for GenericHttp {
+    fn name(&self) -> &'static str {
+        "http"
+    }
+
+    fn request(&self, client: &Client, m: &EmailMessage) -> RequestBuilder {
+        let request = client
+            .post(&self.url)
+            .header("Idempotency-Key", &m.id)
+            .json(&json!({
+                "from": m.from,
+                "to": m.to,
+                "subject": m.subject,
+                "text": m.text,
+                "html": m.html,
+                "idempotency_key": m.id,
+            }));
+        match &self.api_key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        }
+    }
+
+    fn message_id(&self, _headers: &HeaderMap, body: &Value) -> Option<String> {
+        json_str(body, "id")
+    }
+}

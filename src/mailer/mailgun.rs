@@ -1,0 +1,46 @@
+//! Mailgun: POST /v3/{domain}/messages as a form, basic auth `api:KEY`;
+//! click and open tracking off.
+
+use reqwest::header::HeaderMap;
+use reqwest::{Client, RequestBuilder};
+use serde_json::Value;
+
+use super::EmailMessage;
+use super::http_api::{ProviderApi, endpoint, json_str};
+
+pub const DEFAULT_BASE_URL: &str = "https://api.mailgun.net";
+
+pub struct Mailgun {
+    pub base_url: String,
+    pub api_key: String,
+    pub domain: String,
+}
+
+impl ProviderApi for Mailgun {
+    fn name(&self) -> &'static str {
+        "mailgun"
+    }
+
+    fn request(&self, client: &Client, m: &EmailMessage) -> RequestBuilder {
+        client
+            .post(endpoint(
+                &self.base_url,
+                &format!("/v3/{}/messages", self.domain),
+            ))
+            .basic_auth("api", Some(&self.api_key))
+            .form(&[
+                ("from", m.from.as_str()),
+                ("to", m.to.as_str()),
+                ("subject", m.subject.as_str()),
+                ("text", m.text.as_str()),
+                ("html", m.html.as_str()),
+                ("o:tracking-clicks", "no"),
+                ("o:tracking-opens", "no"),
+                ("v:outbox_id", m.id.as_str()),
+            ])
+    }
+
+    fn message_id(&self, _headers: &HeaderMap, body: &Value) -> Option<String> {
+        json_str(body, "id")
+    }
+}

@@ -1,0 +1,43 @@
+//! Postmark: POST /email with the server token; link and open tracking off.
+
+use reqwest::header::HeaderMap;
+use reqwest::{Client, RequestBuilder};
+use serde_json::{Value, json};
+
+use super::EmailMessage;
+use super::http_api::{ProviderApi, endpoint, json_str};
+
+pub const DEFAULT_BASE_URL: &str = "https://api.postmarkapp.com";
+
+pub struct Postmark {
+    pub base_url: String,
+    pub server_token: String,
+}
+
+impl ProviderApi for Postmark {
+    fn name(&self) -> &'static str {
+        "postmark"
+    }
+
+    fn request(&self, client: &Client, m: &EmailMessage) -> RequestBuilder {
+        client
+            .post(endpoint(&self.base_url, "/email"))
+            .header("Accept", "application/json")
+            .header("X-Postmark-Server-Token", &self.server_token)
+            .json(&json!({
+                "From": m.from,
+                "To": m.to,
+                "Subject": m.subject,
+                "TextBody": m.text,
+                "HtmlBody": m.html,
+                "MessageStream": "outbound",
+                "TrackLinks": "None",
+                "TrackOpens": false,
+                "Metadata": { "outbox_id": m.id },
+            }))
+    }
+
+    fn message_id(&self, _headers: &HeaderMap, body: &Value) -> Option<String> {
+        json_str(body, "MessageID")
+    }
+}
