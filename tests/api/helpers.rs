@@ -442,3 +442,67 @@ pub async fn assert_problem(response: Response, status: u16, code: &str) -> Valu
     assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
     body
 }
+
+// ---------- email providers ----------
+
+/// An app whose mailer is `provider`, pointed at a local fake of its API.
+pub async fn spawn_app_with_provider(
+    provider: &str,
+    server: &wiremock::MockServer,
+    extra: &[(&str, &str)],
+) -> TestApp {
+    let provider = provider.to_owned();
+    let uri = server.uri();
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    spawn_app_with(move |env| {
+        env.insert("MAIL_PROVIDER".into(), provider.clone());
+        env.insert("MAIL_API_KEY".into(), "test-api-key".into());
+        env.insert("MAILGUN_DOMAIN".into(), "mg.example.test".into());
+        env.insert(
+            "MAIL_API_BASE_URL".into(),
+            if provider == "http" {
+                format!("{uri}/send")
+            } else {
+                uri
+            },
+        );
+        env.insert("DEFAULT_FROM_EMAIL".into(), "no-reply@example.test".into());
+        for (k, v) in extra {
+            env.insert(k, v);
+        }
+    })
+    .await
+}
+
+impl TestApp {
+    /// The email rows of the outbox, oldest first.
+    pub async fn email_rows(&self) -> Vec<pwreset::storage::outbox::OutboxRow> {
+        let mut rows: Vec<_> = self
+            .state
+            .repo
+            .list_outbox(10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == "email")
+            .collect();
+        rows.sort_by_key(|r| r.created_at);
+        rows
+    }
+}
+
+/// The reset link's JWT inside a text body.
+pub fn token_in(text: &str) -> String {
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("token="))
+        .expect("a reset link in the message");
+    link.split_once("token=")
+        .unwrap()
+        .1
+        .trim_end_matches(['"', '<', '\\'])
+        .to_owned()
+}

@@ -6,6 +6,7 @@ mod helpers;
 
 mod bad_input;
 mod cli;
+mod delivery;
 mod enumeration;
 mod expiry;
 mod forged_tokens;
@@ -13,5 +14,6 @@ mod health;
 mod links;
 mod logs;
 mod postgres_only;
+mod providers;
 mod reset_flow;
 mod rotation;
