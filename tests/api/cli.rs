@@ -199,3 +199,84 @@ fn without_a_key_sqlite_generates_one_beside_the_database_and_keeps_it() {
     let second = format!("{:?}", settings.load_keys().unwrap());
     assert_eq!(first, second, "the same key after a restart");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_list_the_outbox_and_requeue_a_dead_row() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(422)
+                .set_body_json(serde_json::json!({"message": "sender not verified"})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "ok"})))
+        .mount(&server)
+        .await;
+    let app = spawn_app_with_provider("resend", &server, &[]).await;
+    app.add_user("u-1", "queued@example.com", None).await;
+    app.forgot("queued@example.com").await;
+    app.deliver().await;
+    let row = app.email_rows().await.remove(0);
+    assert_eq!(row.status, "dead");
+
+    let out = pwreset(&app, &["outbox", "list"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    let line = listing
+        .lines()
+        .find(|l| l.starts_with(&row.id))
+        .expect("the dead row is listed");
+    assert!(
+        line.contains("email") && line.contains("dead") && line.contains("sender not verified"),
+        "{line}"
+    );
+    assert!(listing.contains("reset_request") && listing.contains("done"));
+    assert!(
+        !listing.contains("sealed")
+            && !listing.contains("token=")
+            && !listing.contains("queued@example.com")
+    );
+    let dead_only = text(&pwreset(&app, &["outbox", "list", "--status", "dead"], None).stdout);
+    assert_eq!(
+        dead_only.lines().count(),
+        2,
+        "header and the one dead row:\n{dead_only}"
+    );
+
+    let out = pwreset(&app, &["outbox", "retry", &row.id], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    app.deliver().await;
+    let row = app.email_rows().await.remove(0);
+    assert_eq!(row.status, "sent", "{:?}", row.last_error);
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 2);
+    let body: serde_json::Value = sent[1].body_json().unwrap();
+    assert_eq!(
+        app.validate(&token_in(body["text"].as_str().unwrap()))
+            .await
+            .status(),
+        200
+    );
+
+    let out = pwreset(&app, &["outbox", "retry", &row.id], None);
+    assert!(!out.status.success(), "a sent row cannot be re-queued");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_preview_prints_what_would_be_sent() {
+    let app = spawn_app().await;
+    let out = pwreset(&app, &["mail", "preview", "reset"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let preview = text(&out.stdout);
+    assert!(preview.contains("Subject: Reset your pwreset password"));
+    assert!(preview.contains("60 minutes") && preview.contains("<html>"));
+    let out = pwreset(&app, &["mail", "preview", "changed"], None);
+    assert!(text(&out.stdout).contains("If this wasn't you"));
+}

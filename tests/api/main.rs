@@ -13,6 +13,7 @@ mod forged_tokens;
 mod health;
 mod links;
 mod logs;
+mod packaging;
 mod postgres_only;
 mod providers;
 mod reset_flow;
