@@ -9,10 +9,8 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{EmailAddress, PasswordPolicy};
 use crate::mailer::templates::{Branding, Templates};
-use crate::outbox::{EmailPayload, EmailTemplate, KIND_EMAIL};
 use crate::password::PasswordHasher;
 use crate::startup::{Application, open_database};
-use crate::storage::outbox::NewOutboxRow;
 use crate::storage::users::{InsertUserError, NewUser};
 
 #[derive(Debug, Parser)]
@@ -207,15 +205,8 @@ async fn run_user(command: UserCommand, settings: &Settings, clock: &Clock) -> a
                 .with_context(|| format!("no user with email {email}"))?;
             let password = read_password(&policy, &email, settings)?;
             let hash = hasher.hash(&password).await?;
-            let notice = EmailPayload {
-                template: EmailTemplate::PasswordChanged,
-                to: user.email.clone(),
-                user_id: user.id.clone(),
-                token_id: None,
-                sealed_token: None,
-            };
-            let notice = NewOutboxRow::pending(KIND_EMAIL, notice.to_json(), now, None);
-            repo.set_password_hash(&user.id, &hash, now, &notice)
+            let notice = crate::issue::password_changed_row(&user, clock.now());
+            repo.set_password_hash(&user.id, &hash, now, &[notice])
                 .await?;
             println!(
                 "password set for user {} <{email}>; outstanding reset links revoked",

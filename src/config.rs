@@ -42,8 +42,55 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "APP_NAME",
     "SUPPORT_CONTACT",
     "OUTBOX_POLL_INTERVAL_MS",
+    "RESET_TOKEN_MAX_TTL_SECS",
+    "SERVICE_API_KEYS",
+    "WEBHOOK_URLS",
+    "WEBHOOK_SECRET",
+    "WEBHOOK_EVENTS",
     "RUST_LOG",
 ];
+
+/// Webhook events the service can send.
+pub const WEBHOOK_EVENT_TYPES: [&str; 2] = ["password.reset.completed", "password.reset.requested"];
+
+/// Shortest accepted service key.
+pub const MIN_SERVICE_KEY_CHARS: usize = 24;
+
+/// A calling service's name and key. Debug shows only the name.
+#[derive(Clone)]
+pub struct ServiceKey {
+    pub name: String,
+    pub key: String,
+}
+
+impl std::fmt::Debug for ServiceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ServiceKey({})", self.name)
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct WebhookSettings {
+    pub urls: Vec<String>,
+    /// The decoded bytes of `whsec_<base64>`.
+    pub secret: Vec<u8>,
+    pub events: Vec<String>,
+}
+
+impl std::fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("urls", &self.urls)
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookSettings {
+    pub fn wants(&self, event: &str) -> bool {
+        !self.urls.is_empty() && self.events.iter().any(|e| e == event)
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MailProvider {
@@ -122,6 +169,8 @@ pub struct Settings {
     pub frontend_url: String,
     pub reset_link_template: Option<String>,
     pub reset_token_ttl: Duration,
+    /// The longest lifetime a service may ask for on `/internal/v1/reset-requests`.
+    pub reset_token_max_ttl: Duration,
     pub bcrypt_cost: u32,
     pub bcrypt_max_concurrency: usize,
     pub bcrypt_queue_timeout: Duration,
@@ -131,6 +180,8 @@ pub struct Settings {
     pub app_name: String,
     pub support_contact: Option<String>,
     pub http_workers: usize,
+    pub service_keys: Vec<ServiceKey>,
+    pub webhooks: WebhookSettings,
     pub outbox_poll_interval: Duration,
     /// Whether `serve` runs the outbox worker in-process (tests drive it by hand).
     pub run_outbox_worker: bool,
@@ -390,6 +441,20 @@ impl Settings {
             "milliseconds",
         );
 
+        let max_ttl = r.parsed(
+            "RESET_TOKEN_MAX_TTL_SECS",
+            86_400u64.max(ttl),
+            60..=604_800,
+            "seconds",
+        );
+        if max_ttl < ttl {
+            r.problem(format!(
+                "RESET_TOKEN_MAX_TTL_SECS={max_ttl} is shorter than RESET_TOKEN_TTL_SECS={ttl}"
+            ));
+        }
+        let service_keys = parse_service_keys(&mut r);
+        let webhooks = parse_webhooks(&mut r);
+
         if !r.problems.is_empty() {
             return Err(ConfigError {
                 problems: r.problems,
@@ -407,6 +472,7 @@ impl Settings {
             frontend_url,
             reset_link_template,
             reset_token_ttl: Duration::from_secs(ttl),
+            reset_token_max_ttl: Duration::from_secs(max_ttl),
             bcrypt_cost,
             bcrypt_max_concurrency,
             bcrypt_queue_timeout: Duration::from_millis(bcrypt_queue_ms),
@@ -416,6 +482,8 @@ impl Settings {
             app_name,
             support_contact,
             http_workers,
+            service_keys,
+            webhooks,
             outbox_poll_interval: Duration::from_millis(poll_ms),
             run_outbox_worker: true,
         })
@@ -463,6 +531,122 @@ impl Settings {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(KeySet::new(current, previous))
+    }
+}
+
+/// `SERVICE_API_KEYS=name:key,name:key`.
+fn parse_service_keys(r: &mut Reader<'_>) -> Vec<ServiceKey> {
+    let Some(raw) = r.raw("SERVICE_API_KEYS") else {
+        return Vec::new();
+    };
+    let mut keys: Vec<ServiceKey> = Vec::new();
+    for (i, entry) in raw
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .enumerate()
+    {
+        let Some((name, key)) = entry.split_once(':').map(|(n, k)| (n.trim(), k.trim())) else {
+            r.problem(format!(
+                "SERVICE_API_KEYS entry {}: expected name:key",
+                i + 1
+            ));
+            continue;
+        };
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            r.problem(format!(
+                "SERVICE_API_KEYS entry {}: the name must be letters, digits, '-', '_' or '.'",
+                i + 1
+            ));
+        } else if key.chars().count() < MIN_SERVICE_KEY_CHARS {
+            r.problem(format!(
+                "SERVICE_API_KEYS key of {name} is {} characters; it must be at least {MIN_SERVICE_KEY_CHARS} \
+                 (generate one with `pwreset keys generate`)",
+                key.chars().count()
+            ));
+        } else if keys.iter().any(|k| k.name == name) {
+            r.problem(format!("SERVICE_API_KEYS names {name} twice"));
+        } else {
+            keys.push(ServiceKey {
+                name: name.to_owned(),
+                key: key.to_owned(),
+            });
+        }
+    }
+    keys
+}
+
+/// `WEBHOOK_URLS`, `WEBHOOK_SECRET` (`whsec_` + base64), `WEBHOOK_EVENTS`.
+fn parse_webhooks(r: &mut Reader<'_>) -> WebhookSettings {
+    use base64::Engine;
+    let urls: Vec<String> = r
+        .raw("WEBHOOK_URLS")
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    for url in urls
+        .iter()
+        .filter(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+    {
+        r.problem(format!(
+            "WEBHOOK_URLS entry {url:?}: expected an http(s) URL"
+        ));
+    }
+    let secret = match r.raw("WEBHOOK_SECRET") {
+        Some(raw) => match raw
+            .strip_prefix("whsec_")
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        {
+            Some(bytes) if bytes.len() >= 24 => bytes,
+            _ => {
+                r.problem(
+                    "WEBHOOK_SECRET: expected whsec_ followed by at least 24 bytes in base64 \
+                     (e.g. whsec_$(head -c 32 /dev/urandom | base64))"
+                        .into(),
+                );
+                Vec::new()
+            }
+        },
+        None => {
+            if !urls.is_empty() {
+                r.problem(
+                    "WEBHOOK_SECRET is required when WEBHOOK_URLS is set (whsec_ + base64)".into(),
+                );
+            }
+            Vec::new()
+        }
+    };
+    let events: Vec<String> = match r.raw("WEBHOOK_EVENTS") {
+        Some(raw) => raw
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => WEBHOOK_EVENT_TYPES
+            .iter()
+            .map(|e| (*e).to_owned())
+            .collect(),
+    };
+    for event in events
+        .iter()
+        .filter(|e| !WEBHOOK_EVENT_TYPES.contains(&e.as_str()))
+    {
+        r.problem(format!(
+            "WEBHOOK_EVENTS entry {event:?}: expected password.reset.completed or password.reset.requested"
+        ));
+    }
+    WebhookSettings {
+        urls,
+        secret,
+        events,
     }
 }
 
@@ -555,6 +739,38 @@ mod tests {
             ("MAILGUN_DOMAIN", "mg.x.test"),
         ]);
         assert!(ok.is_ok_and(|s| s.mail.provider == MailProvider::Mailgun));
+    }
+
+    #[test]
+    fn service_keys_and_webhooks_are_checked() {
+        let err = settings(&[
+            ("SERVICE_API_KEYS", "billing:short,support"),
+            ("WEBHOOK_URLS", "https://hooks.example.test/pw,ftp://nope"),
+        ])
+        .err()
+        .unwrap()
+        .to_string();
+        for expected in [
+            "SERVICE_API_KEYS key of billing is 5 characters; it must be at least 24",
+            "SERVICE_API_KEYS entry 2: expected name:key",
+            "WEBHOOK_URLS entry \"ftp://nope\"",
+            "WEBHOOK_SECRET is required when WEBHOOK_URLS is set",
+        ] {
+            assert!(err.contains(expected), "{expected:?} missing from:\n{err}");
+        }
+        let ok = settings(&[
+            (
+                "SERVICE_API_KEYS",
+                "billing:0123456789abcdefghijklmn, support : zyxwvutsrqponmlkjihgfedcba",
+            ),
+            ("WEBHOOK_URLS", "https://hooks.example.test/pw"),
+            ("WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        ])
+        .unwrap();
+        assert_eq!(ok.service_keys.len(), 2);
+        assert_eq!(ok.service_keys[1].name, "support");
+        assert!(ok.webhooks.wants("password.reset.completed"));
+        assert!(!format!("{:?}", ok.service_keys).contains("0123456789"));
     }
 
     #[test]

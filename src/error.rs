@@ -26,6 +26,14 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("not found")]
     NotFound,
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("no such user")]
+    UserNotFound,
+    #[error("email taken")]
+    EmailTaken,
+    #[error("user disabled")]
+    UserDisabled,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("too busy")]
@@ -49,6 +57,10 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::NotFound => "not_found",
+            Self::Unauthorized => "unauthorized",
+            Self::UserNotFound => "user_not_found",
+            Self::EmailTaken => "email_taken",
+            Self::UserDisabled => "user_disabled",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Busy { .. } => "busy",
             Self::Unavailable(_) => "unavailable",
@@ -79,6 +91,22 @@ impl ApiError {
                 "Send the body as JSON with `Content-Type: application/json`.".into(),
             ),
             Self::NotFound => ("Not found", "There is nothing at this address.".into()),
+            Self::Unauthorized => (
+                "Unauthorized",
+                "Send a valid service key as `Authorization: Bearer <key>`.".into(),
+            ),
+            Self::UserNotFound => (
+                "User not found",
+                "There is no user with this id or email.".into(),
+            ),
+            Self::EmailTaken => (
+                "Email taken",
+                "Another user already has this email address.".into(),
+            ),
+            Self::UserDisabled => (
+                "User disabled",
+                "This user is disabled; enable it before starting a reset.".into(),
+            ),
             Self::MethodNotAllowed => (
                 "Method not allowed",
                 "This address does not accept that method.".into(),
@@ -131,7 +159,9 @@ impl ResponseError for ApiError {
             }
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::UserNotFound => StatusCode::NOT_FOUND,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::EmailTaken | Self::UserDisabled => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Busy { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -166,6 +196,9 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from(5u64)));
+            }
+            Self::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
             _ => {}
         }

@@ -14,11 +14,12 @@ use crate::config::{MailProvider, Settings};
 use crate::domain::PasswordPolicy;
 use crate::mailer::templates::Templates;
 use crate::mailer::{self, Mailer};
-use crate::outbox::OutboxWorker;
+use crate::outbox::{Couriers, OutboxWorker};
 use crate::password::PasswordHasher;
 use crate::routes;
 use crate::storage::{PoolOptions, Repo};
 use crate::tokens::TokenCodec;
+use crate::webhooks::WebhookSender;
 
 /// Everything a handler needs; shared by all HTTP workers.
 pub struct AppState {
@@ -84,7 +85,7 @@ impl Application {
             Some(mailer) => mailer,
             None => mailer::from_settings(&settings).map_err(|e| anyhow::anyhow!(e))?,
         };
-        let templates = Arc::new(Templates::load(settings.mail.template_dir.as_deref())?);
+        let templates = Templates::load(settings.mail.template_dir.as_deref())?;
         let wake_worker = Arc::new(Notify::new());
         let state = web::Data::new(AppState {
             repo: repo.clone(),
@@ -101,15 +102,18 @@ impl Application {
             clock: clock.clone(),
             wake_worker: wake_worker.clone(),
         });
-        let worker = OutboxWorker::new(
-            repo,
+        let webhooks = WebhookSender::new(
+            settings.webhooks.secret.clone(),
+            settings.mail.connect_timeout,
+            settings.mail.timeout,
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
+        let couriers = Couriers {
             mailer,
+            webhooks,
             templates,
-            codec,
-            settings.clone(),
-            clock,
-            wake_worker,
-        );
+        };
+        let worker = OutboxWorker::new(repo, couriers, codec, settings.clone(), clock, wake_worker);
 
         let listener = TcpListener::bind(&settings.bind_addr)
             .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;

@@ -19,12 +19,13 @@ pub use payload::{EmailPayload, EmailTemplate, ResetRequestPayload};
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::issue::IssuedToken;
 use crate::mailer::templates::{Branding, Templates};
 use crate::mailer::{EmailMessage, Mailer, SendError};
-use crate::storage::outbox::{NewOutboxRow, OutboxRow, Settlement};
-use crate::storage::tokens::NewToken;
+use crate::storage::outbox::{OutboxRow, Settlement};
 use crate::storage::{Repo, StorageError};
-use crate::tokens::{ResetToken, TokenCodec};
+use crate::tokens::TokenCodec;
+use crate::webhooks::{self, KIND_WEBHOOK, WebhookPayload, WebhookSender};
 
 pub const KIND_RESET_REQUEST: &str = "reset_request";
 pub const KIND_EMAIL: &str = "email";
@@ -46,11 +47,17 @@ pub enum Outcome {
     LeaseLost,
 }
 
+/// Everything the worker hands rows to.
+pub struct Couriers {
+    pub mailer: Arc<dyn Mailer>,
+    pub webhooks: WebhookSender,
+    pub templates: Templates,
+}
+
 #[derive(Clone)]
 pub struct OutboxWorker {
     repo: Repo,
-    mailer: Arc<dyn Mailer>,
-    templates: Arc<Templates>,
+    couriers: Arc<Couriers>,
     codec: TokenCodec,
     settings: Arc<Settings>,
     clock: Clock,
@@ -73,17 +80,16 @@ enum StepError {
 impl OutboxWorker {
     pub fn new(
         repo: Repo,
-        mailer: Arc<dyn Mailer>,
-        templates: Arc<Templates>,
+        couriers: Couriers,
         codec: TokenCodec,
         settings: Arc<Settings>,
         clock: Clock,
         wake: Arc<Notify>,
     ) -> Self {
+        let couriers = Arc::new(couriers);
         Self {
             repo,
-            mailer,
-            templates,
+            couriers,
             codec,
             settings,
             clock,
@@ -102,7 +108,10 @@ impl OutboxWorker {
     /// Runs until `stop` turns true; finishes the batch in hand before
     /// leaving, so a graceful shutdown leaves no lease behind.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        log::info!("outbox worker started (mailer: {})", self.mailer.name());
+        log::info!(
+            "outbox worker started (mailer: {})",
+            self.couriers.mailer.name()
+        );
         loop {
             if *stop.borrow() {
                 break;
@@ -166,6 +175,7 @@ impl OutboxWorker {
         let result = match row.kind.as_str() {
             KIND_RESET_REQUEST => self.fulfil_reset_request(&row, lease).await,
             KIND_EMAIL => self.deliver_email(&row, lease).await,
+            KIND_WEBHOOK => self.deliver_webhook(&row, lease).await,
             other => Err(StepError::Permanent(format!(
                 "unknown outbox kind {other:?}"
             ))),
@@ -251,47 +261,28 @@ impl OutboxWorker {
                 return Ok(Outcome::Done);
             }
         };
-        let token = ResetToken::generate()
+        let issued = IssuedToken::new(now, self.settings.reset_token_ttl)
             .map_err(|e| StepError::Permanent(format!("OS random generator failed: {e}")))?;
-        let token_id = uuid::Uuid::new_v4().to_string();
-        // Whole seconds, so the JWT's `exp` equals the row's `expires_at`.
-        let issued_at = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-        let ttl = TimeDelta::from_std(self.settings.reset_token_ttl).unwrap_or(TimeDelta::hours(1));
-        let expires_at = issued_at + ttl;
-        let sealed = self
-            .codec
-            .seal(&token, &token_id)
-            .map_err(|e| StepError::Permanent(e.to_string()))?;
-        let email = EmailPayload {
-            template: EmailTemplate::Reset,
-            to: user.email.clone(),
-            user_id: user.id.clone(),
-            token_id: Some(token_id.clone()),
-            sealed_token: Some(sealed),
-        };
-        // A reset email is worthless once its link has expired.
-        let email_row = NewOutboxRow::pending(
-            KIND_EMAIL,
-            email.to_json(),
-            now.naive_utc(),
-            Some(expires_at.naive_utc()),
-        );
-        let token_hash = token.hash();
-        let new_token = NewToken {
-            id: &token_id,
-            user_id: &user.id,
-            token_hash: &token_hash,
-            created_at: issued_at.naive_utc(),
-            expires_at: expires_at.naive_utc(),
-            requested_ip: request.ip.as_deref(),
-        };
+        let mut rows = vec![
+            issued
+                .email_row(&self.codec, &user, now)
+                .map_err(|e| StepError::Permanent(e.to_string()))?,
+        ];
+        rows.extend(webhooks::event_rows(
+            &self.settings.webhooks,
+            webhooks::RESET_REQUESTED,
+            &user.id,
+            now,
+        ));
+        let token_row = issued.row(&user.id, request.ip.as_deref());
         if !self
             .repo
-            .fulfil_reset_request(&row.id, lease, now.naive_utc(), &new_token, &email_row)
+            .fulfil_reset_request(&row.id, lease, now.naive_utc(), &token_row, &rows)
             .await?
         {
             return Ok(Outcome::LeaseLost);
         }
+        let token_id = &issued.id;
         log::info!(
             "outbox {}: reset token {token_id} created for user {}",
             row.id,
@@ -313,7 +304,7 @@ impl OutboxWorker {
         if self.clock.now_naive() >= lease {
             return Ok(Outcome::LeaseLost);
         }
-        let provider_id = self.mailer.send(&message).await?;
+        let provider_id = self.couriers.mailer.send(&message).await?;
         let payload = payload::scrub(&row.payload);
         let settled = self
             .repo
@@ -332,9 +323,41 @@ impl OutboxWorker {
             row.id,
             email.template.name(),
             email.user_id,
-            self.mailer.name(),
+            self.couriers.mailer.name(),
             row.attempts,
             if settled { "" } else { "; lease had run out" },
+        );
+        Ok(Outcome::Sent)
+    }
+
+    async fn deliver_webhook(
+        &self,
+        row: &OutboxRow,
+        lease: NaiveDateTime,
+    ) -> Result<Outcome, StepError> {
+        let payload: WebhookPayload = serde_json::from_str(&row.payload)
+            .map_err(|e| StepError::Permanent(format!("bad webhook payload: {e}")))?;
+        if self.clock.now_naive() >= lease {
+            return Ok(Outcome::LeaseLost);
+        }
+        self.couriers.webhooks.deliver(&payload).await?;
+        self.repo
+            .settle_outbox_row(
+                &row.id,
+                lease,
+                self.clock.now_naive(),
+                Settlement::Sent {
+                    provider_message_id: Some(&payload.msg_id),
+                    payload: &row.payload,
+                },
+            )
+            .await?;
+        log::info!(
+            "outbox {}: webhook {} delivered to {} (attempt {})",
+            row.id,
+            payload.msg_id,
+            payload.url,
+            row.attempts
         );
         Ok(Outcome::Sent)
     }
@@ -353,9 +376,9 @@ impl OutboxWorker {
             EmailTemplate::Reset => {
                 let link = self.reset_link(email).await?;
                 let minutes = self.settings.reset_token_ttl.as_secs().div_ceil(60);
-                self.templates.reset(&branding, &link, minutes)
+                self.couriers.templates.reset(&branding, &link, minutes)
             }
-            EmailTemplate::PasswordChanged => self.templates.password_changed(&branding),
+            EmailTemplate::PasswordChanged => self.couriers.templates.password_changed(&branding),
         }
         .map_err(StepError::Permanent)?;
         Ok(EmailMessage {

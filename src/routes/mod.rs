@@ -3,7 +3,9 @@
 
 mod body;
 mod health;
+mod internal;
 mod reset;
+pub mod service_auth;
 
 use actix_web::{HttpResponse, web};
 
@@ -27,7 +29,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource(
             "/api/auth/reset-password",
             web::post().to(reset::reset_password),
-        ));
+        ))
+        .service(
+            web::scope("/internal")
+                .wrap(actix_web::middleware::from_fn(
+                    service_auth::require_service_key,
+                ))
+                .configure(internal::configure)
+                .default_service(web::to(not_found)),
+        );
 }
 
 fn resource(path: &str, route: actix_web::Route) -> actix_web::Resource {

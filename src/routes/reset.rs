@@ -6,14 +6,13 @@ use serde_json::{Value, json};
 use super::body::{object, string_field};
 use crate::domain::EmailAddress;
 use crate::error::{ApiError, FieldErrors};
-use crate::outbox::{
-    EmailPayload, EmailTemplate, KIND_EMAIL, KIND_RESET_REQUEST, ResetRequestPayload,
-};
+use crate::outbox::{KIND_RESET_REQUEST, ResetRequestPayload};
 use crate::password::HashError;
 use crate::startup::AppState;
 use crate::storage::outbox::NewOutboxRow;
 use crate::storage::tokens::{ConsumeOutcome, TokenRow};
 use crate::storage::users::User;
+use crate::webhooks;
 
 pub const FORGOT_PASSWORD_DETAIL: &str =
     "If an account exists for this email, a password reset link has been sent.";
@@ -116,18 +115,17 @@ pub async fn reset_password(
         HashError::Failed(why) => ApiError::Internal(anyhow::anyhow!(why)),
     })?;
 
-    let now = state.clock.now_naive();
-    let notice = EmailPayload {
-        template: EmailTemplate::PasswordChanged,
-        to: user.email.clone(),
-        user_id: user.id.clone(),
-        token_id: None,
-        sealed_token: None,
-    };
-    let notice = NewOutboxRow::pending(KIND_EMAIL, notice.to_json(), now, None);
+    let now = state.clock.now();
+    let mut announcements = vec![crate::issue::password_changed_row(&user, now)];
+    announcements.extend(webhooks::event_rows(
+        &state.settings.webhooks,
+        webhooks::RESET_COMPLETED,
+        &user.id,
+        now,
+    ));
     let outcome = state
         .repo
-        .consume_token_and_set_password(&row.id, &user.id, &hash, now, &notice)
+        .consume_token_and_set_password(&row.id, &user.id, &hash, now.naive_utc(), &announcements)
         .await?;
     match outcome {
         ConsumeOutcome::PasswordChanged => {

@@ -138,6 +138,20 @@ macro_rules! with_conn {
 }
 pub(crate) use with_conn;
 
+/// Inserts outbox rows inside a transaction body, one statement per row
+/// (diesel's SQLite batch insert cannot write NULLs for optional columns).
+macro_rules! insert_outbox_rows {
+    ($conn:expr, $rows:expr) => {
+        for row in $rows {
+            diesel::insert_into($crate::storage::schema::outbox::table)
+                .values(row)
+                .execute($conn)
+                .await?;
+        }
+    };
+}
+pub(crate) use insert_outbox_rows;
+
 pub struct PoolOptions {
     pub max_size: usize,
     pub ca_file: Option<PathBuf>,

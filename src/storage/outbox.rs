@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::schema::{outbox, password_reset_tokens};
 use super::tokens::NewToken;
-use super::{Repo, StorageError, with_conn};
+use super::{Repo, StorageError, insert_outbox_rows, with_conn};
 
 pub const STATUS_PENDING: &str = "pending";
 pub const STATUS_SENT: &str = "sent";
@@ -33,7 +33,7 @@ pub struct OutboxRow {
 }
 
 #[derive(Insertable, Clone, Debug)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub struct NewOutboxRow {
     pub id: String,
     pub kind: String,
@@ -217,7 +217,7 @@ impl Repo {
         lease: NaiveDateTime,
         now: NaiveDateTime,
         token: &NewToken<'_>,
-        email: &NewOutboxRow,
+        rows: &[NewOutboxRow],
     ) -> Result<bool, StorageError> {
         Ok(with_conn!(self, |conn| {
             conn.transaction(async |conn| {
@@ -241,10 +241,7 @@ impl Repo {
                     .values(token)
                     .execute(conn)
                     .await?;
-                diesel::insert_into(outbox::table)
-                    .values(email)
-                    .execute(conn)
-                    .await?;
+                insert_outbox_rows!(conn, rows);
                 Ok::<_, diesel::result::Error>(true)
             })
             .await?

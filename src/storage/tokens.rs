@@ -6,9 +6,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::outbox::NewOutboxRow;
-use super::schema::{outbox, password_reset_tokens, users};
+use super::schema::{password_reset_tokens, users};
 use super::users::User;
-use super::{Repo, StorageError, with_conn};
+use super::{Repo, StorageError, insert_outbox_rows, with_conn};
 
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = password_reset_tokens)]
@@ -74,6 +74,48 @@ impl Repo {
         }))
     }
 
+    /// Stores a new token and the rows that announce it, atomically.
+    pub async fn insert_token_with_rows(
+        &self,
+        token: &NewToken<'_>,
+        rows: &[NewOutboxRow],
+    ) -> Result<(), StorageError> {
+        with_conn!(self, |conn| {
+            conn.transaction(async |conn| {
+                diesel::insert_into(password_reset_tokens::table)
+                    .values(token)
+                    .execute(conn)
+                    .await?;
+                insert_outbox_rows!(conn, rows);
+                Ok::<_, diesel::result::Error>(())
+            })
+            .await?
+        });
+        Ok(())
+    }
+
+    /// Kills every outstanding token of a user. None when there is no such user.
+    pub async fn revoke_tokens(&self, user_id: &str) -> Result<Option<usize>, StorageError> {
+        Ok(with_conn!(self, |conn| {
+            conn.transaction(async |conn| {
+                let revoked = diesel::delete(
+                    password_reset_tokens::table
+                        .filter(password_reset_tokens::user_id.eq(user_id))
+                        .filter(password_reset_tokens::used_at.is_null()),
+                )
+                .execute(conn)
+                .await?;
+                let exists: i64 = users::table
+                    .filter(users::id.eq(user_id))
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                Ok::<_, diesel::result::Error>((exists > 0).then_some(revoked))
+            })
+            .await?
+        }))
+    }
+
     /// The heart of the reset: in ONE transaction, consume the token with a
     /// conditional update (only one concurrent caller can win), store the new
     /// hash, kill the user's other tokens and enqueue the notice.
@@ -83,7 +125,7 @@ impl Repo {
         user_id: &str,
         password_hash: &str,
         now: NaiveDateTime,
-        notice: &NewOutboxRow,
+        rows: &[NewOutboxRow],
     ) -> Result<ConsumeOutcome, StorageError> {
         let outcome = with_conn!(self, |conn| {
             conn.transaction(async |conn| {
@@ -125,10 +167,7 @@ impl Repo {
                 )
                 .execute(conn)
                 .await?;
-                diesel::insert_into(outbox::table)
-                    .values(notice)
-                    .execute(conn)
-                    .await?;
+                insert_outbox_rows!(conn, rows);
                 Ok(ConsumeOutcome::PasswordChanged)
             })
             .await

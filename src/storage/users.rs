@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::schema::{password_reset_tokens, users};
-use super::{Repo, StorageError, outbox::NewOutboxRow, with_conn};
+use super::{Repo, StorageError, insert_outbox_rows, outbox::NewOutboxRow, with_conn};
 
 #[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = users)]
@@ -40,6 +40,20 @@ pub struct NewUser<'a> {
     pub password_changed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+/// What a service asks `PUT /internal/v1/users/{id}` to be true.
+pub struct UserUpsert<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub disabled: Option<bool>,
+}
+
+pub struct Upserted {
+    pub user: User,
+    pub created: bool,
+    pub tokens_revoked: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +118,7 @@ impl Repo {
         user_id: &str,
         password_hash: &str,
         now: NaiveDateTime,
-        notice: &NewOutboxRow,
+        rows: &[NewOutboxRow],
     ) -> Result<bool, StorageError> {
         Ok(with_conn!(self, |conn| {
             conn.transaction(async |conn| {
@@ -124,14 +138,109 @@ impl Repo {
                 )
                 .execute(conn)
                 .await?;
-                diesel::insert_into(super::schema::outbox::table)
-                    .values(notice)
-                    .execute(conn)
-                    .await?;
+                insert_outbox_rows!(conn, rows);
                 Ok::<_, diesel::result::Error>(true)
             })
             .await?
         }))
+    }
+
+    /// Creates the user, or updates it when the id exists. Changing the
+    /// email, disabling, or setting a new hash kills outstanding tokens.
+    pub async fn upsert_user(
+        &self,
+        change: &UserUpsert<'_>,
+        now: NaiveDateTime,
+    ) -> Result<Upserted, InsertUserError> {
+        let result = with_conn!(self, |conn| {
+            conn.transaction(async |conn| {
+                // A write first, so SQLite takes its write lock up front.
+                let created = diesel::insert_into(users::table)
+                    .values(&NewUser {
+                        id: change.id,
+                        email: change.email,
+                        password_hash: change.password_hash,
+                        disabled: change.disabled.unwrap_or(false),
+                        password_changed_at: change.password_hash.map(|_| now),
+                        created_at: now,
+                        updated_at: now,
+                    })
+                    .on_conflict(users::id)
+                    .do_nothing()
+                    .execute(conn)
+                    .await?;
+                let existing: User = users::table
+                    .find(change.id)
+                    .select(User::as_select())
+                    .first(conn)
+                    .await?;
+                if created == 1 {
+                    return Ok(Upserted {
+                        user: existing,
+                        created: true,
+                        tokens_revoked: false,
+                    });
+                }
+                let email_changed = existing.email != change.email;
+                let disabling = change.disabled == Some(true) && !existing.disabled;
+                let new_hash = change
+                    .password_hash
+                    .filter(|h| existing.password_hash.as_deref() != Some(*h));
+                diesel::update(users::table.find(change.id))
+                    .set((
+                        users::email.eq(change.email),
+                        users::disabled.eq(change.disabled.unwrap_or(existing.disabled)),
+                        users::password_hash.eq(new_hash.or(existing.password_hash.as_deref())),
+                        users::password_changed_at.eq(if new_hash.is_some() {
+                            Some(now)
+                        } else {
+                            existing.password_changed_at
+                        }),
+                        users::updated_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .await?;
+                let revoke = email_changed || disabling || new_hash.is_some();
+                if revoke {
+                    diesel::delete(
+                        password_reset_tokens::table
+                            .filter(password_reset_tokens::user_id.eq(change.id)),
+                    )
+                    .execute(conn)
+                    .await?;
+                }
+                let user = users::table
+                    .find(change.id)
+                    .select(User::as_select())
+                    .first(conn)
+                    .await?;
+                Ok::<_, diesel::result::Error>(Upserted {
+                    user,
+                    created: false,
+                    tokens_revoked: revoke,
+                })
+            })
+            .await
+        });
+        match result {
+            Ok(upserted) => Ok(upserted),
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => Err(InsertUserError::Conflict),
+            Err(e) => Err(InsertUserError::Storage(e.into())),
+        }
+    }
+
+    /// Deletes the user; its tokens go with it (foreign key cascade).
+    /// Returns false when there was no such user.
+    pub async fn delete_user(&self, user_id: &str) -> Result<bool, StorageError> {
+        let deleted = with_conn!(self, |conn| {
+            diesel::delete(users::table.find(user_id))
+                .execute(conn)
+                .await?
+        });
+        Ok(deleted == 1)
     }
 
     /// Disables the user and kills every outstanding reset token.

@@ -506,3 +506,41 @@ pub fn token_in(text: &str) -> String {
         .trim_end_matches(['"', '<', '\\'])
         .to_owned()
 }
+
+// ---------- backend services ----------
+
+pub const BILLING_KEY: &str = "billing-key-0123456789abcdefXYZ";
+pub const SUPPORT_KEY: &str = "support-key-abcdefghijklmnopQRS";
+pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+pub fn with_services(env: &mut HashMap<String, String>) {
+    env.insert(
+        "SERVICE_API_KEYS".into(),
+        format!("billing:{BILLING_KEY},support:{SUPPORT_KEY}"),
+    );
+}
+
+impl TestApp {
+    /// A call to the internal API as the `billing` service.
+    pub fn internal(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(BILLING_KEY)
+    }
+
+    pub async fn put_user(&self, id: &str, body: Value) -> Response {
+        self.internal(reqwest::Method::PUT, &format!("/internal/v1/users/{id}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn service_reset(&self, body: Value) -> Response {
+        self.internal(reqwest::Method::POST, "/internal/v1/reset-requests")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}

@@ -1,0 +1,172 @@
+//! Signed events for other services, verified by an independent
+//! implementation of Standard Webhooks.
+
+use serde_json::{Value, json};
+use standardwebhooks::Webhook;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::*;
+
+async fn app_with_receivers(receivers: &[&MockServer]) -> TestApp {
+    let urls: Vec<String> = receivers
+        .iter()
+        .map(|s| format!("{}/hooks/pwreset", s.uri()))
+        .collect();
+    spawn_app_with(move |env| {
+        with_services(env);
+        env.insert("WEBHOOK_URLS".into(), urls.join(","));
+        env.insert("WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into());
+    })
+    .await
+}
+
+fn verified_events(requests: &[wiremock::Request]) -> Vec<Value> {
+    let verifier = Webhook::new(WEBHOOK_SECRET).unwrap();
+    requests
+        .iter()
+        .map(|r| {
+            verifier
+                .verify(&r.body, &r.headers)
+                .expect("a valid Standard Webhooks signature");
+            serde_json::from_slice(&r.body).unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completed_reset_is_announced_with_a_verifiable_signature() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hooks/pwreset"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&receiver)
+        .await;
+    let app = app_with_receivers(&[&receiver]).await;
+    app.add_user("u-1", "owner@example.com", None).await;
+    let token = app.request_link("owner@example.com").await;
+    assert_eq!(app.reset(&token, STRONG_PASSWORD).await.status(), 200);
+    app.deliver().await;
+
+    let requests = receiver.received_requests().await.unwrap();
+    let events = verified_events(&requests);
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        ["password.reset.requested", "password.reset.completed"]
+    );
+    for event in &events {
+        assert_eq!(event["data"]["user_id"], "u-1");
+        assert!(chrono::DateTime::parse_from_rfc3339(event["timestamp"].as_str().unwrap()).is_ok());
+    }
+    let hash = app.user("u-1").await.password_hash.unwrap();
+    for request in &requests {
+        let body = String::from_utf8_lossy(&request.body);
+        assert!(
+            !body.contains(&token) && !body.contains("token") && !body.contains(&hash),
+            "{body}"
+        );
+        assert!(!body.contains(STRONG_PASSWORD) && !body.contains("owner@example.com"));
+    }
+    // A tampered body fails the independent check.
+    let mut forged = requests[1].clone();
+    forged.body = json!({"type": "password.reset.completed", "data": {"user_id": "admin"}})
+        .to_string()
+        .into_bytes();
+    assert!(
+        Webhook::new(WEBHOOK_SECRET)
+            .unwrap()
+            .verify(&forged.body, &forged.headers)
+            .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_event_for_addresses_without_an_account() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let app = app_with_receivers(&[&receiver]).await;
+    assert_eq!(app.forgot("ghost@example.com").await.status(), 202);
+    app.deliver().await;
+    assert!(receiver.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_fails_then_recovers_gets_each_event_once() {
+    let flaky = MockServer::start().await;
+    let steady = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&flaky)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&flaky)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&steady)
+        .await;
+    let app = app_with_receivers(&[&flaky, &steady]).await;
+    app.put_user("u-1", json!({"email": "svc@example.com"}))
+        .await;
+    let link: Value = app
+        .service_reset(json!({"user_id": "u-1", "delivery": "link"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        app.reset(link["token"].as_str().unwrap(), STRONG_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    for _ in 0..5 {
+        app.deliver().await;
+        app.clock.advance(30);
+    }
+
+    let steady_events = verified_events(&steady.received_requests().await.unwrap());
+    assert_eq!(steady_events.len(), 2);
+    let flaky_requests = flaky.received_requests().await.unwrap();
+    assert_eq!(
+        flaky_requests.len(),
+        4,
+        "two refusals, then each event once"
+    );
+    let delivered = verified_events(&flaky_requests[2..]);
+    let mut types: Vec<&str> = delivered
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    types.sort();
+    assert_eq!(
+        types,
+        ["password.reset.completed", "password.reset.requested"]
+    );
+    // Every receiver sees the same event id for the same event.
+    let id = |r: &wiremock::Request| r.headers["webhook-id"].to_str().unwrap().to_owned();
+    let steady_ids: Vec<String> = steady
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
+    for r in &flaky_requests[2..] {
+        assert!(steady_ids.contains(&id(r)));
+    }
+    let rows = app.state.repo.list_outbox(100).await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.kind == "webhook" && r.status == "sent")
+            .count(),
+        4
+    );
+}
