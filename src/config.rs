@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::client_ip::TrustedProxies;
 use crate::domain::EmailAddress;
 use crate::storage::DatabaseUrl;
 use crate::tokens::{KeySet, SigningKey};
@@ -47,8 +48,29 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "WEBHOOK_URLS",
     "WEBHOOK_SECRET",
     "WEBHOOK_EVENTS",
+    "RATE_LIMIT_ENABLED",
+    "RATE_LIMIT_FORGOT_PER_IP",
+    "RATE_LIMIT_FORGOT_PER_EMAIL",
+    "RATE_LIMIT_EMAILS_PER_ACCOUNT",
+    "RATE_LIMIT_TOKEN_FAILURES_PER_IP",
+    "TRUSTED_PROXIES",
+    "CORS_ALLOWED_ORIGINS",
     "RUST_LOG",
 ];
+
+/// Abuse limits; every count is per hour.
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimitSettings {
+    pub enabled: bool,
+    /// forgot-password requests per client IP.
+    pub forgot_per_ip: u32,
+    /// forgot-password requests per normalized email, whether or not it has an account.
+    pub forgot_per_email: u32,
+    /// reset emails actually sent per account (enforced by the worker, silently).
+    pub emails_per_account: u32,
+    /// invalid tokens per client IP before exponential backoff starts.
+    pub token_failures_per_ip: u32,
+}
 
 /// Webhook events the service can send.
 pub const WEBHOOK_EVENT_TYPES: [&str; 2] = ["password.reset.completed", "password.reset.requested"];
@@ -181,6 +203,9 @@ pub struct Settings {
     pub support_contact: Option<String>,
     pub http_workers: usize,
     pub service_keys: Vec<ServiceKey>,
+    pub rate_limits: RateLimitSettings,
+    pub trusted_proxies: TrustedProxies,
+    pub cors_allowed_origins: Vec<String>,
     pub webhooks: WebhookSettings,
     pub outbox_poll_interval: Duration,
     /// Whether `serve` runs the outbox worker in-process (tests drive it by hand).
@@ -453,6 +478,70 @@ impl Settings {
             ));
         }
         let service_keys = parse_service_keys(&mut r);
+        let enabled = match r
+            .string("RATE_LIMIT_ENABLED", "true")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            other => {
+                r.problem(format!(
+                    "RATE_LIMIT_ENABLED={other:?}: expected true or false"
+                ));
+                true
+            }
+        };
+        let rate_limits = RateLimitSettings {
+            enabled,
+            forgot_per_ip: r.parsed(
+                "RATE_LIMIT_FORGOT_PER_IP",
+                100u32,
+                1..=1_000_000,
+                "requests per hour",
+            ),
+            forgot_per_email: r.parsed(
+                "RATE_LIMIT_FORGOT_PER_EMAIL",
+                5u32,
+                1..=1000,
+                "requests per hour",
+            ),
+            emails_per_account: r.parsed(
+                "RATE_LIMIT_EMAILS_PER_ACCOUNT",
+                3u32,
+                1..=1000,
+                "emails per hour",
+            ),
+            token_failures_per_ip: r.parsed(
+                "RATE_LIMIT_TOKEN_FAILURES_PER_IP",
+                20u32,
+                1..=1_000_000,
+                "failures per hour",
+            ),
+        };
+        let trusted_proxies = match TrustedProxies::parse(&r.string("TRUSTED_PROXIES", "")) {
+            Ok(proxies) => proxies,
+            Err(why) => {
+                r.problem(format!(
+                    "TRUSTED_PROXIES: {why}; expected a comma list like 10.0.0.0/8,192.168.1.7"
+                ));
+                TrustedProxies::default()
+            }
+        };
+        let cors_allowed_origins: Vec<String> = r
+            .raw("CORS_ALLOWED_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().trim_end_matches('/').to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for origin in cors_allowed_origins.iter().filter(|o| !is_origin(o)) {
+            r.problem(format!(
+                "CORS_ALLOWED_ORIGINS entry {origin:?}: expected an origin like https://app.example.com (scheme, host, optional port; no path)"
+            ));
+        }
         let webhooks = parse_webhooks(&mut r);
 
         if !r.problems.is_empty() {
@@ -483,6 +572,9 @@ impl Settings {
             support_contact,
             http_workers,
             service_keys,
+            rate_limits,
+            trusted_proxies,
+            cors_allowed_origins,
             webhooks,
             outbox_poll_interval: Duration::from_millis(poll_ms),
             run_outbox_worker: true,
@@ -532,6 +624,17 @@ impl Settings {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(KeySet::new(current, previous))
     }
+}
+
+/// `scheme://host[:port]`, nothing more.
+fn is_origin(raw: &str) -> bool {
+    let Some(rest) = raw
+        .strip_prefix("https://")
+        .or_else(|| raw.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty() && !rest.contains(['/', '?', '#', ' ', '*'])
 }
 
 /// `SERVICE_API_KEYS=name:key,name:key`.

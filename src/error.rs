@@ -36,6 +36,8 @@ pub enum ApiError {
     UserDisabled,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("rate limited")]
+    RateLimited { retry_after: std::time::Duration },
     #[error("too busy")]
     Busy { retry_after_secs: u64 },
     #[error("database unavailable: {0}")]
@@ -63,6 +65,7 @@ impl ApiError {
             Self::UserDisabled => "user_disabled",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Busy { .. } => "busy",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -115,6 +118,10 @@ impl ApiError {
                 "Service busy",
                 "Too many passwords are being processed right now; retry shortly.".into(),
             ),
+            Self::RateLimited { .. } => (
+                "Too many requests",
+                "Too many requests; wait for the time in `Retry-After` and try again.".into(),
+            ),
             Self::Unavailable(_) => (
                 "Service unavailable",
                 "The service cannot reach its database right now; retry shortly.".into(),
@@ -161,6 +168,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound | Self::UserNotFound => StatusCode::NOT_FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::EmailTaken | Self::UserDisabled => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Busy { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -199,6 +207,12 @@ impl ResponseError for ApiError {
             }
             Self::Unauthorized => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::RateLimited { retry_after } => {
+                response.insert_header((
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.as_secs().max(1)),
+                ));
             }
             _ => {}
         }

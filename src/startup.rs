@@ -12,6 +12,7 @@ use tokio::sync::{Notify, watch};
 use crate::clock::Clock;
 use crate::config::{MailProvider, Settings};
 use crate::domain::PasswordPolicy;
+use crate::limits::Limiter;
 use crate::mailer::templates::Templates;
 use crate::mailer::{self, Mailer};
 use crate::outbox::{Couriers, OutboxWorker};
@@ -30,6 +31,14 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub clock: Clock,
     pub wake_worker: Arc<Notify>,
+    pub limiter: Limiter,
+}
+
+impl AppState {
+    /// The client's address (see `client_ip`): for limits and the token row.
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
+        self.settings.trusted_proxies.client_ip(req)
+    }
 }
 
 pub struct Application {
@@ -87,6 +96,7 @@ impl Application {
         };
         let templates = Templates::load(settings.mail.template_dir.as_deref())?;
         let wake_worker = Arc::new(Notify::new());
+        let limiter = Limiter::new(repo.clone(), settings.rate_limits, clock.clone());
         let state = web::Data::new(AppState {
             repo: repo.clone(),
             codec: codec.clone(),
@@ -101,6 +111,7 @@ impl Application {
             settings: settings.clone(),
             clock: clock.clone(),
             wake_worker: wake_worker.clone(),
+            limiter: limiter.clone(),
         });
         let webhooks = WebhookSender::new(
             settings.webhooks.secret.clone(),
@@ -113,7 +124,15 @@ impl Application {
             webhooks,
             templates,
         };
-        let worker = OutboxWorker::new(repo, couriers, codec, settings.clone(), clock, wake_worker);
+        let worker = OutboxWorker::new(
+            repo,
+            couriers,
+            codec,
+            settings.clone(),
+            clock,
+            wake_worker,
+            limiter,
+        );
 
         let listener = TcpListener::bind(&settings.bind_addr)
             .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;
@@ -136,7 +155,7 @@ impl Application {
                 )
                 .app_data(app_state.clone())
                 .app_data(routes::json_config())
-                .configure(routes::configure)
+                .configure(|cfg| routes::configure(cfg, &app_state.settings.cors_allowed_origins))
                 .default_service(web::to(routes::not_found))
         })
         .workers(settings.http_workers)

@@ -20,6 +20,7 @@ pub use payload::{EmailPayload, EmailTemplate, ResetRequestPayload};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::issue::IssuedToken;
+use crate::limits::{self, Limiter};
 use crate::mailer::templates::{Branding, Templates};
 use crate::mailer::{EmailMessage, Mailer, SendError};
 use crate::storage::outbox::{OutboxRow, Settlement};
@@ -35,6 +36,7 @@ const BATCH: i64 = 16;
 const CONCURRENCY: usize = 4;
 const BACKOFF_BASE_SECS: u64 = 2;
 const BACKOFF_CAP_SECS: u64 = 15 * 60;
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// What happened to one row.
 #[derive(Debug, PartialEq, Eq)]
@@ -62,6 +64,7 @@ pub struct OutboxWorker {
     settings: Arc<Settings>,
     clock: Clock,
     wake: Arc<Notify>,
+    limiter: Limiter,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +88,7 @@ impl OutboxWorker {
         settings: Arc<Settings>,
         clock: Clock,
         wake: Arc<Notify>,
+        limiter: Limiter,
     ) -> Self {
         let couriers = Arc::new(couriers);
         Self {
@@ -94,6 +98,7 @@ impl OutboxWorker {
             settings,
             clock,
             wake,
+            limiter,
         }
     }
 
@@ -112,9 +117,14 @@ impl OutboxWorker {
             "outbox worker started (mailer: {})",
             self.couriers.mailer.name()
         );
+        let mut last_prune = std::time::Instant::now();
         loop {
             if *stop.borrow() {
                 break;
+            }
+            if last_prune.elapsed() >= PRUNE_EVERY {
+                last_prune = std::time::Instant::now();
+                self.prune_rate_limits().await;
             }
             match self.run_once().await {
                 // A full batch: there may be more right away.
@@ -129,6 +139,16 @@ impl OutboxWorker {
             }
         }
         log::info!("outbox worker stopped");
+    }
+
+    /// Forgets rate-limit keys whose windows (and backoffs) are long over.
+    pub async fn prune_rate_limits(&self) {
+        let before = self.clock.now_naive() - limits::WINDOW * 2;
+        match self.repo.prune_rate_limits(before).await {
+            Ok(0) => {}
+            Ok(n) => log::debug!("pruned {n} stale rate-limit keys"),
+            Err(e) => log::warn!("pruning rate-limit keys: {e}"),
+        }
     }
 
     /// Claims one batch of due rows and processes it; returns how many.
@@ -244,7 +264,20 @@ impl OutboxWorker {
             .map_err(|e| StepError::Permanent(format!("bad reset request payload: {e}")))?;
         let now = self.clock.now();
         let user = match self.repo.find_user_by_email(&request.email).await? {
-            Some(user) if !user.disabled => user,
+            Some(user) if !user.disabled => {
+                if !self.limiter.account_may_get_email(&user.id).await? {
+                    log::warn!(
+                        "outbox {}: user {} reached the reset emails per hour; nothing sent",
+                        row.id,
+                        user.id
+                    );
+                    self.repo
+                        .settle_outbox_row(&row.id, lease, now.naive_utc(), Settlement::Done)
+                        .await?;
+                    return Ok(Outcome::Done);
+                }
+                user
+            }
             found => {
                 let why = if found.is_some() {
                     "a disabled account"

@@ -7,29 +7,41 @@ mod internal;
 mod reset;
 pub mod service_auth;
 
+use actix_cors::Cors;
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use crate::error::ApiError;
 
 pub use body::json_config;
 
-/// The public paths, each served with and without the trailing slash (the
-/// Django clients this service replaces send the slash).
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz", web::get().to(health::healthz)))
-        .service(resource("/readyz", web::get().to(health::readyz)))
-        .service(resource(
-            "/api/auth/forgot-password",
-            web::post().to(reset::forgot_password),
-        ))
-        .service(resource(
-            "/api/auth/reset-password/validate",
-            web::post().to(reset::validate_token),
-        ))
-        .service(resource(
-            "/api/auth/reset-password",
-            web::post().to(reset::reset_password),
-        ))
+/// Every route. The public API lives under /api/auth (each path with and
+/// without the trailing slash, as the Django clients this service replaces
+/// send it) behind CORS for the configured SPA origins; the internal API
+/// never answers CORS.
+pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
+    cfg.service(resource("/healthz", false, web::get().to(health::healthz)))
+        .service(resource("/readyz", false, web::get().to(health::readyz)))
+        .service(
+            web::scope("/api/auth")
+                .wrap(cors(cors_origins))
+                .service(resource(
+                    "/forgot-password",
+                    true,
+                    web::post().to(reset::forgot_password),
+                ))
+                .service(resource(
+                    "/reset-password/validate",
+                    true,
+                    web::post().to(reset::validate_token),
+                ))
+                .service(resource(
+                    "/reset-password",
+                    true,
+                    web::post().to(reset::reset_password),
+                ))
+                .default_service(web::to(not_found)),
+        )
         .service(
             web::scope("/internal")
                 .wrap(actix_web::middleware::from_fn(
@@ -40,12 +52,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn resource(path: &str, route: actix_web::Route) -> actix_web::Resource {
-    let paths = if path.starts_with("/api/") {
-        vec![path.to_owned(), format!("{path}/")]
-    } else {
-        vec![path.to_owned()]
-    };
+/// Browsers on the listed origins may POST JSON; any other origin gets no
+/// `Access-Control-Allow-Origin` (its page cannot read the answer). No
+/// credentials: the API uses none.
+fn cors(origins: &[String]) -> Cors {
+    origins.iter().fold(
+        Cors::default()
+            .allowed_methods(["POST"])
+            .allowed_headers([header::CONTENT_TYPE, header::ACCEPT])
+            .max_age(3600),
+        |cors, origin| cors.allowed_origin(origin),
+    )
+}
+
+fn resource(path: &str, with_slash: bool, route: actix_web::Route) -> actix_web::Resource {
+    let mut paths = vec![path.to_owned()];
+    if with_slash {
+        paths.push(format!("{path}/"));
+    }
     web::resource(paths)
         .route(route)
         .default_service(web::to(method_not_allowed))

@@ -39,10 +39,12 @@ pub async fn forgot_password(
     let Some(email) = email else {
         return Err(ApiError::Validation(errors));
     };
+    let ip = state.client_ip(&req);
+    state.limiter.forgot_password(ip, &email).await?;
 
     let payload = ResetRequestPayload {
         email: email.as_str().to_owned(),
-        ip: req.peer_addr().map(|addr| addr.ip().to_string()),
+        ip: ip.map(|ip| ip.to_string()),
     };
     let now = state.clock.now_naive();
     let row = NewOutboxRow::pending(
@@ -60,6 +62,7 @@ pub async fn forgot_password(
 /// before the user types a password. Consumes nothing.
 pub async fn validate_token(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let obj = object(&body)?;
@@ -67,7 +70,7 @@ pub async fn validate_token(
     let Some(jwt) = string_field(obj, "token", &mut errors) else {
         return Err(ApiError::Validation(errors));
     };
-    let (row, _user) = live_token(&state, jwt).await?;
+    let (row, _user) = live_token(&state, &req, jwt).await?;
     Ok(HttpResponse::Ok().json(json!({
         "valid": true,
         "expires_at": row.expires_at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -76,6 +79,7 @@ pub async fn validate_token(
 
 pub async fn reset_password(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let obj = object(&body)?;
@@ -93,7 +97,7 @@ pub async fn reset_password(
         ));
     }
 
-    let (row, user) = live_token(&state, jwt).await?;
+    let (row, user) = live_token(&state, &req, jwt).await?;
 
     // The policy runs before the token is touched: a refused password leaves
     // the link usable.
@@ -140,9 +144,24 @@ pub async fn reset_password(
     }
 }
 
-/// Verifies the JWT, then the row behind it. Every failure is the same
-/// `invalid_token` to the client; the log says which check failed.
-async fn live_token(state: &AppState, jwt: &str) -> Result<(TokenRow, User), ApiError> {
+/// Verifies the JWT, then the row behind it, for a client not inside its
+/// failure backoff. Every failure is the same `invalid_token` to the client
+/// (and counts against its address); the log says which check failed.
+async fn live_token(
+    state: &AppState,
+    req: &HttpRequest,
+    jwt: &str,
+) -> Result<(TokenRow, User), ApiError> {
+    let ip = state.client_ip(req);
+    state.limiter.check_token_attempt(ip).await?;
+    let result = check_token(state, jwt).await;
+    if matches!(result, Err(ApiError::InvalidToken)) {
+        state.limiter.record_token_failure(ip).await?;
+    }
+    result
+}
+
+async fn check_token(state: &AppState, jwt: &str) -> Result<(TokenRow, User), ApiError> {
     let now = state.clock.now();
     let link = state.codec.verify(jwt, now).map_err(|why| {
         log::info!("reset token refused: {why}");

@@ -3,6 +3,7 @@
 //! backends. Nothing outside this module sees diesel.
 
 pub mod outbox;
+pub mod rate_limits;
 pub mod schema;
 mod tls;
 pub mod tokens;

@@ -43,4 +43,13 @@ diesel::table! {
 }
 
 diesel::joinable!(password_reset_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, password_reset_tokens, outbox);
+diesel::allow_tables_to_appear_in_same_query!(users, password_reset_tokens, outbox, rate_limits);
+
+diesel::table! {
+    rate_limits (key) {
+        key -> Text,
+        window_start -> Timestamp,
+        count -> Integer,
+        last_at -> Timestamp,
+    }
+}

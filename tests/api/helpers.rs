@@ -228,6 +228,9 @@ pub fn base_env(
         ("MAIL_FILE_DIR", mail_dir.to_str().unwrap()),
         ("HTTP_WORKERS", "1"),
         ("APP_NAME", "Acme"),
+        // Limits are tested on their own (limits.rs); elsewhere they would
+        // only get in the way of tests that make many requests.
+        ("RATE_LIMIT_ENABLED", "false"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

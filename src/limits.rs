@@ -1,0 +1,146 @@
+//! Abuse limits. Counters live in the database (one upsert per hit), so
+//! several replicas enforce one limit. Every limit is per hour.
+//!
+//! - forgot-password: per client IP, and per normalized email address
+//!   whether or not an account has it, so a 429 says nothing about existence;
+//! - validate and reset: invalid tokens per client IP; past the allowance,
+//!   each further try must wait 1 s, 2 s, 4 s, ... after the last failure;
+//! - reset emails actually sent per account: enforced by the worker, silently.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use aws_lc_rs::digest;
+use chrono::{NaiveDateTime, TimeDelta};
+
+use crate::clock::Clock;
+use crate::config::RateLimitSettings;
+use crate::domain::EmailAddress;
+use crate::error::ApiError;
+use crate::storage::Repo;
+use crate::storage::rate_limits::Counter;
+
+pub const WINDOW: TimeDelta = TimeDelta::hours(1);
+/// The longest a backoff can grow.
+const MAX_BACKOFF_SECS: u32 = 3600;
+
+#[derive(Clone)]
+pub struct Limiter {
+    repo: Repo,
+    settings: RateLimitSettings,
+    clock: Clock,
+}
+
+impl Limiter {
+    pub fn new(repo: Repo, settings: RateLimitSettings, clock: Clock) -> Self {
+        Self {
+            repo,
+            settings,
+            clock,
+        }
+    }
+
+    pub fn settings(&self) -> &RateLimitSettings {
+        &self.settings
+    }
+
+    /// Counts a forgot-password request against its IP and its address.
+    /// Both are counted even when one is over, so neither can be probed.
+    pub async fn forgot_password(
+        &self,
+        ip: Option<IpAddr>,
+        email: &EmailAddress,
+    ) -> Result<(), ApiError> {
+        if !self.settings.enabled {
+            return Ok(());
+        }
+        let now = self.clock.now_naive();
+        // Addresses are stored hashed: the limit table is no list of emails.
+        let email_key = format!("forgot:email:{}", sha256_hex(email.as_str()));
+        let by_email = self.hit(&email_key, now).await?;
+        let mut retry = over(by_email, self.settings.forgot_per_email, now);
+        if let Some(ip) = ip {
+            let by_ip = self.hit(&format!("forgot:ip:{ip}"), now).await?;
+            retry = retry.max(over(by_ip, self.settings.forgot_per_ip, now));
+        }
+        match retry {
+            Some(wait) => Err(limited("forgot-password", ip, wait)),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses a token check from an IP still inside its backoff.
+    pub async fn check_token_attempt(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let (true, Some(ip)) = (self.settings.enabled, ip) else {
+            return Ok(());
+        };
+        let now = self.clock.now_naive();
+        let Some(counter) = self.repo.read_rate_limit(&failure_key(ip)).await? else {
+            return Ok(());
+        };
+        let allowance = self.settings.token_failures_per_ip as i32;
+        if counter.window_start + WINDOW <= now || counter.count < allowance {
+            return Ok(());
+        }
+        let exponent = (counter.count - allowance).clamp(0, 12) as u32;
+        let backoff = TimeDelta::seconds(i64::from((1u32 << exponent).min(MAX_BACKOFF_SECS)));
+        let free_at = counter.last_at + backoff;
+        if now < free_at {
+            return Err(limited("token checks", Some(ip), free_at - now));
+        }
+        Ok(())
+    }
+
+    pub async fn record_token_failure(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let (true, Some(ip)) = (self.settings.enabled, ip) else {
+            return Ok(());
+        };
+        self.hit(&failure_key(ip), self.clock.now_naive()).await?;
+        Ok(())
+    }
+
+    /// True when the account may be sent another reset email now.
+    pub async fn account_may_get_email(
+        &self,
+        user_id: &str,
+    ) -> Result<bool, crate::storage::StorageError> {
+        if !self.settings.enabled {
+            return Ok(true);
+        }
+        let since = self.clock.now_naive() - WINDOW;
+        let sent = self.repo.count_tokens_issued_since(user_id, since).await?;
+        Ok(sent < i64::from(self.settings.emails_per_account))
+    }
+
+    async fn hit(&self, key: &str, now: NaiveDateTime) -> Result<Counter, ApiError> {
+        Ok(self.repo.hit_rate_limit(key, now, now - WINDOW).await?)
+    }
+}
+
+fn failure_key(ip: IpAddr) -> String {
+    format!("token-failures:ip:{ip}")
+}
+
+/// How long until the counter's window ends, if this hit went over `limit`.
+fn over(counter: Counter, limit: u32, now: NaiveDateTime) -> Option<TimeDelta> {
+    (counter.count > limit as i32).then(|| counter.window_start + WINDOW - now)
+}
+
+fn limited(what: &str, ip: Option<IpAddr>, wait: TimeDelta) -> ApiError {
+    let secs = wait.num_seconds().max(1) as u64;
+    log::warn!(
+        "rate limit: {what} from {} refused for {secs} s",
+        ip.map_or_else(|| "unknown address".to_owned(), |ip| ip.to_string())
+    );
+    ApiError::RateLimited {
+        retry_after: Duration::from_secs(secs),
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    digest::digest(&digest::SHA256, text.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

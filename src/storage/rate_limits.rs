@@ -1,0 +1,102 @@
+//! Rate-limit counters, in the database so that every replica (and every
+//! process sharing a SQLite file) enforces one limit. Each key has a fixed
+//! window: the first hit after the window is over starts a new one.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::schema::rate_limits;
+use super::{Pools, Repo, StorageError, with_conn};
+
+/// A key's state after a hit, or as read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, QueryableByName, Queryable)]
+pub struct Counter {
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    pub window_start: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub count: i32,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    pub last_at: NaiveDateTime,
+}
+
+impl Repo {
+    /// Counts one hit on `key` atomically (one upsert) and returns the state
+    /// after it. A window that started at or before `expired_before` is over.
+    pub async fn hit_rate_limit(
+        &self,
+        key: &str,
+        now: NaiveDateTime,
+        expired_before: NaiveDateTime,
+    ) -> Result<Counter, StorageError> {
+        use diesel::sql_types::{Text, Timestamp};
+        const UPSERT: &str = "INSERT INTO rate_limits (key, window_start, count, last_at) VALUES ($1, $2, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET \
+               count = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.count + 1 END, \
+               window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END, \
+               last_at = $2 \
+             RETURNING window_start, count, last_at";
+        let counter = match &self.pools {
+            Pools::Postgres(pool) => {
+                let mut conn = pool.get().await?;
+                diesel::sql_query(UPSERT)
+                    .bind::<Text, _>(key)
+                    .bind::<Timestamp, _>(now)
+                    .bind::<Timestamp, _>(expired_before)
+                    .get_result(&mut conn)
+                    .await?
+            }
+            Pools::Sqlite(pool) => {
+                let mut conn = pool.get().await?;
+                diesel::sql_query(UPSERT.replace('$', "?"))
+                    .bind::<Text, _>(key)
+                    .bind::<Timestamp, _>(now)
+                    .bind::<Timestamp, _>(expired_before)
+                    .get_result(&mut conn)
+                    .await?
+            }
+        };
+        Ok(counter)
+    }
+
+    pub async fn read_rate_limit(&self, key: &str) -> Result<Option<Counter>, StorageError> {
+        Ok(with_conn!(self, |conn| {
+            rate_limits::table
+                .find(key)
+                .select((
+                    rate_limits::window_start,
+                    rate_limits::count,
+                    rate_limits::last_at,
+                ))
+                .first::<Counter>(conn)
+                .await
+                .optional()?
+        }))
+    }
+
+    /// Forgets keys not hit since `before` (their windows are long over).
+    pub async fn prune_rate_limits(&self, before: NaiveDateTime) -> Result<usize, StorageError> {
+        Ok(with_conn!(self, |conn| {
+            diesel::delete(rate_limits::table.filter(rate_limits::last_at.lt(before)))
+                .execute(conn)
+                .await?
+        }))
+    }
+
+    /// Reset emails issued to a user since `since` (the per-account limit).
+    pub async fn count_tokens_issued_since(
+        &self,
+        user_id: &str,
+        since: NaiveDateTime,
+    ) -> Result<i64, StorageError> {
+        use super::schema::password_reset_tokens as t;
+        Ok(with_conn!(self, |conn| {
+            t::table
+                .filter(t::user_id.eq(user_id))
+                .filter(t::created_at.gt(since))
+                .count()
+                .get_result(conn)
+                .await?
+        }))
+    }
+}
