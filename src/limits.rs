@@ -99,17 +99,15 @@ impl Limiter {
         Ok(())
     }
 
-    /// True when the account may be sent another reset email now.
-    pub async fn account_may_get_email(
-        &self,
-        user_id: &str,
-    ) -> Result<bool, crate::storage::StorageError> {
-        if !self.settings.enabled {
-            return Ok(true);
-        }
-        let since = self.clock.now_naive() - WINDOW;
-        let sent = self.repo.count_tokens_issued_since(user_id, since).await?;
-        Ok(sent < i64::from(self.settings.emails_per_account))
+    /// The per-account limit on reset emails as (at most, since when), for
+    /// the worker to enforce inside its transaction; None when limits are off.
+    pub fn account_email_limit(&self) -> Option<(i64, NaiveDateTime)> {
+        self.settings.enabled.then(|| {
+            (
+                i64::from(self.settings.emails_per_account),
+                self.clock.now_naive() - WINDOW,
+            )
+        })
     }
 
     async fn hit(&self, key: &str, now: NaiveDateTime) -> Result<Counter, ApiError> {
@@ -127,7 +125,8 @@ fn over(counter: Counter, limit: u32, now: NaiveDateTime) -> Option<TimeDelta> {
 }
 
 fn limited(what: &str, ip: Option<IpAddr>, wait: TimeDelta) -> ApiError {
-    let secs = wait.num_seconds().max(1) as u64;
+    // Rounded up: a client that waits this long is let through.
+    let secs = (wait.num_milliseconds().max(1) as u64).div_ceil(1000);
     log::warn!(
         "rate limit: {what} from {} refused for {secs} s",
         ip.map_or_else(|| "unknown address".to_owned(), |ip| ip.to_string())

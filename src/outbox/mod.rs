@@ -23,7 +23,7 @@ use crate::issue::IssuedToken;
 use crate::limits::{self, Limiter};
 use crate::mailer::templates::{Branding, Templates};
 use crate::mailer::{EmailMessage, Mailer, SendError};
-use crate::storage::outbox::{OutboxRow, Settlement};
+use crate::storage::outbox::{Fulfilment, OutboxRow, Settlement};
 use crate::storage::{Repo, StorageError};
 use crate::tokens::TokenCodec;
 use crate::webhooks::{self, KIND_WEBHOOK, WebhookPayload, WebhookSender};
@@ -264,20 +264,7 @@ impl OutboxWorker {
             .map_err(|e| StepError::Permanent(format!("bad reset request payload: {e}")))?;
         let now = self.clock.now();
         let user = match self.repo.find_user_by_email(&request.email).await? {
-            Some(user) if !user.disabled => {
-                if !self.limiter.account_may_get_email(&user.id).await? {
-                    log::warn!(
-                        "outbox {}: user {} reached the reset emails per hour; nothing sent",
-                        row.id,
-                        user.id
-                    );
-                    self.repo
-                        .settle_outbox_row(&row.id, lease, now.naive_utc(), Settlement::Done)
-                        .await?;
-                    return Ok(Outcome::Done);
-                }
-                user
-            }
+            Some(user) if !user.disabled => user,
             found => {
                 let why = if found.is_some() {
                     "a disabled account"
@@ -308,12 +295,22 @@ impl OutboxWorker {
             now,
         ));
         let token_row = issued.row(&user.id, request.ip.as_deref());
-        if !self
+        let limit = self.limiter.account_email_limit();
+        match self
             .repo
-            .fulfil_reset_request(&row.id, lease, now.naive_utc(), &token_row, &rows)
+            .fulfil_reset_request(&row.id, lease, now.naive_utc(), &token_row, &rows, limit)
             .await?
         {
-            return Ok(Outcome::LeaseLost);
+            Fulfilment::Issued => {}
+            Fulfilment::LeaseLost => return Ok(Outcome::LeaseLost),
+            Fulfilment::AccountLimitReached => {
+                log::warn!(
+                    "outbox {}: user {} had its reset emails for this hour; nothing sent",
+                    row.id,
+                    user.id
+                );
+                return Ok(Outcome::Done);
+            }
         }
         let token_id = &issued.id;
         log::info!(

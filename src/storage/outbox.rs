@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::schema::{outbox, password_reset_tokens};
+use super::schema::{outbox, password_reset_tokens, users};
 use super::tokens::NewToken;
 use super::{Repo, StorageError, insert_outbox_rows, with_conn};
 
@@ -63,6 +63,15 @@ impl NewOutboxRow {
             give_up_at,
         }
     }
+}
+
+/// What became of a reset request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fulfilment {
+    Issued,
+    /// The account had its reset emails for the window; nothing was created.
+    AccountLimitReached,
+    LeaseLost,
 }
 
 /// How a delivery attempt ended, as the worker records it.
@@ -211,6 +220,9 @@ impl Repo {
 
     /// Turns a claimed reset request into a token and its email, atomically:
     /// a crash leaves either the pending request or both new rows, never one.
+    /// With `limit`, a user who already got that many tokens since the given
+    /// time gets none; the user's row is locked first, so concurrent workers
+    /// cannot both slip under the limit.
     pub async fn fulfil_reset_request(
         &self,
         request_id: &str,
@@ -218,7 +230,8 @@ impl Repo {
         now: NaiveDateTime,
         token: &NewToken<'_>,
         rows: &[NewOutboxRow],
-    ) -> Result<bool, StorageError> {
+        limit: Option<(i64, NaiveDateTime)>,
+    ) -> Result<Fulfilment, StorageError> {
         Ok(with_conn!(self, |conn| {
             conn.transaction(async |conn| {
                 let done = diesel::update(
@@ -235,14 +248,30 @@ impl Repo {
                 .execute(conn)
                 .await?;
                 if done != 1 {
-                    return Ok(false);
+                    return Ok(Fulfilment::LeaseLost);
+                }
+                if let Some((max, since)) = limit {
+                    // A no-op write: takes the user's row lock on both backends.
+                    diesel::update(users::table.find(token.user_id))
+                        .set(users::id.eq(users::id))
+                        .execute(conn)
+                        .await?;
+                    let recent: i64 = password_reset_tokens::table
+                        .filter(password_reset_tokens::user_id.eq(token.user_id))
+                        .filter(password_reset_tokens::created_at.gt(since))
+                        .count()
+                        .get_result(conn)
+                        .await?;
+                    if recent >= max {
+                        return Ok(Fulfilment::AccountLimitReached);
+                    }
                 }
                 diesel::insert_into(password_reset_tokens::table)
                     .values(token)
                     .execute(conn)
                     .await?;
                 insert_outbox_rows!(conn, rows);
-                Ok::<_, diesel::result::Error>(true)
+                Ok::<_, diesel::result::Error>(Fulfilment::Issued)
             })
             .await?
         }))

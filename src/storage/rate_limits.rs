@@ -82,21 +82,4 @@ impl Repo {
                 .await?
         }))
     }
-
-    /// Reset emails issued to a user since `since` (the per-account limit).
-    pub async fn count_tokens_issued_since(
-        &self,
-        user_id: &str,
-        since: NaiveDateTime,
-    ) -> Result<i64, StorageError> {
-        use super::schema::password_reset_tokens as t;
-        Ok(with_conn!(self, |conn| {
-            t::table
-                .filter(t::user_id.eq(user_id))
-                .filter(t::created_at.gt(since))
-                .count()
-                .get_result(conn)
-                .await?
-        }))
-    }
 }

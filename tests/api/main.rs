@@ -12,6 +12,7 @@ mod expiry;
 mod forged_tokens;
 mod health;
 mod internal_api;
+mod limits;
 mod links;
 mod logs;
 mod packaging;

@@ -1,0 +1,295 @@
+//! Abuse protection as an attacker meets it: email bombing, token guessing,
+//! header spoofing, and replicas that must agree.
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn limits_on(env: &mut std::collections::HashMap<String, String>) {
+    env.insert("RATE_LIMIT_ENABLED".into(), "true".into());
+}
+
+async fn forgot_from(app: &TestApp, email: &str, forwarded_for: Option<&str>) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url("/api/auth/forgot-password/"))
+        .json(&json!({ "email": email }));
+    if let Some(xff) = forwarded_for {
+        request = request.header("X-Forwarded-For", xff);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bombing_one_address_is_stopped_at_the_same_request_whether_or_not_it_exists() {
+    let app = spawn_app_with(limits_on).await;
+    app.add_user("u-1", "victim@example.com", None).await;
+    let mut first_limited = Vec::new();
+    for email in ["victim@example.com", "nobody@example.com"] {
+        let mut statuses = Vec::new();
+        for _ in 0..8 {
+            statuses.push(app.forgot(email).await.status().as_u16());
+        }
+        first_limited.push(statuses.iter().position(|s| *s == 429));
+        assert_eq!(&statuses[..5], &[202; 5], "{email}: {statuses:?}");
+        assert!(
+            statuses[5..].iter().all(|s| *s == 429),
+            "{email}: {statuses:?}"
+        );
+    }
+    assert_eq!(
+        first_limited[0], first_limited[1],
+        "a 429 says nothing about existence"
+    );
+
+    let real = app.forgot("Victim@Example.com").await;
+    let ghost = app.forgot("nobody@example.com").await;
+    assert!(
+        real.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            <= 3600
+    );
+    let (real, ghost) = (
+        assert_problem(real, 429, "rate_limited").await,
+        assert_problem(ghost, 429, "rate_limited").await,
+    );
+    assert_eq!(real, ghost);
+
+    // Of the five accepted requests, the account gets at most three emails an hour.
+    app.deliver().await;
+    assert_eq!(app.reset_emails_to("victim@example.com").len(), 3);
+    app.clock.advance(3601);
+    assert_eq!(
+        app.forgot("victim@example.com").await.status(),
+        202,
+        "a new hour, a new allowance"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spoofed_forwarding_headers_do_not_escape_the_per_ip_limit() {
+    let app = spawn_app_with(|env| {
+        limits_on(env);
+        env.insert("RATE_LIMIT_FORGOT_PER_IP".into(), "10".into());
+    })
+    .await;
+    for i in 0..10 {
+        let response = forgot_from(
+            &app,
+            &format!("p{i}@example.com"),
+            Some(&format!("198.51.100.{i}")),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    let response = forgot_from(&app, "p10@example.com", Some("198.51.100.200")).await;
+    assert_problem(response, 429, "rate_limited").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
+    let app = spawn_app_with(|env| {
+        limits_on(env);
+        env.insert("RATE_LIMIT_FORGOT_PER_IP".into(), "3".into());
+        env.insert("TRUSTED_PROXIES".into(), "127.0.0.1/32,::1".into());
+    })
+    .await;
+    for client in 1..=5 {
+        for n in 0..3 {
+            let xff = format!("6.6.6.6, 203.0.113.{client}");
+            let response =
+                forgot_from(&app, &format!("c{client}-{n}@example.com"), Some(&xff)).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::ACCEPTED,
+                "client {client}, request {n}"
+            );
+        }
+    }
+    // The fourth request of one client is over its own limit, whatever it forges on the left.
+    let response = forgot_from(&app, "c1-x@example.com", Some("7.7.7.7, 203.0.113.1")).await;
+    assert_problem(response, 429, "rate_limited").await;
+    // The address recorded with the token is the client's, not the proxy's.
+    app.add_user("u-1", "tracked@example.com", None).await;
+    assert_eq!(
+        forgot_from(&app, "tracked@example.com", Some("203.0.113.77"))
+            .await
+            .status(),
+        202
+    );
+    app.deliver().await;
+    let token = app.reset_emails_to("tracked@example.com")[0].reset_token();
+    assert_eq!(app.validate(&token).await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_tokens_from_one_address_is_blocked_long_before_a_hundred_tries() {
+    let app = spawn_app_with(|env| {
+        limits_on(env);
+        env.insert("RATE_LIMIT_TOKEN_FAILURES_PER_IP".into(), "10".into());
+        env.insert("TRUSTED_PROXIES".into(), "127.0.0.1/32,::1".into());
+    })
+    .await;
+    app.add_user("u-1", "owner@example.com", None).await;
+    let mut statuses = Vec::new();
+    for i in 0..100 {
+        let forged = format!("eyJhbGciOiJIUzI1NiJ9.guess{i}.sig");
+        let response = app
+            .client
+            .post(app.url("/api/auth/reset-password/"))
+            .header("X-Forwarded-For", "192.0.2.66")
+            .json(&json!({"token": forged, "new_password": STRONG_PASSWORD, "confirm_password": STRONG_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 {
+            assert!(response.headers().contains_key("retry-after"));
+        }
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert!(statuses[10..].iter().all(|s| *s == 429));
+
+    // Backoff: after waiting, one more try; then a longer wait.
+    app.clock.advance(2);
+    let try_again = |app: &TestApp| {
+        app.client
+            .post(app.url("/api/auth/reset-password/validate/"))
+            .header("X-Forwarded-For", "192.0.2.66")
+            .json(&json!({"token": "still-guessing"}))
+            .send()
+    };
+    assert_eq!(try_again(&app).await.unwrap().status(), 400);
+    let blocked = try_again(&app).await.unwrap();
+    assert_eq!(blocked.status(), 429);
+    assert_eq!(blocked.headers()["retry-after"], "2");
+
+    // The real owner, elsewhere, is not affected.
+    let token = {
+        let response = forgot_from(&app, "owner@example.com", Some("203.0.113.5")).await;
+        assert_eq!(response.status(), 202);
+        app.deliver().await;
+        app.reset_emails_to("owner@example.com")[0].reset_token()
+    };
+    let response = app
+        .client
+        .post(app.url("/api/auth/reset-password/"))
+        .header("X-Forwarded-For", "203.0.113.5")
+        .json(&json!({"token": token, "new_password": STRONG_PASSWORD, "confirm_password": STRONG_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_database_enforce_one_limit() {
+    let first = spawn_app_with(limits_on).await;
+    let secret = first.jwt_secret.clone();
+    let second = spawn_app_on(
+        first.db.clone(),
+        Arc::new(tempfile::tempdir().unwrap()),
+        move |env| {
+            limits_on(env);
+            env.insert("JWT_SECRET".into(), secret);
+        },
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..7 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        statuses.push(app.forgot("shared@example.com").await.status().as_u16());
+    }
+    assert_eq!(statuses, [202, 202, 202, 202, 202, 429, 429]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_answers_only_the_configured_spa_origins_and_never_on_internal_routes() {
+    let app = spawn_app_with(|env| {
+        env.insert(
+            "CORS_ALLOWED_ORIGINS".into(),
+            "https://spa.example.test".into(),
+        );
+        with_services(env);
+    })
+    .await;
+    let preflight = |origin: &str, path: &str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type")
+            .send()
+    };
+    let ok = preflight("https://spa.example.test", "/api/auth/forgot-password/")
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://spa.example.test"
+    );
+    assert!(
+        ok.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+
+    let evil = preflight("https://evil.test", "/api/auth/reset-password/")
+        .await
+        .unwrap();
+    assert!(!evil.headers().contains_key("access-control-allow-origin"));
+
+    let internal = preflight("https://spa.example.test", "/internal/v1/reset-requests")
+        .await
+        .unwrap();
+    assert!(
+        !internal
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    assert_eq!(internal.status(), 401);
+
+    for (origin, allowed) in [
+        ("https://spa.example.test", true),
+        ("https://evil.test", false),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/auth/forgot-password/"))
+            .header("Origin", origin)
+            .json(&json!({"email": "someone@example.com"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+        assert_eq!(
+            response
+                .headers()
+                .contains_key("access-control-allow-origin"),
+            allowed,
+            "{origin}"
+        );
+    }
+    let response: Value = app
+        .service_reset(json!({"email": "x@example.com"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        response["code"], "user_not_found",
+        "the internal API still works for services"
+    );
+}
