@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use diesel::SqliteConnection;
 use diesel_async::pooled_connection::deadpool::{Pool, PoolError};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 
@@ -167,6 +169,10 @@ impl Repo {
                     tls::client_config(options.ca_file.as_deref()).map_err(StorageError::Tls)?;
                 let setup_tls = tls.clone();
                 let mut config = ManagerConfig::<AsyncPgConnection>::default();
+                // No ping on every checkout (a round trip per query); a
+                // connection that broke is dropped by the pool when returned,
+                // and the request that met it answers 503 + Retry-After.
+                config.recycling_method = RecyclingMethod::Fast;
                 config.custom_setup =
                     Box::new(move |url| tls::establish(url.to_owned(), setup_tls.clone()).boxed());
                 let manager = AsyncDieselConnectionManager::new_with_config(raw.clone(), config);
@@ -185,6 +191,7 @@ impl Repo {
             }
             DatabaseUrl::Sqlite(path) => {
                 let mut config = ManagerConfig::<SqliteConn>::default();
+                config.recycling_method = RecyclingMethod::Fast;
                 config.custom_setup = Box::new(|url| establish_sqlite(url.to_owned()).boxed());
                 let manager = AsyncDieselConnectionManager::new_with_config(
                     path.to_string_lossy().into_owned(),
