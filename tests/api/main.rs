@@ -17,6 +17,7 @@ mod links;
 mod logs;
 mod packaging;
 mod postgres_only;
+mod properties;
 mod providers;
 mod reset_flow;
 mod rotation;
