@@ -242,6 +242,18 @@ impl Reader<'_> {
             .filter(|v| !v.is_empty())
     }
 
+    /// A comma list; blanks and surrounding spaces dropped.
+    fn list(&self, name: &str) -> Vec<String> {
+        self.raw(name)
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     fn string(&self, name: &str, default: &str) -> String {
         self.raw(name).unwrap_or_else(|| default.to_owned())
     }
@@ -315,15 +327,7 @@ impl Settings {
         }
 
         let jwt_secret = r.raw("JWT_SECRET");
-        let jwt_previous_secrets: Vec<String> = r
-            .raw("JWT_PREVIOUS_SECRETS")
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let jwt_previous_secrets: Vec<String> = r.list("JWT_PREVIOUS_SECRETS");
         if let Some(secret) = &jwt_secret {
             if let Err(why) = SigningKey::new(secret.as_bytes()) {
                 r.problem(format!("JWT_SECRET {why}"));
@@ -529,14 +533,10 @@ impl Settings {
             }
         };
         let cors_allowed_origins: Vec<String> = r
-            .raw("CORS_ALLOWED_ORIGINS")
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().trim_end_matches('/').to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+            .list("CORS_ALLOWED_ORIGINS")
+            .into_iter()
+            .map(|o| o.trim_end_matches('/').to_owned())
+            .collect();
         for origin in cors_allowed_origins.iter().filter(|o| !is_origin(o)) {
             r.problem(format!(
                 "CORS_ALLOWED_ORIGINS entry {origin:?}: expected an origin like https://app.example.com (scheme, host, optional port; no path)"
@@ -686,15 +686,7 @@ fn parse_service_keys(r: &mut Reader<'_>) -> Vec<ServiceKey> {
 /// `WEBHOOK_URLS`, `WEBHOOK_SECRET` (`whsec_` + base64), `WEBHOOK_EVENTS`.
 fn parse_webhooks(r: &mut Reader<'_>) -> WebhookSettings {
     use base64::Engine;
-    let urls: Vec<String> = r
-        .raw("WEBHOOK_URLS")
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
+    let urls: Vec<String> = r.list("WEBHOOK_URLS");
     for url in urls
         .iter()
         .filter(|u| !(u.starts_with("http://") || u.starts_with("https://")))
@@ -727,17 +719,13 @@ fn parse_webhooks(r: &mut Reader<'_>) -> WebhookSettings {
             Vec::new()
         }
     };
-    let events: Vec<String> = match r.raw("WEBHOOK_EVENTS") {
-        Some(raw) => raw
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        None => WEBHOOK_EVENT_TYPES
+    let mut events = r.list("WEBHOOK_EVENTS");
+    if events.is_empty() {
+        events = WEBHOOK_EVENT_TYPES
             .iter()
             .map(|e| (*e).to_owned())
-            .collect(),
-    };
+            .collect();
+    }
     for event in events
         .iter()
         .filter(|e| !WEBHOOK_EVENT_TYPES.contains(&e.as_str()))

@@ -39,12 +39,7 @@ async fn forgot_password_runs_the_same_statements_whatever_the_account() {
     })
     .await;
     app.add_user("u-1", "exists@example.com", None).await;
-    app.add_user("u-2", "disabled@example.com", None).await;
-    app.state
-        .repo
-        .disable_user("u-2", app.clock.now_naive())
-        .await
-        .unwrap();
+    app.add_disabled_user("u-2", "disabled@example.com").await;
 
     let mut runs = Vec::new();
     for email in [

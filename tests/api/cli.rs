@@ -74,13 +74,7 @@ async fn operators_add_users_set_passwords_and_disable_them() {
         Some(OTHER_STRONG_PASSWORD),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        bcrypt::verify(
-            OTHER_STRONG_PASSWORD,
-            app.user("ops-1").await.password_hash.as_deref().unwrap()
-        )
-        .unwrap()
-    );
+    assert!(app.password_is("ops-1", OTHER_STRONG_PASSWORD).await);
     assert_problem(app.validate(&link).await, 400, "invalid_token").await;
     app.deliver().await;
     assert!(
@@ -102,13 +96,7 @@ async fn operators_add_users_set_passwords_and_disable_them() {
     );
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("too easy to guess"));
-    assert!(
-        bcrypt::verify(
-            OTHER_STRONG_PASSWORD,
-            app.user("ops-1").await.password_hash.as_deref().unwrap()
-        )
-        .unwrap()
-    );
+    assert!(app.password_is("ops-1", OTHER_STRONG_PASSWORD).await);
 
     // disable kills links; later requests send nothing.
     let link = app.request_link("ops@example.com").await;
@@ -202,23 +190,17 @@ fn without_a_key_sqlite_generates_one_beside_the_database_and_keeps_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_list_the_outbox_and_requeue_a_dead_row() {
-    use wiremock::matchers::method;
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use wiremock::{MockServer, ResponseTemplate};
 
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(422)
-                .set_body_json(serde_json::json!({"message": "sender not verified"})),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "ok"})))
-        .mount(&server)
-        .await;
+    mount_failures_then(
+        &server,
+        ResponseTemplate::new(422)
+            .set_body_json(serde_json::json!({"message": "sender not verified"})),
+        1,
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "ok"})),
+    )
+    .await;
     let app = spawn_app_with_provider("resend", &server, &[]).await;
     app.add_user("u-1", "queued@example.com", None).await;
     app.forgot("queued@example.com").await;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::*;
@@ -27,18 +27,7 @@ fn recipient(request: &wiremock::Request) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_500_then_a_200_delivers_the_email_once() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/emails"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/emails"))
-        .respond_with(ok())
-        .mount(&server)
-        .await;
+    mount_failures_then(&server, ResponseTemplate::new(500), 1, ok()).await;
     let app = spawn_app_with_provider("resend", &server, &[]).await;
     app.add_user("u-1", "retry@example.com", None).await;
     assert_eq!(app.forgot("retry@example.com").await.status(), 202);
@@ -66,16 +55,13 @@ async fn a_500_then_a_200_delivers_the_email_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_is_not_retried_before_its_retry_after() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "120"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ok())
-        .mount(&server)
-        .await;
+    mount_failures_then(
+        &server,
+        ResponseTemplate::new(429).insert_header("Retry-After", "120"),
+        1,
+        ok(),
+    )
+    .await;
     let app = spawn_app_with_provider("resend", &server, &[]).await;
     app.add_user("u-1", "patient@example.com", None).await;
     app.forgot("patient@example.com").await;
@@ -123,16 +109,7 @@ async fn permanent_refusals_go_dead_at_once_with_the_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_provider_times_out_and_is_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ok().set_delay(Duration::from_secs(5)))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ok())
-        .mount(&server)
-        .await;
+    mount_failures_then(&server, ok().set_delay(Duration::from_secs(5)), 1, ok()).await;
     let app = spawn_app_with_provider("resend", &server, &[("MAIL_TIMEOUT_SECS", "1")]).await;
     app.add_user("u-1", "slow@example.com", None).await;
     app.forgot("slow@example.com").await;
@@ -154,16 +131,7 @@ async fn a_slow_provider_times_out_and_is_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_accepted_during_an_outage_are_each_delivered_exactly_once() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(12)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ok())
-        .mount(&server)
-        .await;
+    mount_failures_then(&server, ResponseTemplate::new(503), 12, ok()).await;
     let app = spawn_app_with_provider("resend", &server, &[]).await;
     let people: Vec<String> = (0..5).map(|i| format!("person{i}@example.com")).collect();
     for (i, email) in people.iter().enumerate() {

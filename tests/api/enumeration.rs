@@ -19,12 +19,7 @@ async fn answer(app: &TestApp, email: &str) -> (StatusCode, Vec<(String, String)
 async fn existing_unknown_and_disabled_accounts_get_identical_answers() {
     let app = spawn_app().await;
     app.add_user("u-1", "exists@example.com", None).await;
-    app.add_user("u-2", "disabled@example.com", None).await;
-    app.state
-        .repo
-        .disable_user("u-2", app.clock.now_naive())
-        .await
-        .unwrap();
+    app.add_disabled_user("u-2", "disabled@example.com").await;
 
     let existing = answer(&app, "exists@example.com").await;
     let unknown = answer(&app, "nobody@example.com").await;

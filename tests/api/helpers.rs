@@ -417,6 +417,27 @@ impl TestApp {
             .unwrap();
     }
 
+    pub async fn add_disabled_user(&self, id: &str, email: &str) {
+        self.add_user(id, email, None).await;
+        assert!(
+            self.state
+                .repo
+                .disable_user(id, self.clock.now_naive())
+                .await
+                .unwrap()
+        );
+    }
+
+    /// Whether the user's stored hash is the hash of `password`.
+    pub async fn password_is(&self, id: &str, password: &str) -> bool {
+        let hash = self
+            .user(id)
+            .await
+            .password_hash
+            .expect("the user has a password");
+        bcrypt::verify(password, &hash).unwrap()
+    }
+
     pub async fn user(&self, id: &str) -> User {
         self.state
             .repo
@@ -546,4 +567,24 @@ impl TestApp {
             .await
             .unwrap()
     }
+}
+
+/// `server` answers `failure` to the first `times` requests, then `then`.
+pub async fn mount_failures_then(
+    server: &wiremock::MockServer,
+    failure: wiremock::ResponseTemplate,
+    times: u64,
+    then: wiremock::ResponseTemplate,
+) {
+    use wiremock::matchers::method;
+    wiremock::Mock::given(method("POST"))
+        .respond_with(failure)
+        .up_to_n_times(times)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    wiremock::Mock::given(method("POST"))
+        .respond_with(then)
+        .mount(server)
+        .await;
 }

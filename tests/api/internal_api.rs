@@ -111,13 +111,7 @@ async fn services_create_update_and_delete_users() {
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["has_password"], true);
-    assert!(
-        bcrypt::verify(
-            STRONG_PASSWORD,
-            app.user("ext-42").await.password_hash.as_deref().unwrap()
-        )
-        .unwrap()
-    );
+    assert!(app.password_is("ext-42", STRONG_PASSWORD).await);
 
     // An email that belongs to someone else.
     assert_eq!(

@@ -10,7 +10,11 @@ use crate::helpers::*;
 
 fn codec() -> TokenCodec {
     let key = SigningKey::new(test_secret().as_bytes()).unwrap();
-    TokenCodec::new(KeySet::new(key, vec![]), "pwreset".into(), "pwreset-reset".into())
+    TokenCodec::new(
+        KeySet::new(key, vec![]),
+        "pwreset".into(),
+        "pwreset-reset".into(),
+    )
 }
 
 proptest! {
@@ -38,8 +42,16 @@ proptest! {
 }
 
 const FIELDS: [&str; 10] = [
-    "email", "token", "new_password", "confirm_password", "user_id", "delivery", "ttl_seconds",
-    "password_hash", "disabled", "non_field_errors",
+    "email",
+    "token",
+    "new_password",
+    "confirm_password",
+    "user_id",
+    "delivery",
+    "ttl_seconds",
+    "password_hash",
+    "disabled",
+    "non_field_errors",
 ];
 
 fn arbitrary_json() -> impl Strategy<Value = Value> {
@@ -47,12 +59,17 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
         ".{0,40}".prop_map(Value::String),
         Just(json!("user@example.com")),
         Just(json!("a@b.co\r\nBcc: x@y.z")),
     ];
-    let key = prop_oneof![prop::sample::select(FIELDS.to_vec()).prop_map(str::to_owned), ".{0,12}"];
+    let key = prop_oneof![
+        prop::sample::select(FIELDS.to_vec()).prop_map(str::to_owned),
+        ".{0,12}"
+    ];
     leaf.prop_recursive(4, 48, 8, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
@@ -64,7 +81,11 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
 
 #[test]
 fn arbitrary_json_bodies_never_get_a_5xx() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let app = rt.block_on(spawn_app_with(with_services));
     rt.block_on(app.add_user("u-1", "user@example.com", None));
     let targets = [
@@ -75,15 +96,33 @@ fn arbitrary_json_bodies_never_get_a_5xx() {
         (reqwest::Method::PUT, "/internal/v1/users/u-1"),
         (reqwest::Method::PUT, "/internal/v1/users/new-user"),
     ];
-    let mut runner = TestRunner::new(Config { cases: 96, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases: 96,
+        ..Config::default()
+    });
     runner
-        .run(&(prop::sample::select(targets.to_vec()), arbitrary_json()), |((method, path), body)| {
-            let status = rt.block_on(async {
-                app.internal(method.clone(), path).json(&body).send().await.unwrap().status()
-            });
-            prop_assert!(status.as_u16() < 500, "{} {} with {} answered {}", method, path, body, status);
-            Ok(())
-        })
+        .run(
+            &(prop::sample::select(targets.to_vec()), arbitrary_json()),
+            |((method, path), body)| {
+                let status = rt.block_on(async {
+                    app.internal(method.clone(), path)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap()
+                        .status()
+                });
+                prop_assert!(
+                    status.as_u16() < 500,
+                    "{} {} with {} answered {}",
+                    method,
+                    path,
+                    body,
+                    status
+                );
+                Ok(())
+            },
+        )
         .unwrap();
     // And the worker copes with whatever was accepted.
     rt.block_on(app.deliver());

@@ -98,16 +98,13 @@ async fn no_event_for_addresses_without_an_account() {
 async fn a_receiver_that_fails_then_recovers_gets_each_event_once() {
     let flaky = MockServer::start().await;
     let steady = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&flaky)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&flaky)
-        .await;
+    mount_failures_then(
+        &flaky,
+        ResponseTemplate::new(503),
+        2,
+        ResponseTemplate::new(200),
+    )
+    .await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200))
         .mount(&steady)
