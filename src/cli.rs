@@ -138,7 +138,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     let clock = Clock::system();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            Application::build(settings, clock, None)
+            Application::build(settings, clock)
                 .await?
                 .run_until_stopped()
                 .await

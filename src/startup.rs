@@ -13,8 +13,8 @@ use crate::clock::Clock;
 use crate::config::{MailProvider, Settings};
 use crate::domain::PasswordPolicy;
 use crate::limits::Limiter;
+use crate::mailer;
 use crate::mailer::templates::Templates;
-use crate::mailer::{self, Mailer};
 use crate::outbox::{Couriers, OutboxWorker};
 use crate::password::PasswordHasher;
 use crate::routes;
@@ -70,12 +70,8 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Repo> {
 
 impl Application {
     /// Builds everything and binds the listener (`BIND_ADDR`; port 0 picks a
-    /// free port). Uses the given mailer, or the one `MAIL_PROVIDER` names.
-    pub async fn build(
-        settings: Settings,
-        clock: Clock,
-        mailer: Option<Arc<dyn Mailer>>,
-    ) -> anyhow::Result<Self> {
+    /// free port).
+    pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let keys = settings.load_keys()?;
         let repo = open_database(&settings).await?;
         let settings = Arc::new(settings);
@@ -84,16 +80,13 @@ impl Application {
             settings.jwt_issuer.clone(),
             settings.jwt_audience.clone(),
         );
-        if settings.mail.provider == MailProvider::Log && mailer.is_none() {
+        if settings.mail.provider == MailProvider::Log {
             log::warn!(
                 "MAIL_PROVIDER=log prints every email, reset links included, to standard output: \
                  for development only"
             );
         }
-        let mailer = match mailer {
-            Some(mailer) => mailer,
-            None => mailer::from_settings(&settings).map_err(|e| anyhow::anyhow!(e))?,
-        };
+        let mailer = mailer::from_settings(&settings).map_err(|e| anyhow::anyhow!(e))?;
         let templates = Templates::load(settings.mail.template_dir.as_deref())?;
         let wake_worker = Arc::new(Notify::new());
         let limiter = Limiter::new(repo.clone(), settings.rate_limits, clock.clone());
@@ -136,7 +129,8 @@ impl Application {
 
         let listener = TcpListener::bind(&settings.bind_addr)
             .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;
-        let port = listener.local_addr()?.port();
+        let local_addr = listener.local_addr()?;
+        let port = local_addr.port();
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -162,15 +156,7 @@ impl Application {
         .shutdown_timeout(30)
         .listen(listener)?
         .run();
-        log::info!(
-            "listening on {}",
-            settings
-                .bind_addr
-                .rsplit_once(':')
-                .map_or(settings.bind_addr.clone(), |(host, _)| format!(
-                    "{host}:{port}"
-                ))
-        );
+        log::info!("listening on {local_addr}");
         Ok(Self {
             port,
             server,

@@ -274,7 +274,7 @@ async fn a_broken_template_override_refuses_start_up_with_file_and_line() {
         templates.path().to_str().unwrap().into(),
     );
     let settings = pwreset::config::Settings::from_map(&env).unwrap();
-    let err = pwreset::startup::Application::build(settings, pwreset::clock::Clock::system(), None)
+    let err = pwreset::startup::Application::build(settings, pwreset::clock::Clock::system())
         .await
         .err()
         .expect("start-up refused")

@@ -263,7 +263,7 @@ pub async fn spawn_app_on(
     // Tests drive the worker by hand, so deliveries happen exactly when asked.
     settings.run_outbox_worker = false;
     let clock = Clock::system();
-    let app = Application::build(settings, clock.clone(), None)
+    let app = Application::build(settings, clock.clone())
         .await
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
