@@ -404,8 +404,7 @@ impl OutboxWorker {
         };
         let rendered = match email.template {
             EmailTemplate::Reset => {
-                let link = self.reset_link(email).await?;
-                let minutes = self.settings.reset_token_ttl.as_secs().div_ceil(60);
+                let (link, minutes) = self.reset_link(email).await?;
                 self.couriers.templates.reset(&branding, &link, minutes)
             }
             EmailTemplate::PasswordChanged => self.couriers.templates.password_changed(&branding),
@@ -423,7 +422,9 @@ impl OutboxWorker {
 
     /// Rebuilds the link for a reset email, refusing when the token is no
     /// longer usable: a stale reset email is never sent.
-    async fn reset_link(&self, email: &EmailPayload) -> Result<String, StepError> {
+    /// Returns the link and the token's lifetime in minutes (a service may
+    /// have asked for a lifetime other than the default).
+    async fn reset_link(&self, email: &EmailPayload) -> Result<(String, u64), StepError> {
         let (Some(token_id), Some(sealed)) = (&email.token_id, &email.sealed_token) else {
             return Err(StepError::Permanent("reset email without its token".into()));
         };
@@ -450,7 +451,8 @@ impl OutboxWorker {
                 row.expires_at.and_utc(),
             )
             .map_err(|e| StepError::Permanent(format!("cannot sign the link: {e}")))?;
-        Ok(self.settings.reset_link(&jwt))
+        let lifetime_secs = (row.expires_at - row.created_at).num_seconds().max(0) as u64;
+        Ok((self.settings.reset_link(&jwt), lifetime_secs.div_ceil(60)))
     }
 }
 

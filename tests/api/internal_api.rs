@@ -249,6 +249,10 @@ async fn a_support_link_validates_and_resets_through_the_public_api() {
     app.deliver().await;
     let emails = app.reset_emails_to("help-me@example.com");
     assert_eq!(emails.len(), 1);
+    assert!(
+        emails[0].text.contains("10 minutes"),
+        "the email states this link's lifetime"
+    );
     let token = emails[0].reset_token();
     app.clock.advance(601);
     assert_problem(app.validate(&token).await, 400, "invalid_token").await;
