@@ -39,7 +39,9 @@ pub enum DatabaseUrl {
 impl DatabaseUrl {
     pub fn parse(raw: &str) -> Result<Self, String> {
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            raw.parse::<tokio_postgres::Config>()
+            tls::split_sslmode(raw)
+                .0
+                .parse::<tokio_postgres::Config>()
                 .map_err(|e| format!("not a valid Postgres URL: {e}"))?;
             return Ok(Self::Postgres(raw.to_owned()));
         }
@@ -165,8 +167,9 @@ impl Repo {
     pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StorageError> {
         match url {
             DatabaseUrl::Postgres(raw) => {
-                let tls =
-                    tls::client_config(options.ca_file.as_deref()).map_err(StorageError::Tls)?;
+                let (raw, verify) = tls::split_sslmode(raw);
+                let tls = tls::client_config(options.ca_file.as_deref(), verify)
+                    .map_err(StorageError::Tls)?;
                 let setup_tls = tls.clone();
                 let mut config = ManagerConfig::<AsyncPgConnection>::default();
                 // No ping on every checkout (a round trip per query); a
@@ -176,6 +179,7 @@ impl Repo {
                 config.custom_setup =
                     Box::new(move |url| tls::establish(url.to_owned(), setup_tls.clone()).boxed());
                 let manager = AsyncDieselConnectionManager::new_with_config(raw.clone(), config);
+                let url = DatabaseUrl::Postgres(raw);
                 let pool = Pool::builder(manager)
                     .max_size(options.max_size)
                     .wait_timeout(Some(POOL_TIMEOUT))
@@ -185,7 +189,7 @@ impl Repo {
                     .map_err(|e| StorageError::Pool(e.to_string()))?;
                 Ok(Self {
                     pools: Pools::Postgres(pool),
-                    url: url.clone(),
+                    url,
                     tls: Some(tls),
                 })
             }

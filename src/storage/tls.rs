@@ -2,9 +2,10 @@
 //!
 //! Semantics follow libpq: `sslmode=prefer` (the default) and `require`
 //! encrypt without checking the server's certificate, because managed
-//! Postgres services commonly use private CAs. Setting `DATABASE_CA_FILE`
-//! turns on full verification (chain and host name) against that CA, which
-//! is what `verify-full` means to libpq users.
+//! Postgres services commonly use private CAs. `sslmode=verify-full` (and
+//! `verify-ca`, checked as strictly) verifies the chain and host name against
+//! DATABASE_CA_FILE, or against the Mozilla roots when it is unset. Setting
+//! DATABASE_CA_FILE alone also turns verification on.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,7 +17,30 @@ use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-pub(crate) fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+/// Splits libpq's `sslmode=verify-ca|verify-full`, which tokio-postgres does
+/// not know, into `sslmode=require` plus "verify the certificate".
+pub(crate) fn split_sslmode(url: &str) -> (String, bool) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), false);
+    };
+    let mut verify = false;
+    let params: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair {
+            "sslmode=verify-full" | "sslmode=verify-ca" => {
+                verify = true;
+                "sslmode=require".to_owned()
+            }
+            other => other.to_owned(),
+        })
+        .collect();
+    (format!("{base}?{}", params.join("&")), verify)
+}
+
+pub(crate) fn client_config(
+    ca_file: Option<&Path>,
+    verify: bool,
+) -> Result<Arc<ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -38,6 +62,12 @@ pub(crate) fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>,
                     path.display()
                 ));
             }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        None if verify => {
+            let roots = RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
             builder.with_root_certificates(roots).with_no_client_auth()
         }
         None => builder
@@ -100,5 +130,30 @@ impl ServerCertVerifier for EncryptOnly {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_sslmode;
+
+    #[test]
+    fn verify_modes_become_require_plus_verification() {
+        assert_eq!(
+            split_sslmode("postgres://u@h/db?sslmode=verify-full&application_name=x"),
+            (
+                "postgres://u@h/db?sslmode=require&application_name=x".to_owned(),
+                true
+            )
+        );
+        assert!(split_sslmode("postgres://u@h/db?sslmode=verify-ca").1);
+        assert_eq!(
+            split_sslmode("postgres://u@h/db?sslmode=require"),
+            ("postgres://u@h/db?sslmode=require".to_owned(), false)
+        );
+        assert_eq!(
+            split_sslmode("postgres://u@h/db"),
+            ("postgres://u@h/db".to_owned(), false)
+        );
     }
 }

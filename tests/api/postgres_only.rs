@@ -26,6 +26,25 @@ async fn postgres_urls_asking_for_tls_connect_over_tls() {
     repo.run_migrations().await.unwrap();
     assert_eq!(repo.describe().await.unwrap(), "Postgres over TLS");
 
+    // verify-full checks the certificate: the local server's self-signed
+    // one is refused (against the Mozilla roots, and when named as the CA,
+    // for its host name, which is not 127.0.0.1).
+    let strict = format!("{}?sslmode=verify-full", db.url);
+    let repo = Repo::connect(
+        &DatabaseUrl::parse(&strict).unwrap(),
+        &PoolOptions {
+            max_size: 1,
+            ca_file: None,
+        },
+    )
+    .unwrap();
+    let refused = repo
+        .describe()
+        .await
+        .expect_err("an untrusted certificate is refused")
+        .to_string();
+    assert!(refused.contains("TLS handshake"), "{refused}");
+
     let plain = format!("{}?sslmode=disable", db.url);
     let repo = Repo::connect(
         &DatabaseUrl::parse(&plain).unwrap(),
