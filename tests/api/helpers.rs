@@ -417,6 +417,17 @@ impl TestApp {
             .unwrap();
     }
 
+    /// The link is dead: both validate and reset refuse it as `invalid_token`.
+    pub async fn assert_link_refused(&self, token: &str) {
+        assert_problem(self.validate(token).await, 400, "invalid_token").await;
+        assert_problem(
+            self.reset(token, STRONG_PASSWORD).await,
+            400,
+            "invalid_token",
+        )
+        .await;
+    }
+
     pub async fn add_disabled_user(&self, id: &str, email: &str) {
         self.add_user(id, email, None).await;
         assert!(

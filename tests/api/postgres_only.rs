@@ -15,14 +15,7 @@ async fn postgres_urls_asking_for_tls_connect_over_tls() {
     );
     let db = TestDatabase::new().await;
     let url = format!("{}?sslmode=require", db.url);
-    let repo = Repo::connect(
-        &DatabaseUrl::parse(&url).unwrap(),
-        &PoolOptions {
-            max_size: 1,
-            ca_file: None,
-        },
-    )
-    .unwrap();
+    let repo = repo_for(&url);
     repo.run_migrations().await.unwrap();
     assert_eq!(repo.describe().await.unwrap(), "Postgres over TLS");
 
@@ -30,14 +23,7 @@ async fn postgres_urls_asking_for_tls_connect_over_tls() {
     // one is refused (against the Mozilla roots, and when named as the CA,
     // for its host name, which is not 127.0.0.1).
     let strict = format!("{}?sslmode=verify-full", db.url);
-    let repo = Repo::connect(
-        &DatabaseUrl::parse(&strict).unwrap(),
-        &PoolOptions {
-            max_size: 1,
-            ca_file: None,
-        },
-    )
-    .unwrap();
+    let repo = repo_for(&strict);
     let refused = repo
         .describe()
         .await
@@ -46,14 +32,7 @@ async fn postgres_urls_asking_for_tls_connect_over_tls() {
     assert!(refused.contains("TLS handshake"), "{refused}");
 
     let plain = format!("{}?sslmode=disable", db.url);
-    let repo = Repo::connect(
-        &DatabaseUrl::parse(&plain).unwrap(),
-        &PoolOptions {
-            max_size: 1,
-            ca_file: None,
-        },
-    )
-    .unwrap();
+    let repo = repo_for(&plain);
     assert_eq!(repo.describe().await.unwrap(), "Postgres without TLS");
 }
 
@@ -90,4 +69,12 @@ async fn readiness_fails_when_the_database_goes_away() {
         !body.to_string().contains("pwreset_test_"),
         "no database details leak: {body}"
     );
+}
+
+fn repo_for(url: &str) -> Repo {
+    let options = PoolOptions {
+        max_size: 1,
+        ca_file: None,
+    };
+    Repo::connect(&DatabaseUrl::parse(url).unwrap(), &options).unwrap()
 }
