@@ -40,10 +40,6 @@ impl Limiter {
         }
     }
 
-    pub fn settings(&self) -> &RateLimitSettings {
-        &self.settings
-    }
-
     /// Counts a forgot-password request against its IP and its address.
     /// Both are counted even when one is over, so neither can be probed.
     pub async fn forgot_password(

@@ -45,11 +45,6 @@ impl PasswordHasher {
             .map_err(|e| HashError::Failed(e.to_string()))?
             .map_err(|e| HashError::Failed(e.to_string()))
     }
-
-    /// Hashes waiting for or holding a slot right now.
-    pub fn available_slots(&self) -> usize {
-        self.slots.available_permits()
-    }
 }
 
 #[cfg(test)]

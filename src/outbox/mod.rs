@@ -260,8 +260,7 @@ impl OutboxWorker {
         row: &OutboxRow,
         lease: NaiveDateTime,
     ) -> Result<Outcome, StepError> {
-        let request: ResetRequestPayload = serde_json::from_str(&row.payload)
-            .map_err(|e| StepError::Permanent(format!("bad reset request payload: {e}")))?;
+        let request: ResetRequestPayload = parse_payload(row)?;
         let now = self.clock.now();
         let user = match self.repo.find_user_by_email(&request.email).await? {
             Some(user) if !user.disabled => user,
@@ -327,35 +326,28 @@ impl OutboxWorker {
         row: &OutboxRow,
         lease: NaiveDateTime,
     ) -> Result<Outcome, StepError> {
-        let email: EmailPayload = serde_json::from_str(&row.payload)
-            .map_err(|e| StepError::Permanent(format!("bad email payload: {e}")))?;
+        let email: EmailPayload = parse_payload(row)?;
         let message = self.render(row, &email).await?;
         // Our batch may have waited: never send on a lease that has run out.
         if self.clock.now_naive() >= lease {
             return Ok(Outcome::LeaseLost);
         }
         let provider_id = self.couriers.mailer.send(&message).await?;
-        let payload = payload::scrub(&row.payload);
-        let settled = self
-            .repo
-            .settle_outbox_row(
-                &row.id,
+        let note = self
+            .record_sent(
+                row,
                 lease,
-                self.clock.now_naive(),
-                Settlement::Sent {
-                    provider_message_id: provider_id.as_deref(),
-                    payload: &payload,
-                },
+                provider_id.as_deref(),
+                &payload::scrub(&row.payload),
             )
             .await?;
         log::info!(
-            "outbox {}: {} email for user {} sent via {} (attempt {}{})",
+            "outbox {}: {} email for user {} sent via {} (attempt {}{note})",
             row.id,
             email.template.name(),
             email.user_id,
             self.couriers.mailer.name(),
             row.attempts,
-            if settled { "" } else { "; lease had run out" },
         );
         Ok(Outcome::Sent)
     }
@@ -365,31 +357,46 @@ impl OutboxWorker {
         row: &OutboxRow,
         lease: NaiveDateTime,
     ) -> Result<Outcome, StepError> {
-        let payload: WebhookPayload = serde_json::from_str(&row.payload)
-            .map_err(|e| StepError::Permanent(format!("bad webhook payload: {e}")))?;
+        let payload: WebhookPayload = parse_payload(row)?;
         if self.clock.now_naive() >= lease {
             return Ok(Outcome::LeaseLost);
         }
         self.couriers.webhooks.deliver(&payload).await?;
-        self.repo
-            .settle_outbox_row(
-                &row.id,
-                lease,
-                self.clock.now_naive(),
-                Settlement::Sent {
-                    provider_message_id: Some(&payload.msg_id),
-                    payload: &row.payload,
-                },
-            )
+        let note = self
+            .record_sent(row, lease, Some(&payload.msg_id), &row.payload)
             .await?;
         log::info!(
-            "outbox {}: webhook {} delivered to {} (attempt {})",
+            "outbox {}: webhook {} delivered to {} (attempt {}{note})",
             row.id,
             payload.msg_id,
             payload.url,
             row.attempts
         );
         Ok(Outcome::Sent)
+    }
+
+    /// Marks a delivered row sent (keeping `payload`); returns what the log
+    /// line should add when the lease had run out meanwhile.
+    async fn record_sent(
+        &self,
+        row: &OutboxRow,
+        lease: NaiveDateTime,
+        provider_message_id: Option<&str>,
+        payload: &str,
+    ) -> Result<&'static str, StorageError> {
+        let settled = self
+            .repo
+            .settle_outbox_row(
+                &row.id,
+                lease,
+                self.clock.now_naive(),
+                Settlement::Sent {
+                    provider_message_id,
+                    payload,
+                },
+            )
+            .await?;
+        Ok(if settled { "" } else { "; lease had run out" })
     }
 
     /// The message for an email row, rendered from the current templates.
@@ -454,6 +461,11 @@ impl OutboxWorker {
         let lifetime_secs = (row.expires_at - row.created_at).num_seconds().max(0) as u64;
         Ok((self.settings.reset_link(&jwt), lifetime_secs.div_ceil(60)))
     }
+}
+
+fn parse_payload<T: serde::de::DeserializeOwned>(row: &OutboxRow) -> Result<T, StepError> {
+    serde_json::from_str(&row.payload)
+        .map_err(|e| StepError::Permanent(format!("bad {} payload: {e}", row.kind)))
 }
 
 /// Exponential backoff with full jitter (a random delay up to 2 s, 4 s, 8 s,

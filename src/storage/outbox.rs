@@ -33,7 +33,7 @@ pub struct OutboxRow {
 }
 
 #[derive(Insertable, Clone, Debug)]
-#[diesel(table_name = outbox, treat_none_as_default_value = false)]
+#[diesel(table_name = outbox)]
 pub struct NewOutboxRow {
     pub id: String,
     pub kind: String,

@@ -33,6 +33,16 @@ fn pwreset(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+fn set_password(app: &TestApp, password: &str) -> Output {
+    let args = [
+        "user",
+        "set-password",
+        "ops@example.com",
+        "--password-stdin",
+    ];
+    pwreset(app, &args, Some(password))
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -63,16 +73,7 @@ async fn operators_add_users_set_passwords_and_disable_them() {
 
     // set-password kills outstanding links and tells the owner.
     let link = app.request_link("ops@example.com").await;
-    let out = pwreset(
-        &app,
-        &[
-            "user",
-            "set-password",
-            "ops@example.com",
-            "--password-stdin",
-        ],
-        Some(OTHER_STRONG_PASSWORD),
-    );
+    let out = set_password(&app, OTHER_STRONG_PASSWORD);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(app.password_is("ops-1", OTHER_STRONG_PASSWORD).await);
     assert_problem(app.validate(&link).await, 400, "invalid_token").await;
@@ -84,16 +85,7 @@ async fn operators_add_users_set_passwords_and_disable_them() {
     );
 
     // A weak password is refused with the reason, and nothing changes.
-    let out = pwreset(
-        &app,
-        &[
-            "user",
-            "set-password",
-            "ops@example.com",
-            "--password-stdin",
-        ],
-        Some("password1234"),
-    );
+    let out = set_password(&app, "password1234");
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("too easy to guess"));
     assert!(app.password_is("ops-1", OTHER_STRONG_PASSWORD).await);
