@@ -1,4 +1,6 @@
-//! Command line: `serve` (default), `migrate`, `user ...`, `keys generate`.
+//! Command line: `serve` (default), `migrate`, `config`, `user ...`,
+//! `keys generate`, `outbox ...`, `mail preview`, `healthcheck`. User
+//! commands call the same actions (`reset/`) as the internal API.
 
 use std::io::Read;
 
@@ -6,12 +8,12 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use crate::clock::Clock;
-use crate::config::Settings;
-use crate::domain::{EmailAddress, PasswordPolicy};
+use crate::config::{ConfigError, Settings, vars};
+use crate::domain::{EmailAddress, OutboxId, UserId};
 use crate::mailer::templates::{Branding, Templates};
-use crate::password::PasswordHasher;
-use crate::startup::{Application, open_database};
-use crate::storage::users::{InsertUserError, NewUser};
+use crate::messages::OutboxStatus;
+use crate::reset::{Actions, ResetError};
+use crate::startup::{Application, build_actions, open_database};
 
 #[derive(Debug, Parser)]
 #[command(name = "pwreset", version, about = "Password-reset microservice")]
@@ -26,6 +28,8 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// List every configuration variable with its default and meaning.
+    Config,
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -50,8 +54,8 @@ pub enum OutboxCommand {
     /// List rows, newest first: id, kind, status, attempts, next attempt, last error.
     List {
         /// Only rows with this status (pending, sent, done, dead).
-        #[arg(long)]
-        status: Option<String>,
+        #[arg(long, value_parser = parse_status)]
+        status: Option<OutboxStatus>,
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
@@ -102,14 +106,49 @@ pub enum KeysCommand {
     Generate,
 }
 
-/// Runs a command that needs no configuration, if this is one.
-pub async fn run_without_settings(cli: &Cli) -> anyhow::Result<bool> {
-    match &cli.command {
-        Some(Command::Keys(KeysCommand::Generate)) => print_new_key()?,
-        Some(Command::Healthcheck { url }) => healthcheck(url).await?,
-        _ => return Ok(false),
+/// Why a command failed: settings that do not parse (exit 2) or anything
+/// else (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+fn parse_status(raw: &str) -> Result<OutboxStatus, String> {
+    OutboxStatus::parse(raw).ok_or_else(|| "expected pending, sent, done or dead".to_owned())
+}
+
+/// Runs the command; settings are read (by `settings`) only by the commands
+/// that need them.
+pub async fn run(
+    cli: Cli,
+    settings: impl FnOnce() -> Result<Settings, ConfigError>,
+) -> Result<(), CliError> {
+    let clock = Clock::system();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Keys(KeysCommand::Generate) => print_new_key()?,
+        Command::Healthcheck { url } => healthcheck(&url).await?,
+        Command::Config => print!("{}", vars::describe()),
+        Command::Serve => {
+            Application::build(settings()?, clock)
+                .await?
+                .run_until_stopped()
+                .await?
+        }
+        Command::Migrate => {
+            open_database(&settings()?).await?;
+            println!("database is up to date");
+        }
+        Command::User(command) => {
+            let actions = build_actions(settings()?, clock).await?;
+            run_user(command, &actions).await?
+        }
+        Command::Outbox(command) => run_outbox(command, &settings()?, &clock).await?,
+        Command::Mail(MailCommand::Preview { template }) => preview(template, &settings()?)?,
     }
-    Ok(true)
+    Ok(())
 }
 
 async fn healthcheck(url: &str) -> anyhow::Result<()> {
@@ -134,35 +173,7 @@ fn print_new_key() -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
-    let clock = Clock::system();
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            Application::build(settings, clock)
-                .await?
-                .run_until_stopped()
-                .await
-        }
-        Command::Migrate => {
-            open_database(&settings).await?;
-            println!("database is up to date");
-            Ok(())
-        }
-        Command::User(command) => run_user(command, &settings, &clock).await,
-        Command::Keys(KeysCommand::Generate) => print_new_key(),
-        Command::Outbox(command) => run_outbox(command, &settings, &clock).await,
-        Command::Mail(MailCommand::Preview { template }) => preview(template, &settings),
-        Command::Healthcheck { url } => healthcheck(&url).await,
-    }
-}
-
-async fn run_user(command: UserCommand, settings: &Settings, clock: &Clock) -> anyhow::Result<()> {
-    let repo = open_database(settings).await?;
-    let hasher = PasswordHasher::new(settings.bcrypt_cost, 1, std::time::Duration::from_secs(60));
-    let policy = PasswordPolicy {
-        min_chars: settings.password_min_length,
-    };
-    let now = clock.now_naive();
+async fn run_user(command: UserCommand, actions: &Actions) -> anyhow::Result<()> {
     match command {
         UserCommand::Add {
             email,
@@ -170,44 +181,29 @@ async fn run_user(command: UserCommand, settings: &Settings, clock: &Clock) -> a
             password_stdin,
         } => {
             let email = parse_email(&email)?;
-            let hash = if password_stdin {
-                let password = read_password(&policy, &email, settings)?;
-                Some(hasher.hash(&password).await?)
-            } else {
-                None
+            let id = match id {
+                Some(raw) => UserId::parse(&raw).context("--id")?,
+                None => UserId::random(),
             };
-            let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-            if id.trim().is_empty() || id.len() > 255 || id.chars().any(char::is_control) {
-                bail!("--id must be 1 to 255 printable characters");
-            }
-            let user = NewUser {
-                id: &id,
-                email: email.as_str(),
-                password_hash: hash.as_deref(),
-                disabled: false,
-                password_changed_at: hash.as_ref().map(|_| now),
-                created_at: now,
-                updated_at: now,
-            };
-            match repo.insert_user(&user).await {
-                Ok(()) => println!("created user {id} <{email}>"),
-                Err(InsertUserError::Conflict) => {
-                    bail!("a user with id {id} or email {email} already exists")
-                }
-                Err(InsertUserError::Storage(e)) => return Err(e.into()),
-            }
+            let password = password_stdin.then(read_password).transpose()?;
+            actions
+                .add_user(&id, &email, password.as_deref())
+                .await
+                .map_err(|e| match e {
+                    ResetError::Conflict => {
+                        anyhow::anyhow!("a user with id {id} or email {email} already exists")
+                    }
+                    other => explain(other, &email),
+                })?;
+            println!("created user {id} <{email}>");
         }
         UserCommand::SetPassword { email, .. } => {
             let email = parse_email(&email)?;
-            let user = repo
-                .find_user_by_email(email.as_str())
-                .await?
-                .with_context(|| format!("no user with email {email}"))?;
-            let password = read_password(&policy, &email, settings)?;
-            let hash = hasher.hash(&password).await?;
-            let notice = crate::issue::password_changed_row(&user, clock.now());
-            repo.set_password_hash(&user.id, &hash, now, &[notice])
-                .await?;
+            let password = read_password()?;
+            let user = actions
+                .set_password(&email, &password)
+                .await
+                .map_err(|e| explain(e, &email))?;
             println!(
                 "password set for user {} <{email}>; outstanding reset links revoked",
                 user.id
@@ -215,11 +211,10 @@ async fn run_user(command: UserCommand, settings: &Settings, clock: &Clock) -> a
         }
         UserCommand::Disable { email } => {
             let email = parse_email(&email)?;
-            let user = repo
-                .find_user_by_email(email.as_str())
-                .await?
-                .with_context(|| format!("no user with email {email}"))?;
-            repo.disable_user(&user.id, now).await?;
+            let user = actions
+                .disable_user(&email)
+                .await
+                .map_err(|e| explain(e, &email))?;
             println!(
                 "disabled user {} <{email}>; outstanding reset links revoked",
                 user.id
@@ -227,6 +222,22 @@ async fn run_user(command: UserCommand, settings: &Settings, clock: &Clock) -> a
         }
     }
     Ok(())
+}
+
+/// An action's refusal in an operator's words.
+fn explain(e: ResetError, email: &EmailAddress) -> anyhow::Error {
+    match e {
+        ResetError::UserNotFound => anyhow::anyhow!("no user with email {email}"),
+        ResetError::Invalid(problems) => anyhow::anyhow!(
+            "password refused: {}",
+            problems
+                .into_values()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        other => other.into(),
+    }
 }
 
 async fn run_outbox(
@@ -237,15 +248,12 @@ async fn run_outbox(
     let repo = open_database(settings).await?;
     match command {
         OutboxCommand::List { status, limit } => {
-            let rows = repo.list_outbox(limit.clamp(1, 10_000)).await?;
+            let rows = repo.list_outbox(status, limit.clamp(1, 10_000)).await?;
             println!(
                 "{:<36}  {:<13}  {:<7}  {:>8}  {:<19}  last error",
                 "id", "kind", "status", "attempts", "next attempt"
             );
-            for row in rows
-                .iter()
-                .filter(|r| status.as_deref().is_none_or(|s| r.status == s))
-            {
+            for row in &rows {
                 // Never the payload: it may hold a (sealed) token or an address list.
                 println!(
                     "{:<36}  {:<13}  {:<7}  {:>8}  {:<19}  {}",
@@ -253,7 +261,7 @@ async fn run_outbox(
                     row.kind,
                     row.status,
                     row.attempts,
-                    if row.status == "pending" {
+                    if row.status == OutboxStatus::Pending {
                         row.next_attempt_at.format("%Y-%m-%d %H:%M:%S").to_string()
                     } else {
                         "-".into()
@@ -263,6 +271,7 @@ async fn run_outbox(
             }
         }
         OutboxCommand::Retry { id } => {
+            let id = OutboxId::from_operator(&id);
             if repo.retry_dead_outbox_row(&id, clock.now_naive()).await? {
                 println!("outbox {id} is pending again; the worker of a running server sends it");
             } else {
@@ -286,8 +295,7 @@ fn preview(template: PreviewTemplate, settings: &Settings) -> anyhow::Result<()>
             templates.reset(&branding, &link, minutes)
         }
         PreviewTemplate::Changed => templates.password_changed(&branding),
-    }
-    .map_err(|e| anyhow::anyhow!(e))?;
+    }?;
     println!(
         "From: {}\nSubject: {}\n\n----- text -----\n{}\n----- html -----\n{}",
         settings.default_from_email, rendered.subject, rendered.text, rendered.html
@@ -296,14 +304,11 @@ fn preview(template: PreviewTemplate, settings: &Settings) -> anyhow::Result<()>
 }
 
 fn parse_email(raw: &str) -> anyhow::Result<EmailAddress> {
-    EmailAddress::parse(raw).map_err(|why| anyhow::anyhow!("{raw:?}: {why}"))
+    EmailAddress::parse(raw).with_context(|| format!("{raw:?}"))
 }
 
-fn read_password(
-    policy: &PasswordPolicy,
-    email: &EmailAddress,
-    settings: &Settings,
-) -> anyhow::Result<crate::domain::NewPassword> {
+/// The password from standard input, without its final line break.
+fn read_password() -> anyhow::Result<String> {
     let mut input = String::new();
     std::io::stdin()
         .read_to_string(&mut input)
@@ -311,9 +316,5 @@ fn read_password(
     let password = input
         .strip_suffix('\n')
         .map_or(input.as_str(), |p| p.strip_suffix('\r').unwrap_or(p));
-    let mut inputs = vec![settings.app_name.as_str()];
-    inputs.extend(email.guessable_parts());
-    policy
-        .check(password, &inputs)
-        .map_err(|problems| anyhow::anyhow!("password refused: {}", problems.join(" ")))
+    Ok(password.to_owned())
 }

@@ -11,15 +11,19 @@ use ipnet::IpNet;
 #[derive(Clone, Debug, Default)]
 pub struct TrustedProxies(Vec<IpNet>);
 
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not an IP address or CIDR")]
+pub struct NotAnAddress(pub String);
+
 impl TrustedProxies {
     /// `TRUSTED_PROXIES`: a comma list of IPs and CIDRs.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, NotAnAddress> {
         let mut nets = Vec::new();
         for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let net = entry
                 .parse::<IpNet>()
                 .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("{entry:?} is not an IP address or CIDR"))?;
+                .map_err(|_| NotAnAddress(entry.to_owned()))?;
             nets.push(net);
         }
         Ok(Self(nets))

@@ -1,16 +1,14 @@
 //! Every error a client can see, as RFC 9457 problem+json. A 500 says nothing
 //! about its cause; the cause chain goes to the log.
 
-use std::collections::BTreeMap;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::domain::{FieldErrors, field_error};
+use crate::reset::ResetError;
 use crate::storage::StorageError;
-
-pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -48,7 +46,7 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        Self::Validation(BTreeMap::from([(field.to_owned(), vec![message.into()])]))
+        Self::Validation(field_error(field, message))
     }
 
     pub fn code(&self) -> &'static str {
@@ -142,6 +140,25 @@ impl From<StorageError> for ApiError {
             Self::Unavailable(e.to_string())
         } else {
             Self::Internal(e.into())
+        }
+    }
+}
+
+/// What an action's refusal looks like to an HTTP client.
+impl From<ResetError> for ApiError {
+    fn from(e: ResetError) -> Self {
+        match e {
+            ResetError::InvalidLink => Self::InvalidToken,
+            ResetError::Invalid(errors) => Self::Validation(errors),
+            ResetError::Limited { retry_after } => Self::RateLimited { retry_after },
+            ResetError::Busy => Self::Busy {
+                retry_after_secs: 2,
+            },
+            ResetError::UserNotFound => Self::UserNotFound,
+            ResetError::UserDisabled => Self::UserDisabled,
+            ResetError::Conflict => Self::EmailTaken,
+            ResetError::Storage(e) => e.into(),
+            ResetError::Internal(e) => Self::Internal(e),
         }
     }
 }

@@ -1,17 +1,20 @@
-//! pwreset: a password-reset microservice.
+//! pwreset: a password-reset microservice. The map of the modules and who
+//! may call whom is docs/architecture.md.
 
 pub mod cli;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod error;
-pub mod issue;
 mod keyfile;
 pub mod limits;
 pub mod mailer;
+pub mod messages;
 pub mod outbox;
 pub mod password;
+pub mod reset;
 pub mod routes;
 pub mod startup;
 pub mod storage;

@@ -16,13 +16,21 @@ use chrono::{NaiveDateTime, TimeDelta};
 use crate::clock::Clock;
 use crate::config::RateLimitSettings;
 use crate::domain::EmailAddress;
-use crate::error::ApiError;
-use crate::storage::Repo;
 use crate::storage::rate_limits::Counter;
+use crate::storage::{Repo, StorageError};
 
 pub const WINDOW: TimeDelta = TimeDelta::hours(1);
 /// The longest a backoff can grow.
 const MAX_BACKOFF_SECS: u32 = 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    /// Over a limit: come back after `retry_after`.
+    #[error("rate limited for {retry_after:?}")]
+    Limited { retry_after: Duration },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
 
 #[derive(Clone)]
 pub struct Limiter {
@@ -46,7 +54,7 @@ impl Limiter {
         &self,
         ip: Option<IpAddr>,
         email: &EmailAddress,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), LimitError> {
         if !self.settings.enabled {
             return Ok(());
         }
@@ -66,7 +74,7 @@ impl Limiter {
     }
 
     /// Refuses a token check from an IP still inside its backoff.
-    pub async fn check_token_attempt(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+    pub async fn check_token_attempt(&self, ip: Option<IpAddr>) -> Result<(), LimitError> {
         let (true, Some(ip)) = (self.settings.enabled, ip) else {
             return Ok(());
         };
@@ -87,7 +95,7 @@ impl Limiter {
         Ok(())
     }
 
-    pub async fn record_token_failure(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+    pub async fn record_token_failure(&self, ip: Option<IpAddr>) -> Result<(), LimitError> {
         let (true, Some(ip)) = (self.settings.enabled, ip) else {
             return Ok(());
         };
@@ -106,8 +114,8 @@ impl Limiter {
         })
     }
 
-    async fn hit(&self, key: &str, now: NaiveDateTime) -> Result<Counter, ApiError> {
-        Ok(self.repo.hit_rate_limit(key, now, now - WINDOW).await?)
+    async fn hit(&self, key: &str, now: NaiveDateTime) -> Result<Counter, StorageError> {
+        self.repo.hit_rate_limit(key, now, now - WINDOW).await
     }
 }
 
@@ -120,14 +128,14 @@ fn over(counter: Counter, limit: u32, now: NaiveDateTime) -> Option<TimeDelta> {
     (counter.count > limit as i32).then(|| counter.window_start + WINDOW - now)
 }
 
-fn limited(what: &str, ip: Option<IpAddr>, wait: TimeDelta) -> ApiError {
+fn limited(what: &str, ip: Option<IpAddr>, wait: TimeDelta) -> LimitError {
     // Rounded up: a client that waits this long is let through.
     let secs = (wait.num_milliseconds().max(1) as u64).div_ceil(1000);
     log::warn!(
         "rate limit: {what} from {} refused for {secs} s",
         ip.map_or_else(|| "unknown address".to_owned(), |ip| ip.to_string())
     );
-    ApiError::RateLimited {
+    LimitError::Limited {
         retry_after: Duration::from_secs(secs),
     }
 }

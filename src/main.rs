@@ -1,5 +1,5 @@
 use clap::Parser;
-use pwreset::cli::{self, Cli};
+use pwreset::cli::{self, Cli, CliError};
 use pwreset::config::Settings;
 
 #[tokio::main]
@@ -8,25 +8,15 @@ async fn main() {
     let _ = dotenvy::dotenv();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
 
-    let cli = Cli::parse();
-    match cli::run_without_settings(&cli).await {
-        Ok(true) => return,
-        Ok(false) => {}
-        Err(e) => exit_with(&e),
-    }
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(e) => {
+    match cli::run(Cli::parse(), Settings::from_env).await {
+        Ok(()) => {}
+        Err(CliError::Config(e)) => {
             eprintln!("pwreset: {e}");
             std::process::exit(2);
         }
-    };
-    if let Err(e) = cli::run(cli, settings).await {
-        exit_with(&e);
+        Err(CliError::Failed(e)) => {
+            eprintln!("pwreset: {e:#}");
+            std::process::exit(1);
+        }
     }
-}
-
-fn exit_with(e: &anyhow::Error) -> ! {
-    eprintln!("pwreset: {e:#}");
-    std::process::exit(1);
 }

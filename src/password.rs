@@ -13,8 +13,10 @@ use crate::domain::NewPassword;
 pub enum HashError {
     #[error("every bcrypt slot stayed busy for the whole queue wait")]
     Busy,
-    #[error("bcrypt failed: {0}")]
-    Failed(String),
+    #[error("bcrypt failed")]
+    Failed(#[from] bcrypt::BcryptError),
+    #[error("the bcrypt task died")]
+    Died(#[from] tokio::task::JoinError),
 }
 
 #[derive(Clone, Debug)]
@@ -40,10 +42,7 @@ impl PasswordHasher {
             .map_err(|_| HashError::Busy)?;
         let password = password.clone();
         let cost = self.cost;
-        tokio::task::spawn_blocking(move || bcrypt::hash(password.expose(), cost))
-            .await
-            .map_err(|e| HashError::Failed(e.to_string()))?
-            .map_err(|e| HashError::Failed(e.to_string()))
+        Ok(tokio::task::spawn_blocking(move || bcrypt::hash(password.expose(), cost)).await??)
     }
 }
 

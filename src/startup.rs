@@ -11,35 +11,15 @@ use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
 use crate::config::{MailProvider, Settings};
-use crate::domain::PasswordPolicy;
-use crate::limits::Limiter;
 use crate::mailer;
 use crate::mailer::templates::Templates;
 use crate::outbox::{Couriers, OutboxWorker};
 use crate::password::PasswordHasher;
-use crate::routes;
+use crate::reset::Actions;
+use crate::routes::{self, AppState};
 use crate::storage::{PoolOptions, Repo};
 use crate::tokens::TokenCodec;
 use crate::webhooks::WebhookSender;
-
-/// Everything a handler needs; shared by all HTTP workers.
-pub struct AppState {
-    pub repo: Repo,
-    pub codec: TokenCodec,
-    pub hasher: PasswordHasher,
-    pub policy: PasswordPolicy,
-    pub settings: Arc<Settings>,
-    pub clock: Clock,
-    pub wake_worker: Arc<Notify>,
-    pub limiter: Limiter,
-}
-
-impl AppState {
-    /// The client's address (see `client_ip`): for limits and the token row.
-    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
-        self.settings.trusted_proxies.client_ip(req)
-    }
-}
 
 pub struct Application {
     port: u16,
@@ -68,66 +48,62 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Repo> {
     Ok(repo)
 }
 
+/// The actions over an opened database, for the server and the CLI alike.
+pub async fn build_actions(settings: Settings, clock: Clock) -> anyhow::Result<Actions> {
+    let keys = settings.load_keys()?;
+    let repo = open_database(&settings).await?;
+    let codec = TokenCodec::new(
+        keys,
+        settings.jwt_issuer.clone(),
+        settings.jwt_audience.clone(),
+    );
+    let hasher = PasswordHasher::new(
+        settings.bcrypt_cost,
+        settings.bcrypt_max_concurrency,
+        settings.bcrypt_queue_timeout,
+    );
+    Ok(Actions::new(
+        repo,
+        codec,
+        hasher,
+        Arc::new(settings),
+        clock,
+        Arc::new(Notify::new()),
+    ))
+}
+
 impl Application {
     /// Builds everything and binds the listener (`BIND_ADDR`; port 0 picks a
     /// free port).
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let keys = settings.load_keys()?;
-        let repo = open_database(&settings).await?;
-        let settings = Arc::new(settings);
-        let codec = TokenCodec::new(
-            keys,
-            settings.jwt_issuer.clone(),
-            settings.jwt_audience.clone(),
-        );
-        if settings.mail.provider == MailProvider::Log {
+        if matches!(settings.mail.provider, MailProvider::Log) {
             log::warn!(
                 "MAIL_PROVIDER=log prints every email, reset links included, to standard output: \
                  for development only"
             );
         }
-        let mailer = mailer::from_settings(&settings).map_err(|e| anyhow::anyhow!(e))?;
+        let mailer = mailer::from_settings(&settings.mail).context("building the email client")?;
         let templates = Templates::load(settings.mail.template_dir.as_deref())?;
-        let wake_worker = Arc::new(Notify::new());
-        let limiter = Limiter::new(repo.clone(), settings.rate_limits, clock.clone());
-        let state = web::Data::new(AppState {
-            repo: repo.clone(),
-            codec: codec.clone(),
-            hasher: PasswordHasher::new(
-                settings.bcrypt_cost,
-                settings.bcrypt_max_concurrency,
-                settings.bcrypt_queue_timeout,
-            ),
-            policy: PasswordPolicy {
-                min_chars: settings.password_min_length,
-            },
-            settings: settings.clone(),
-            clock: clock.clone(),
-            wake_worker: wake_worker.clone(),
-            limiter: limiter.clone(),
-        });
         let webhooks = WebhookSender::new(
             settings.webhooks.secret.clone(),
             settings.mail.connect_timeout,
             settings.mail.timeout,
         )
-        .map_err(|e| anyhow::anyhow!(e))?;
-        let couriers = Couriers {
-            mailer,
-            webhooks,
-            templates,
-        };
+        .context("building the webhook client")?;
+        let actions = build_actions(settings, clock).await?;
         let worker = OutboxWorker::new(
-            repo,
-            couriers,
-            codec,
-            settings.clone(),
-            clock,
-            wake_worker,
-            limiter,
+            actions.clone(),
+            Couriers {
+                mailer,
+                webhooks,
+                templates,
+            },
+            actions.worker_wake(),
         );
+        let settings = actions.settings.clone();
+        let state = web::Data::new(AppState { actions });
 
-        let listener = TcpListener::bind(&settings.bind_addr)
+        let listener = TcpListener::bind(settings.bind_addr)
             .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;
         let local_addr = listener.local_addr()?;
         let port = local_addr.port();
@@ -149,7 +125,7 @@ impl Application {
                 )
                 .app_data(app_state.clone())
                 .app_data(routes::json_config())
-                .configure(|cfg| routes::configure(cfg, &app_state.settings.cors_allowed_origins))
+                .configure(|cfg| routes::configure(cfg, &app_state.settings().cors_allowed_origins))
                 .default_service(web::to(routes::not_found))
         })
         .workers(settings.http_workers)
@@ -173,7 +149,7 @@ impl Application {
         self.state.clone()
     }
 
-    /// A handle to the outbox worker, to drive it by hand (tests, CLI).
+    /// A handle to the outbox worker, to drive it by hand (tests).
     pub fn worker(&self) -> OutboxWorker {
         self.worker.clone()
     }
@@ -182,7 +158,7 @@ impl Application {
     /// in-flight requests), then lets the worker finish its row and exit.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let worker = if self.state.settings.run_outbox_worker {
+        let worker = if self.state.settings().run_outbox_worker {
             Some(tokio::spawn(self.worker.run(stop_rx)))
         } else {
             None

@@ -14,7 +14,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretSlice};
 use serde::{Deserialize, Serialize};
+
+use crate::domain::{TokenHash, TokenId, UserId};
 
 pub const TOKEN_TYPE: &str = "pwreset+jwt";
 /// Clock skew tolerated on `exp`, in seconds.
@@ -35,8 +38,8 @@ impl ResetToken {
     }
 
     /// SHA-256, hex: the only form that is stored.
-    pub fn hash(&self) -> String {
-        hex(digest::digest(&digest::SHA256, &self.0).as_ref())
+    pub fn hash(&self) -> TokenHash {
+        TokenHash::from_hex(hex(digest::digest(&digest::SHA256, &self.0).as_ref()))
     }
 
     pub fn encode(&self) -> String {
@@ -59,17 +62,22 @@ impl fmt::Debug for ResetToken {
 #[derive(Clone)]
 pub struct SigningKey {
     kid: String,
-    secret: Vec<u8>,
+    secret: SecretSlice<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "is {len} bytes long; it must be at least {MIN_KEY_BYTES} bytes \
+     (generate one with `pwreset keys generate`)"
+)]
+pub struct KeyTooShort {
+    pub len: usize,
 }
 
 impl SigningKey {
-    pub fn new(secret: &[u8]) -> Result<Self, String> {
+    pub fn new(secret: &[u8]) -> Result<Self, KeyTooShort> {
         if secret.len() < MIN_KEY_BYTES {
-            return Err(format!(
-                "is {} bytes long; it must be at least {MIN_KEY_BYTES} bytes \
-                 (generate one with `pwreset keys generate`)",
-                secret.len()
-            ));
+            return Err(KeyTooShort { len: secret.len() });
         }
         // The kid names the key without revealing it.
         let tag = hmac::sign(
@@ -78,7 +86,7 @@ impl SigningKey {
         );
         Ok(Self {
             kid: hex(&tag.as_ref()[..8]),
-            secret: secret.to_vec(),
+            secret: SecretSlice::from(secret.to_vec()),
         })
     }
 
@@ -87,7 +95,10 @@ impl SigningKey {
     }
 
     fn derive(&self, purpose: &[u8]) -> [u8; 32] {
-        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &self.secret), purpose);
+        let tag = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, self.secret.expose_secret()),
+            purpose,
+        );
         let mut out = [0u8; 32];
         out.copy_from_slice(tag.as_ref());
         out
@@ -160,8 +171,8 @@ impl fmt::Display for Rejection {
 /// What a verified JWT says; the row still has to be checked.
 #[derive(Debug)]
 pub struct VerifiedLink {
-    pub user_id: String,
-    pub token_id: String,
+    pub user_id: UserId,
+    pub token_id: TokenId,
     pub token: ResetToken,
 }
 
@@ -183,8 +194,8 @@ impl TokenCodec {
 
     pub fn mint(
         &self,
-        user_id: &str,
-        token_id: &str,
+        user_id: &UserId,
+        token_id: &TokenId,
         token: &ResetToken,
         issued_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
@@ -196,13 +207,17 @@ impl TokenCodec {
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
-            sub: user_id.to_owned(),
-            jti: token_id.to_owned(),
+            sub: user_id.to_string(),
+            jti: token_id.to_string(),
             rtk: token.encode(),
             iat: issued_at.timestamp(),
             exp: expires_at.timestamp(),
         };
-        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&key.secret))
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &EncodingKey::from_secret(key.secret.expose_secret()),
+        )
     }
 
     /// Checks everything a JWT alone can prove: header, signature, issuer,
@@ -232,7 +247,7 @@ impl TokenCodec {
         validation.validate_nbf = false;
         let data = jsonwebtoken::decode::<Claims>(
             jwt,
-            &DecodingKey::from_secret(&key.secret),
+            &DecodingKey::from_secret(key.secret.expose_secret()),
             &validation,
         )
         .map_err(|e| Rejection::BadSignatureOrClaims(e.to_string()))?;
@@ -244,8 +259,8 @@ impl TokenCodec {
         }
         let token = ResetToken::decode(&claims.rtk).ok_or(Rejection::BadRandomToken)?;
         Ok(VerifiedLink {
-            user_id: claims.sub,
-            token_id: claims.jti,
+            user_id: UserId::from_trusted(claims.sub),
+            token_id: TokenId::from_claim(claims.jti),
             token,
         })
     }
@@ -253,7 +268,7 @@ impl TokenCodec {
     /// Encrypts a reset token for the outbox row that will email it, so the
     /// raw token is never stored in plaintext. Sealed with a key derived from
     /// the current signing key; `kid` says which.
-    pub fn seal(&self, token: &ResetToken, token_id: &str) -> Result<SealedToken, SealError> {
+    pub fn seal(&self, token: &ResetToken, token_id: &TokenId) -> Result<SealedToken, SealError> {
         let key = self.keys.current();
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|_| SealError)?;
@@ -261,7 +276,7 @@ impl TokenCodec {
         aead_key(key)?
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(token_id.as_bytes()),
+                Aad::from(token_id.as_str().as_bytes()),
                 &mut in_out,
             )
             .map_err(|_| SealError)?;
@@ -273,7 +288,11 @@ impl TokenCodec {
         })
     }
 
-    pub fn unseal(&self, sealed: &SealedToken, token_id: &str) -> Result<ResetToken, SealError> {
+    pub fn unseal(
+        &self,
+        sealed: &SealedToken,
+        token_id: &TokenId,
+    ) -> Result<ResetToken, SealError> {
         let key = self.keys.by_kid(&sealed.kid).ok_or(SealError)?;
         let bytes = URL_SAFE_NO_PAD
             .decode(&sealed.sealed)
@@ -285,7 +304,7 @@ impl TokenCodec {
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError)?;
         let mut in_out = ciphertext.to_vec();
         let plain = aead_key(key)?
-            .open_in_place(nonce, Aad::from(token_id.as_bytes()), &mut in_out)
+            .open_in_place(nonce, Aad::from(token_id.as_str().as_bytes()), &mut in_out)
             .map_err(|_| SealError)?;
         Ok(ResetToken(plain.try_into().map_err(|_| SealError)?))
     }
@@ -337,7 +356,9 @@ mod tests {
 
     #[test]
     fn short_keys_are_refused() {
-        assert!(SigningKey::new(&[1u8; 31]).is_err_and(|e| e.contains("at least 32 bytes")));
+        assert!(
+            SigningKey::new(&[1u8; 31]).is_err_and(|e| e.to_string().contains("at least 32 bytes"))
+        );
     }
 
     #[test]
@@ -345,14 +366,12 @@ mod tests {
         let codec = codec();
         let token = ResetToken::generate().unwrap();
         let now = Utc::now();
+        let (user, id) = (UserId::from_trusted("u1".into()), TokenId::random());
         let jwt = codec
-            .mint("u1", "t1", &token, now, now + chrono::Duration::hours(1))
+            .mint(&user, &id, &token, now, now + chrono::Duration::hours(1))
             .unwrap();
         let link = codec.verify(&jwt, now).unwrap();
-        assert_eq!(
-            (link.user_id.as_str(), link.token_id.as_str()),
-            ("u1", "t1")
-        );
+        assert_eq!((link.user_id, link.token_id), (user, id));
         assert_eq!(link.token, token);
         assert_eq!(
             codec.verify(&jwt, now + chrono::Duration::hours(2)).err(),
@@ -364,10 +383,11 @@ mod tests {
     fn sealed_tokens_open_only_for_their_row() {
         let codec = codec();
         let token = ResetToken::generate().unwrap();
-        let sealed = codec.seal(&token, "row-1").unwrap();
+        let (row_1, row_2) = (TokenId::random(), TokenId::random());
+        let sealed = codec.seal(&token, &row_1).unwrap();
         assert!(!sealed.sealed.contains(&token.encode()));
-        assert_eq!(codec.unseal(&sealed, "row-1").unwrap(), token);
-        assert!(codec.unseal(&sealed, "row-2").is_err());
+        assert_eq!(codec.unseal(&sealed, &row_1).unwrap(), token);
+        assert!(codec.unseal(&sealed, &row_2).is_err());
     }
 
     #[test]

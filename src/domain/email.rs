@@ -8,30 +8,37 @@ use unicode_normalization::UnicodeNormalization;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct EmailAddress(String);
 
+/// Why an address was refused, in words a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidEmail(&'static str);
+
 impl EmailAddress {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
         // Line breaks anywhere (even trailing) are refused, never trimmed:
         // they are how header injection starts.
         if raw.chars().any(char::is_control) {
-            return Err(
-                "An email address cannot contain line breaks or control characters.".into(),
-            );
+            return Err(InvalidEmail(
+                "An email address cannot contain line breaks or control characters.",
+            ));
         }
         let trimmed = raw.trim();
         if trimmed.is_empty() {
-            return Err("Enter an email address.".into());
+            return Err(InvalidEmail("Enter an email address."));
         }
         if trimmed.chars().any(char::is_whitespace) {
-            return Err(
-                "An email address cannot contain spaces, line breaks or control characters.".into(),
-            );
+            return Err(InvalidEmail(
+                "An email address cannot contain spaces, line breaks or control characters.",
+            ));
         }
         let normalized: String = trimmed.nfc().collect::<String>().to_lowercase();
         if normalized.len() > 254 {
-            return Err("An email address is at most 254 characters long.".into());
+            return Err(InvalidEmail(
+                "An email address is at most 254 characters long.",
+            ));
         }
         let Some((local, domain)) = normalized.rsplit_once('@') else {
-            return Err("Enter a valid email address.".into());
+            return Err(InvalidEmail("Enter a valid email address."));
         };
         let local_ok = !local.is_empty()
             && local.len() <= 64
@@ -49,7 +56,7 @@ impl EmailAddress {
                     && label.chars().all(|c| c.is_alphanumeric() || c == '-')
             });
         if !local_ok || !domain_ok {
-            return Err("Enter a valid email address.".into());
+            return Err(InvalidEmail("Enter a valid email address."));
         }
         Ok(Self(normalized))
     }

@@ -1,7 +1,17 @@
 //! Parsed domain values: once a value of these types exists, it is valid.
 
 pub mod email;
+pub mod ids;
 pub mod password;
 
-pub use email::EmailAddress;
+pub use email::{EmailAddress, InvalidEmail};
+pub use ids::{InvalidUserId, OutboxId, TokenHash, TokenId, UserId};
 pub use password::{NewPassword, PasswordPolicy};
+
+/// Problems with a request, by field, each a message a person can act on.
+pub type FieldErrors = std::collections::BTreeMap<String, Vec<String>>;
+
+/// One problem with one field.
+pub fn field_error(field: &str, message: impl Into<String>) -> FieldErrors {
+    FieldErrors::from([(field.to_owned(), vec![message.into()])])
+}

@@ -5,14 +5,16 @@
 
 use reqwest::header::HeaderMap;
 use reqwest::{Client, RequestBuilder};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, json_str};
 
 pub struct GenericHttp {
-    pub url: String,
-    pub api_key: Option<String>,
+    pub url: Url,
+    pub api_key: Option<SecretString>,
 }
 
 impl ProviderApi for GenericHttp {
@@ -22,7 +24,7 @@ impl ProviderApi for GenericHttp {
 
     fn request(&self, client: &Client, m: &EmailMessage) -> RequestBuilder {
         let request = client
-            .post(&self.url)
+            .post(self.url.clone())
             .header("Idempotency-Key", &m.id)
             .json(&json!({
                 "from": m.from,
@@ -33,7 +35,7 @@ impl ProviderApi for GenericHttp {
                 "idempotency_key": m.id,
             }));
         match &self.api_key {
-            Some(key) => request.bearer_auth(key),
+            Some(key) => request.bearer_auth(key.expose_secret()),
             None => request,
         }
     }

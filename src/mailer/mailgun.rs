@@ -3,16 +3,16 @@
 
 use reqwest::header::HeaderMap;
 use reqwest::{Client, RequestBuilder};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, endpoint, json_str};
 
-pub const DEFAULT_BASE_URL: &str = "https://api.mailgun.net";
-
 pub struct Mailgun {
-    pub base_url: String,
-    pub api_key: String,
+    pub base_url: Url,
+    pub api_key: SecretString,
     pub domain: String,
 }
 
@@ -27,7 +27,7 @@ impl ProviderApi for Mailgun {
                 &self.base_url,
                 &format!("/v3/{}/messages", self.domain),
             ))
-            .basic_auth("api", Some(&self.api_key))
+            .basic_auth("api", Some(self.api_key.expose_secret()))
             .form(&[
                 ("from", m.from.as_str()),
                 ("to", m.to.as_str()),

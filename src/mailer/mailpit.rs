@@ -3,17 +3,17 @@
 
 use reqwest::header::HeaderMap;
 use reqwest::{Client, RequestBuilder};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, endpoint, json_str};
 
-pub const DEFAULT_BASE_URL: &str = "http://localhost:8025";
-
 pub struct Mailpit {
-    pub base_url: String,
+    pub base_url: Url,
     /// Sent as basic-auth password (user `pwreset`) when Mailpit's API is protected.
-    pub api_key: Option<String>,
+    pub api_key: Option<SecretString>,
 }
 
 impl ProviderApi for Mailpit {
@@ -33,7 +33,7 @@ impl ProviderApi for Mailpit {
                 "Headers": { "X-Pwreset-Outbox-Id": m.id },
             }));
         match &self.api_key {
-            Some(key) => request.basic_auth("pwreset", Some(key)),
+            Some(key) => request.basic_auth("pwreset", Some(key.expose_secret())),
             None => request,
         }
     }

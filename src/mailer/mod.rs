@@ -16,12 +16,12 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
+pub use crate::delivery::SendError;
 pub use file::FileMailer;
 pub use log_mailer::LogMailer;
 
-use crate::config::{MailProvider, Settings};
+use crate::config::{MailProvider, MailSettings};
 
 /// One outgoing message. Bodies may hold a reset link, so Debug omits them.
 #[derive(Clone)]
@@ -45,18 +45,6 @@ impl fmt::Debug for EmailMessage {
     }
 }
 
-/// Why a send failed, and whether trying again can help.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    #[error("temporary failure: {reason}")]
-    Transient {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
-    #[error("permanent failure: {0}")]
-    Permanent(String),
-}
-
 pub type SendFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Option<String>, SendError>> + Send + 'a>>;
 
@@ -66,57 +54,38 @@ pub trait Mailer: Send + Sync {
     fn name(&self) -> &'static str;
 }
 
-/// The mailer MAIL_PROVIDER names. Settings were validated already, so a
-/// missing key here is reported the same way, not assumed away.
-pub fn from_settings(settings: &Settings) -> Result<Arc<dyn Mailer>, String> {
-    let mail = &settings.mail;
-    let base = |default: &str| {
-        mail.api_base_url
-            .clone()
-            .unwrap_or_else(|| default.to_owned())
-    };
-    let key = || {
-        mail.api_key.clone().ok_or_else(|| {
-            format!(
-                "MAIL_API_KEY is required with MAIL_PROVIDER={}",
-                mail.provider.name()
-            )
-        })
-    };
-    let api: Box<dyn http_api::ProviderApi> = match mail.provider {
+/// The mailer MAIL_PROVIDER names. Its settings were parsed already, so
+/// only building the HTTP client can fail.
+pub fn from_settings(mail: &MailSettings) -> Result<Arc<dyn Mailer>, reqwest::Error> {
+    let api: Box<dyn http_api::ProviderApi> = match mail.provider.clone() {
         MailProvider::Log => return Ok(Arc::new(LogMailer)),
-        MailProvider::File => return Ok(Arc::new(FileMailer::new(mail.file_dir.clone()))),
-        MailProvider::Postmark => Box::new(postmark::Postmark {
-            base_url: base(postmark::DEFAULT_BASE_URL),
-            server_token: key()?,
+        MailProvider::File { dir } => return Ok(Arc::new(FileMailer::new(dir))),
+        MailProvider::Postmark {
+            base_url,
+            server_token,
+        } => Box::new(postmark::Postmark {
+            base_url,
+            server_token,
         }),
-        MailProvider::Sendgrid => Box::new(sendgrid::Sendgrid {
-            base_url: base(sendgrid::DEFAULT_BASE_URL),
-            api_key: key()?,
+        MailProvider::Sendgrid { base_url, api_key } => {
+            Box::new(sendgrid::Sendgrid { base_url, api_key })
+        }
+        MailProvider::Mailgun {
+            base_url,
+            api_key,
+            domain,
+        } => Box::new(mailgun::Mailgun {
+            base_url,
+            api_key,
+            domain,
         }),
-        MailProvider::Mailgun => Box::new(mailgun::Mailgun {
-            base_url: base(mailgun::DEFAULT_BASE_URL),
-            api_key: key()?,
-            domain: mail
-                .mailgun_domain
-                .clone()
-                .ok_or("MAILGUN_DOMAIN is required with MAIL_PROVIDER=mailgun")?,
-        }),
-        MailProvider::Resend => Box::new(resend::Resend {
-            base_url: base(resend::DEFAULT_BASE_URL),
-            api_key: key()?,
-        }),
-        MailProvider::Mailpit => Box::new(mailpit::Mailpit {
-            base_url: base(mailpit::DEFAULT_BASE_URL),
-            api_key: mail.api_key.clone(),
-        }),
-        MailProvider::Http => Box::new(http::GenericHttp {
-            url: mail
-                .api_base_url
-                .clone()
-                .ok_or("MAIL_API_BASE_URL is required with MAIL_PROVIDER=http")?,
-            api_key: mail.api_key.clone(),
-        }),
+        MailProvider::Resend { base_url, api_key } => {
+            Box::new(resend::Resend { base_url, api_key })
+        }
+        MailProvider::Mailpit { base_url, api_key } => {
+            Box::new(mailpit::Mailpit { base_url, api_key })
+        }
+        MailProvider::Http { url, api_key } => Box::new(http::GenericHttp { url, api_key }),
     };
     Ok(Arc::new(http_api::HttpMailer::new(
         api,

@@ -2,16 +2,16 @@
 
 use reqwest::header::HeaderMap;
 use reqwest::{Client, RequestBuilder};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, endpoint, json_str};
 
-pub const DEFAULT_BASE_URL: &str = "https://api.postmarkapp.com";
-
 pub struct Postmark {
-    pub base_url: String,
-    pub server_token: String,
+    pub base_url: Url,
+    pub server_token: SecretString,
 }
 
 impl ProviderApi for Postmark {
@@ -23,7 +23,7 @@ impl ProviderApi for Postmark {
         client
             .post(endpoint(&self.base_url, "/email"))
             .header("Accept", "application/json")
-            .header("X-Postmark-Server-Token", &self.server_token)
+            .header("X-Postmark-Server-Token", self.server_token.expose_secret())
             .json(&json!({
                 "From": m.from,
                 "To": m.to,

@@ -3,16 +3,16 @@
 
 use reqwest::header::HeaderMap;
 use reqwest::{Client, RequestBuilder};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, endpoint, json_str};
 
-pub const DEFAULT_BASE_URL: &str = "https://api.resend.com";
-
 pub struct Resend {
-    pub base_url: String,
-    pub api_key: String,
+    pub base_url: Url,
+    pub api_key: SecretString,
 }
 
 impl ProviderApi for Resend {
@@ -23,7 +23,7 @@ impl ProviderApi for Resend {
     fn request(&self, client: &Client, m: &EmailMessage) -> RequestBuilder {
         client
             .post(endpoint(&self.base_url, "/emails"))
-            .bearer_auth(&self.api_key)
+            .bearer_auth(self.api_key.expose_secret())
             .header("Idempotency-Key", &m.id)
             .json(&json!({
                 "from": m.from,

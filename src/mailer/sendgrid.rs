@@ -2,16 +2,16 @@
 
 use reqwest::header::HeaderMap;
 use reqwest::{Client, RequestBuilder};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, endpoint};
 
-pub const DEFAULT_BASE_URL: &str = "https://api.sendgrid.com";
-
 pub struct Sendgrid {
-    pub base_url: String,
-    pub api_key: String,
+    pub base_url: Url,
+    pub api_key: SecretString,
 }
 
 impl ProviderApi for Sendgrid {
@@ -22,7 +22,7 @@ impl ProviderApi for Sendgrid {
     fn request(&self, client: &Client, m: &EmailMessage) -> RequestBuilder {
         client
             .post(endpoint(&self.base_url, "/v3/mail/send"))
-            .bearer_auth(&self.api_key)
+            .bearer_auth(self.api_key.expose_secret())
             .json(&json!({
                 "personalizations": [{ "to": [{ "email": m.to }] }],
                 "from": { "email": m.from },

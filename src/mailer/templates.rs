@@ -80,19 +80,20 @@ pub struct TemplateError {
     pub message: String,
 }
 
+/// A template failed at send time (start-up renders each once, so this is rare).
+#[derive(Debug, thiserror::Error)]
+#[error("template {name}: {source}")]
+pub struct RenderError {
+    name: String,
+    #[source]
+    source: minijinja::Error,
+}
+
 pub struct Templates {
     env: Environment<'static>,
 }
 
 impl Templates {
-    pub fn built_in() -> Self {
-        // The built-in templates are tested; loading them cannot fail.
-        match Self::load(None) {
-            Ok(t) => t,
-            Err(e) => unreachable!("built-in templates are broken: {e}"),
-        }
-    }
-
     pub fn load(dir: Option<&Path>) -> Result<Self, TemplateError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -137,7 +138,7 @@ impl Templates {
         branding: &Branding<'_>,
         link: &str,
         lifetime_minutes: u64,
-    ) -> Result<Rendered, String> {
+    ) -> Result<Rendered, RenderError> {
         let ctx = context! {
             link => link,
             lifetime_minutes => lifetime_minutes,
@@ -147,7 +148,7 @@ impl Templates {
         self.render("reset", ctx)
     }
 
-    pub fn password_changed(&self, branding: &Branding<'_>) -> Result<Rendered, String> {
+    pub fn password_changed(&self, branding: &Branding<'_>) -> Result<Rendered, RenderError> {
         let ctx = context! {
             app_name => branding.app_name,
             support_contact => branding.support_contact.unwrap_or_default(),
@@ -155,13 +156,13 @@ impl Templates {
         self.render("changed", ctx)
     }
 
-    fn render(&self, base: &str, ctx: minijinja::Value) -> Result<Rendered, String> {
-        let part = |suffix: &str| -> Result<String, String> {
+    fn render(&self, base: &str, ctx: minijinja::Value) -> Result<Rendered, RenderError> {
+        let part = |suffix: &str| -> Result<String, RenderError> {
             let name = format!("{base}.{suffix}");
             self.env
                 .get_template(&name)
                 .and_then(|t| t.render(&ctx))
-                .map_err(|e| format!("template {name}: {e}"))
+                .map_err(|source| RenderError { name, source })
         };
         // A subject is one header line: no line breaks can get through.
         let subject = part("subject")?
@@ -176,7 +177,7 @@ impl Templates {
     }
 }
 
-/// The variables each template really gets, with sample values.
+/// Escapes the five characters HTML needs escaped, and nothing else.
 pub fn escape_html(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
@@ -192,6 +193,7 @@ pub fn escape_html(raw: &str) -> String {
     out
 }
 
+/// The variables each template really gets, with sample values.
 fn sample_context(name: &str) -> minijinja::Value {
     if name.starts_with("reset.") {
         context! {
@@ -229,7 +231,7 @@ mod tests {
 
     #[test]
     fn html_is_escaped_and_the_lifetime_stated() {
-        let t = Templates::built_in();
+        let t = Templates::load(None).unwrap();
         let mail = t
             .reset(&branding(), "https://x.test/r?token=a&b", 60)
             .unwrap();

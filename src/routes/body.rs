@@ -1,11 +1,19 @@
-//! Reading JSON bodies: size and content type enforced by the extractor,
-//! fields read one by one so each problem gets its own message.
+//! Reading JSON bodies into typed structs. Size and content type are
+//! enforced by actix's JSON extractor; each field is a `Field<T>`, which
+//! records a wrong or missing value instead of failing the whole body, so
+//! every field's problem reaches the client at once (`errors`).
+
+use std::future::Future;
+use std::pin::Pin;
 
 use actix_web::error::JsonPayloadError;
-use actix_web::web;
-use serde_json::{Map, Value};
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer};
+use serde_json::Value;
 
-use crate::error::{ApiError, FieldErrors};
+use crate::domain::FieldErrors;
+use crate::error::ApiError;
 
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
@@ -24,27 +32,143 @@ pub fn json_config() -> web::JsonConfig {
         })
 }
 
-/// The body as a JSON object, or a validation error saying what was expected.
-pub fn object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
-    body.as_object()
-        .ok_or_else(|| ApiError::field("non_field_errors", "Expected a JSON object."))
+/// A JSON object body read into `T` (whose fields are `Field`s).
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = web::Json::<Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = json.await?.into_inner();
+            if !value.is_object() {
+                return Err(ApiError::Validation(crate::domain::field_error(
+                    "non_field_errors",
+                    "Expected a JSON object.",
+                ))
+                .into());
+            }
+            serde_json::from_value(value)
+                .map(Body)
+                .map_err(|e| ApiError::MalformedBody(e.to_string()).into())
+        })
+    }
 }
 
-/// A required string field; records why it is unusable otherwise.
-pub fn string_field<'a>(
-    obj: &'a Map<String, Value>,
-    name: &str,
-    errors: &mut FieldErrors,
-) -> Option<&'a str> {
-    let problem = match obj.get(name) {
-        Some(Value::String(s)) if !s.is_empty() => return Some(s),
-        None | Some(Value::Null) => "This field is required.",
-        Some(Value::String(_)) => "This field may not be blank.",
-        Some(_) => "Must be a string.",
-    };
-    errors
-        .entry(name.to_owned())
-        .or_default()
-        .push(problem.to_owned());
-    None
+/// One field as the client sent it.
+#[derive(Debug, Default)]
+pub enum Field<T> {
+    /// Absent or null.
+    #[default]
+    Missing,
+    /// Present but unusable, with the reason.
+    Invalid(&'static str),
+    Given(T),
+}
+
+/// A JSON value a field can hold, with the message for anything else.
+pub trait FieldValue: Sized {
+    fn from_json(value: Value) -> Result<Self, &'static str>;
+}
+
+impl FieldValue for String {
+    fn from_json(value: Value) -> Result<Self, &'static str> {
+        match value {
+            Value::String(s) if s.is_empty() => Err("This field may not be blank."),
+            Value::String(s) => Ok(s),
+            _ => Err("Must be a string."),
+        }
+    }
+}
+
+impl FieldValue for bool {
+    fn from_json(value: Value) -> Result<Self, &'static str> {
+        value.as_bool().ok_or("Must be true or false.")
+    }
+}
+
+impl FieldValue for u64 {
+    fn from_json(value: Value) -> Result<Self, &'static str> {
+        value.as_u64().ok_or("Must be a whole number.")
+    }
+}
+
+impl<'de, T: FieldValue> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Value::deserialize(deserializer)? {
+            Value::Null => Self::Missing,
+            value => match T::from_json(value) {
+                Ok(v) => Self::Given(v),
+                Err(why) => Self::Invalid(why),
+            },
+        })
+    }
+}
+
+impl<T> Field<T> {
+    pub fn is_given(&self) -> bool {
+        !matches!(self, Self::Missing)
+    }
+}
+
+/// Collects every field's problem, then answers them all at once.
+#[derive(Default)]
+pub struct Problems(FieldErrors);
+
+impl Problems {
+    pub fn required<T>(&mut self, name: &str, field: Field<T>) -> Option<T> {
+        match field {
+            Field::Given(v) => Some(v),
+            Field::Missing => {
+                self.add(name, "This field is required.");
+                None
+            }
+            Field::Invalid(why) => {
+                self.add(name, why);
+                None
+            }
+        }
+    }
+
+    /// `Some(None)` when absent, `None` when present but unusable.
+    pub fn optional<T>(&mut self, name: &str, field: Field<T>) -> Option<Option<T>> {
+        match field {
+            Field::Missing => Some(None),
+            other => self.required(name, other).map(Some),
+        }
+    }
+
+    pub fn add(&mut self, name: &str, message: impl Into<String>) {
+        self.0
+            .entry(name.to_owned())
+            .or_default()
+            .push(message.into());
+    }
+
+    /// Keeps `value` when it parsed, or records why it did not.
+    pub fn parsed<T, E: std::fmt::Display>(
+        &mut self,
+        name: &str,
+        value: Option<Result<T, E>>,
+    ) -> Option<T> {
+        match value? {
+            Ok(v) => Some(v),
+            Err(why) => {
+                self.add(name, why.to_string());
+                None
+            }
+        }
+    }
+
+    /// The fields, or every collected problem as one 400. A field that is
+    /// None has recorded its problem, so `value` is Some exactly when there
+    /// are none.
+    pub fn finish<T>(self, value: Option<T>) -> Result<T, ApiError> {
+        match value {
+            Some(value) if self.0.is_empty() => Ok(value),
+            _ => Err(ApiError::Validation(self.0)),
+        }
+    }
 }

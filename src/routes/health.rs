@@ -3,7 +3,7 @@ use std::time::Duration;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::startup::AppState;
+use super::state::AppState;
 
 /// The process is alive and serving.
 pub async fn healthz() -> HttpResponse {
@@ -12,7 +12,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// The database answers within a second and every migration is applied.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match tokio::time::timeout(Duration::from_secs(1), state.repo.is_ready()).await {
+    match tokio::time::timeout(Duration::from_secs(1), state.actions.repo().is_ready()).await {
         Ok(Ok(true)) => HttpResponse::Ok().json(json!({"status": "ready"})),
         Ok(Ok(false)) => {
             log::warn!("readyz: migrations are not applied");

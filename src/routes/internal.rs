@@ -4,16 +4,16 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::SecondsFormat;
-use serde_json::{Map, Value, json};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
-use super::body::{object, string_field};
+use super::body::{Body, Field, FieldValue, Problems};
 use super::service_auth::ServiceCaller;
-use crate::domain::EmailAddress;
-use crate::error::{ApiError, FieldErrors};
-use crate::issue::IssuedToken;
-use crate::startup::AppState;
-use crate::storage::users::{InsertUserError, User, UserUpsert};
-use crate::webhooks;
+use super::state::AppState;
+use crate::domain::{EmailAddress, UserId};
+use crate::error::ApiError;
+use crate::reset::{Delivery, NewUserRequest, Target};
+use crate::storage::users::User;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -34,6 +34,36 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PutUserBody {
+    email: Field<String>,
+    /// A bcrypt hash the service computed; never a plain password.
+    password_hash: Field<String>,
+    disabled: Field<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ResetRequestBody {
+    email: Field<String>,
+    user_id: Field<String>,
+    delivery: Field<DeliveryField>,
+    ttl_seconds: Field<u64>,
+}
+
+pub struct DeliveryField(Delivery);
+
+impl FieldValue for DeliveryField {
+    fn from_json(value: Value) -> Result<Self, &'static str> {
+        match value.as_str() {
+            Some("email") => Ok(Self(Delivery::Email)),
+            Some("link") => Ok(Self(Delivery::Link)),
+            _ => Err("Must be \"email\" or \"link\"."),
+        }
+    }
+}
+
 fn user_json(user: &User) -> Value {
     let time = |t: chrono::NaiveDateTime| t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true);
     json!({
@@ -47,101 +77,61 @@ fn user_json(user: &User) -> Value {
     })
 }
 
-fn user_id(raw: &str) -> Result<&str, ApiError> {
-    if raw.is_empty() || raw.len() > 255 || raw.chars().any(char::is_control) {
-        return Err(ApiError::field(
-            "id",
-            "A user id is 1 to 255 printable characters.",
-        ));
-    }
-    Ok(raw)
-}
-
-fn optional_bool(obj: &Map<String, Value>, name: &str, errors: &mut FieldErrors) -> Option<bool> {
-    match obj.get(name) {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            errors
-                .entry(name.into())
-                .or_default()
-                .push("Must be true or false.".into());
-            None
-        }
-    }
+fn path_user_id(raw: &str) -> Result<UserId, ApiError> {
+    UserId::parse(raw).map_err(|why| ApiError::field("id", why.to_string()))
 }
 
 /// A bcrypt hash in modular crypt format (`$2b$12$...`, 60 characters).
-fn bcrypt_hash<'a>(obj: &'a Map<String, Value>, errors: &mut FieldErrors) -> Option<&'a str> {
-    match obj.get("password_hash") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(hash))
-            if hash.len() == 60
-                && ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p))
-                && hash.parse::<bcrypt::HashParts>().is_ok() =>
-        {
-            Some(hash)
-        }
-        Some(_) => {
-            errors.entry("password_hash".into()).or_default().push(
-                "Must be a bcrypt hash ($2b$..., 60 characters), never a plain password.".into(),
-            );
-            None
-        }
-    }
+fn is_bcrypt_hash(hash: &str) -> bool {
+    hash.len() == 60
+        && ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p))
+        && hash.parse::<bcrypt::HashParts>().is_ok()
 }
 
 async fn put_user(
     state: web::Data<AppState>,
     caller: web::ReqData<ServiceCaller>,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    Body(body): Body<PutUserBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = user_id(&path)?;
-    let obj = object(&body)?;
-    let mut errors = FieldErrors::new();
-    let email = string_field(obj, "email", &mut errors).and_then(|raw| {
-        EmailAddress::parse(raw)
-            .map_err(|why| errors.entry("email".into()).or_default().push(why))
-            .ok()
-    });
-    let password_hash = bcrypt_hash(obj, &mut errors);
-    let disabled = optional_bool(obj, "disabled", &mut errors);
-    let Some(email) = email.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::Validation(errors));
+    let id = path_user_id(&path)?;
+    let mut problems = Problems::default();
+    let raw_email = problems.required("email", body.email);
+    let email = problems.parsed("email", raw_email.as_deref().map(EmailAddress::parse));
+    let password_hash = match body.password_hash {
+        Field::Given(hash) if is_bcrypt_hash(&hash) => Some(Some(hash)),
+        Field::Missing => Some(None),
+        _ => {
+            problems.add(
+                "password_hash",
+                "Must be a bcrypt hash ($2b$..., 60 characters), never a plain password.",
+            );
+            None
+        }
     };
-    let change = UserUpsert {
+    let disabled = problems.optional("disabled", body.disabled);
+    let (email, password_hash, disabled) =
+        problems.finish((|| Some((email?, password_hash?, disabled?)))())?;
+    let request = NewUserRequest {
         id,
-        email: email.as_str(),
+        email,
         password_hash,
         disabled,
     };
-    let upserted = match state
-        .repo
-        .upsert_user(&change, state.clock.now_naive())
-        .await
-    {
-        Ok(upserted) => upserted,
-        Err(InsertUserError::Conflict) => return Err(ApiError::EmailTaken),
-        Err(InsertUserError::Storage(e)) => return Err(e.into()),
-    };
+    let done = state.actions.provision_user(&request).await?;
     log::info!(
         "internal API: {} {} user {}{}",
         caller.0,
-        if upserted.created {
-            "created"
-        } else {
-            "updated"
-        },
-        id,
-        if upserted.tokens_revoked {
+        if done.created { "created" } else { "updated" },
+        request.id,
+        if done.links_revoked {
             "; outstanding reset links revoked"
         } else {
             ""
         }
     );
-    let body = user_json(&upserted.user);
-    Ok(if upserted.created {
+    let body = user_json(&done.user);
+    Ok(if done.created {
         HttpResponse::Created().json(body)
     } else {
         HttpResponse::Ok().json(body)
@@ -153,10 +143,8 @@ async fn delete_user(
     caller: web::ReqData<ServiceCaller>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = user_id(&path)?;
-    if !state.repo.delete_user(id).await? {
-        return Err(ApiError::UserNotFound);
-    }
+    let id = path_user_id(&path)?;
+    state.actions.delete_user(&id).await?;
     log::info!(
         "internal API: {} deleted user {id} and its reset links",
         caller.0
@@ -169,12 +157,8 @@ async fn revoke_tokens(
     caller: web::ReqData<ServiceCaller>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = user_id(&path)?;
-    let revoked = state
-        .repo
-        .revoke_tokens(id)
-        .await?
-        .ok_or(ApiError::UserNotFound)?;
+    let id = path_user_id(&path)?;
+    let revoked = state.actions.revoke_links(&id).await?;
     log::info!(
         "internal API: {} revoked {revoked} reset link(s) of user {id}",
         caller.0
@@ -185,109 +169,73 @@ async fn revoke_tokens(
 async fn create_reset_request(
     state: web::Data<AppState>,
     caller: web::ReqData<ServiceCaller>,
-    body: web::Json<Value>,
+    Body(body): Body<ResetRequestBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let obj = object(&body)?;
-    let mut errors = FieldErrors::new();
-    let by_email = obj.get("email").is_some_and(|v| !v.is_null());
-    let by_id = obj.get("user_id").is_some_and(|v| !v.is_null());
-    let target = match (by_email, by_id) {
-        (true, false) => string_field(obj, "email", &mut errors).map(|e| (true, e)),
-        (false, true) => string_field(obj, "user_id", &mut errors).map(|id| (false, id)),
+    let mut problems = Problems::default();
+    let target = match (body.email.is_given(), body.user_id.is_given()) {
+        (true, false) => {
+            let raw = problems.required("email", body.email);
+            problems
+                .parsed("email", raw.as_deref().map(EmailAddress::parse))
+                .map(Target::Email)
+        }
+        (false, true) => {
+            let raw = problems.required("user_id", body.user_id);
+            problems
+                .parsed("user_id", raw.as_deref().map(UserId::parse))
+                .map(Target::Id)
+        }
         _ => {
-            errors
-                .entry("non_field_errors".into())
-                .or_default()
-                .push("Give exactly one of `email` and `user_id`.".into());
+            problems.add(
+                "non_field_errors",
+                "Give exactly one of `email` and `user_id`.",
+            );
             None
         }
     };
-    let delivery = match obj.get("delivery") {
-        None | Some(Value::Null) => Some("email"),
-        Some(Value::String(d)) if d == "email" || d == "link" => Some(d.as_str()),
-        Some(_) => {
-            errors
-                .entry("delivery".into())
-                .or_default()
-                .push("Must be \"email\" or \"link\".".into());
+    let delivery = problems
+        .optional("delivery", body.delivery)
+        .map(|d| d.map_or(Delivery::Email, |d| d.0));
+    let settings = state.settings();
+    let max_ttl = settings.reset_token_max_ttl.as_secs();
+    let ttl = match body.ttl_seconds {
+        Field::Missing => Some(settings.reset_token_ttl),
+        Field::Given(secs) if (60..=max_ttl).contains(&secs) => {
+            Some(std::time::Duration::from_secs(secs))
+        }
+        _ => {
+            problems.add(
+                "ttl_seconds",
+                format!("Must be a whole number of seconds from 60 to {max_ttl}."),
+            );
             None
         }
     };
-    let max_ttl = state.settings.reset_token_max_ttl;
-    let ttl = match obj.get("ttl_seconds") {
-        None | Some(Value::Null) => Some(state.settings.reset_token_ttl),
-        Some(v) => match v.as_u64().filter(|s| (60..=max_ttl.as_secs()).contains(s)) {
-            Some(secs) => Some(std::time::Duration::from_secs(secs)),
-            None => {
-                errors
-                    .entry("ttl_seconds".into())
-                    .or_default()
-                    .push(format!(
-                        "Must be a whole number of seconds from 60 to {}.",
-                        max_ttl.as_secs()
-                    ));
-                None
-            }
-        },
-    };
-    let (Some((is_email, key)), Some(delivery), Some(ttl)) = (target, delivery, ttl) else {
-        return Err(ApiError::Validation(errors));
-    };
+    let (target, delivery, ttl) = problems.finish((|| Some((target?, delivery?, ttl?)))())?;
 
-    let user = if is_email {
-        let email = EmailAddress::parse(key).map_err(|why| ApiError::field("email", why))?;
-        state.repo.find_user_by_email(email.as_str()).await?
-    } else {
-        state.repo.find_user_by_id(user_id(key)?).await?
-    };
-    let user = user.ok_or(ApiError::UserNotFound)?;
-    if user.disabled {
-        return Err(ApiError::UserDisabled);
-    }
-
-    let now = state.clock.now();
-    let issued =
-        IssuedToken::new(now, ttl).map_err(|e| anyhow::anyhow!("OS random generator: {e}"))?;
-    let mut rows = Vec::new();
-    if delivery == "email" {
-        rows.push(
-            issued
-                .email_row(&state.codec, &user, now)
-                .map_err(anyhow::Error::from)?,
-        );
-    }
-    rows.extend(webhooks::event_rows(
-        &state.settings.webhooks,
-        webhooks::RESET_REQUESTED,
-        &user.id,
-        now,
-    ));
-    state
-        .repo
-        .insert_token_with_rows(&issued.row(&user.id, None), &rows)
-        .await?;
-    state.wake_worker.notify_one();
+    let issued = state.actions.issue_link(&target, delivery, ttl).await?;
     log::info!(
-        "internal API: {} started a reset for user {} (delivery {delivery}, token {})",
+        "internal API: {} started a reset for user {} (delivery {}, token {})",
         caller.0,
-        user.id,
-        issued.id
+        issued.user_id,
+        match delivery {
+            Delivery::Email => "email",
+            Delivery::Link => "link",
+        },
+        issued.token_id
     );
     let expires_at = issued.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true);
-    if delivery == "email" {
-        return Ok(HttpResponse::Accepted().json(json!({
+    match issued.link {
+        None => Ok(HttpResponse::Accepted().json(json!({
             "detail": "A password reset link has been sent.",
-            "user_id": user.id,
+            "user_id": issued.user_id,
             "expires_at": expires_at,
-        })));
+        }))),
+        Some((jwt, reset_url)) => Ok(HttpResponse::Created().json(json!({
+            "user_id": issued.user_id,
+            "reset_url": reset_url,
+            "token": jwt,
+            "expires_at": expires_at,
+        }))),
     }
-    let jwt = issued
-        .jwt(&state.codec, &user.id)
-        .map_err(anyhow::Error::from)?;
-    Ok(HttpResponse::Created().json(json!({
-        "user_id": user.id,
-        "reset_url": state.settings.reset_link(&jwt),
-        "token": jwt,
-        "expires_at": expires_at,
-    })))
 }

@@ -1,11 +1,12 @@
-//! HTTP routes. Handlers parse, call the domain and storage, and answer;
-//! they hold no SQL and no HTTP-client calls.
+//! HTTP routes. Handlers parse the request, call an action (`reset/`) and
+//! answer; they hold no SQL and no HTTP-client calls.
 
 mod body;
 mod health;
 mod internal;
 mod reset;
 pub mod service_auth;
+mod state;
 
 use actix_cors::Cors;
 use actix_web::http::header;
@@ -14,6 +15,7 @@ use actix_web::{HttpResponse, web};
 use crate::error::ApiError;
 
 pub use body::json_config;
+pub use state::AppState;
 
 /// Every route. The public API lives under /api/auth (each path with and
 /// without the trailing slash, as the Django clients this service replaces

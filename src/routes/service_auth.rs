@@ -9,11 +9,12 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 use aws_lc_rs::digest;
+use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
+use super::state::AppState;
 use crate::config::ServiceKey;
 use crate::error::ApiError;
-use crate::startup::AppState;
 
 /// The authenticated caller, available to handlers as `ReqData<ServiceCaller>`.
 #[derive(Clone, Debug)]
@@ -25,7 +26,7 @@ pub async fn require_service_key(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let caller = req.app_data::<web::Data<AppState>>().and_then(|state| {
         let presented = bearer_token(req.headers().get(AUTHORIZATION)?.to_str().ok()?)?;
-        matching_service(&state.settings.service_keys, presented)
+        matching_service(&state.settings().service_keys, presented)
     });
     let Some(name) = caller else {
         log::warn!(
@@ -51,7 +52,7 @@ fn matching_service(keys: &[ServiceKey], presented: &str) -> Option<String> {
     let presented = digest::digest(&digest::SHA256, presented.as_bytes());
     let mut found = None;
     for key in keys {
-        let expected = digest::digest(&digest::SHA256, key.key.as_bytes());
+        let expected = digest::digest(&digest::SHA256, key.key.expose_secret().as_bytes());
         if bool::from(expected.as_ref().ct_eq(presented.as_ref())) {
             found = Some(key.name.clone());
         }

@@ -36,23 +36,33 @@ pub enum DatabaseUrl {
     Sqlite(PathBuf),
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidDatabaseUrl {
+    #[error("not a valid Postgres URL: {0}")]
+    Postgres(#[source] tokio_postgres::Error),
+    #[error("a SQLite URL needs a file path, e.g. sqlite://pwreset.db")]
+    NoSqlitePath,
+    #[error("expected postgres://USER@HOST/DB or sqlite://PATH")]
+    UnknownScheme,
+}
+
 impl DatabaseUrl {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, InvalidDatabaseUrl> {
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             tls::split_sslmode(raw)
                 .0
                 .parse::<tokio_postgres::Config>()
-                .map_err(|e| format!("not a valid Postgres URL: {e}"))?;
+                .map_err(InvalidDatabaseUrl::Postgres)?;
             return Ok(Self::Postgres(raw.to_owned()));
         }
         if let Some(path) = raw.strip_prefix("sqlite://") {
             let path = path.split('?').next().unwrap_or_default();
             if path.is_empty() || path == ":memory:" {
-                return Err("a SQLite URL needs a file path, e.g. sqlite://pwreset.db".into());
+                return Err(InvalidDatabaseUrl::NoSqlitePath);
             }
             return Ok(Self::Sqlite(PathBuf::from(path)));
         }
-        Err("expected postgres://USER@HOST/DB or sqlite://PATH".into())
+        Err(InvalidDatabaseUrl::UnknownScheme)
     }
 
     pub fn backend(&self) -> Backend {
@@ -83,8 +93,8 @@ pub enum StorageError {
     Connection(#[from] diesel::ConnectionError),
     #[error("migrations: {0}")]
     Migration(String),
-    #[error("stored data is inconsistent: {0}")]
-    Corrupt(String),
+    #[error("cannot serialize an outbox payload: {0}")]
+    Payload(#[source] serde_json::Error),
 }
 
 impl StorageError {
@@ -156,6 +166,25 @@ macro_rules! insert_outbox_rows {
     };
 }
 pub(crate) use insert_outbox_rows;
+
+/// Deletes a user's outstanding (unused) reset tokens inside a transaction
+/// body; evaluates to how many died. The one way links are revoked: a
+/// password change by any path (the token just consumed is already used),
+/// disabling, an email change, and a service's revoke all come here. Used
+/// tokens stay until retention prunes them.
+macro_rules! revoke_user_tokens {
+    ($conn:expr, $user_id:expr) => {{
+        use $crate::storage::schema::password_reset_tokens as t;
+        diesel::delete(
+            t::table
+                .filter(t::user_id.eq($user_id))
+                .filter(t::used_at.is_null()),
+        )
+        .execute($conn)
+        .await?
+    }};
+}
+pub(crate) use revoke_user_tokens;
 
 pub struct PoolOptions {
     pub max_size: usize,

@@ -1,6 +1,7 @@
 //! Queries on `outbox`: the durable queue of everything that leaves the
-//! service. Rows are claimed with a lease (`locked_until`) through a
-//! conditional update, so two workers never hold one row at once.
+//! service. Rows are written from typed messages (kind and status derived
+//! here) and claimed with a lease (`locked_until`) through a conditional
+//! update, so two workers never hold one row at once.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -8,20 +9,17 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::schema::{outbox, password_reset_tokens, users};
 use super::tokens::NewToken;
-use super::{Repo, StorageError, insert_outbox_rows, with_conn};
-
-pub const STATUS_PENDING: &str = "pending";
-pub const STATUS_SENT: &str = "sent";
-pub const STATUS_DONE: &str = "done";
-pub const STATUS_DEAD: &str = "dead";
+use super::{Pools, Repo, StorageError, insert_outbox_rows, with_conn};
+use crate::domain::OutboxId;
+use crate::messages::{OutboxKind, OutboxStatus, Outgoing};
 
 #[derive(Queryable, QueryableByName, Selectable, Clone, Debug)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
-    pub id: String,
-    pub kind: String,
+    pub id: OutboxId,
+    pub kind: OutboxKind,
     pub payload: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,
@@ -32,37 +30,40 @@ pub struct OutboxRow {
     pub give_up_at: Option<NaiveDateTime>,
 }
 
-#[derive(Insertable, Clone, Debug)]
+/// A row as first written: pending, due now.
+#[derive(Insertable, Debug)]
 #[diesel(table_name = outbox)]
-pub struct NewOutboxRow {
-    pub id: String,
-    pub kind: String,
-    pub payload: String,
-    pub status: String,
-    pub attempts: i32,
-    pub next_attempt_at: NaiveDateTime,
-    pub created_at: NaiveDateTime,
-    pub give_up_at: Option<NaiveDateTime>,
+pub(super) struct NewOutboxRow {
+    id: OutboxId,
+    kind: OutboxKind,
+    payload: String,
+    status: OutboxStatus,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+    give_up_at: Option<NaiveDateTime>,
 }
 
-impl NewOutboxRow {
-    pub fn pending(
-        kind: &str,
-        payload: String,
-        now: NaiveDateTime,
-        give_up_at: Option<NaiveDateTime>,
-    ) -> Self {
-        Self {
-            id: uuid::Uuid::new_v4().to_string(),
-            kind: kind.to_owned(),
-            payload,
-            status: STATUS_PENDING.to_owned(),
-            attempts: 0,
-            next_attempt_at: now,
-            created_at: now,
-            give_up_at,
-        }
-    }
+/// The rows for these messages, serialized before any transaction starts.
+pub(super) fn new_rows(
+    messages: &[Outgoing],
+    now: NaiveDateTime,
+) -> Result<Vec<NewOutboxRow>, StorageError> {
+    messages
+        .iter()
+        .map(|out| {
+            Ok(NewOutboxRow {
+                id: out.id.clone(),
+                kind: out.message.kind(),
+                payload: out.message.to_json().map_err(StorageError::Payload)?,
+                status: OutboxStatus::Pending,
+                attempts: 0,
+                next_attempt_at: now,
+                created_at: now,
+                give_up_at: out.give_up_at,
+            })
+        })
+        .collect()
 }
 
 /// What became of a reset request.
@@ -75,9 +76,11 @@ pub enum Fulfilment {
 }
 
 /// How a delivery attempt ended, as the worker records it.
+#[derive(Debug)]
 pub enum Settlement<'a> {
     Sent {
         provider_message_id: Option<&'a str>,
+        /// What to keep of the payload (a sealed token is dropped once sent).
         payload: &'a str,
     },
     /// A reset request that has been turned into a token and an email (or,
@@ -95,10 +98,15 @@ pub enum Settlement<'a> {
 }
 
 impl Repo {
-    pub async fn enqueue(&self, row: &NewOutboxRow) -> Result<(), StorageError> {
+    pub async fn enqueue(
+        &self,
+        message: &Outgoing,
+        now: NaiveDateTime,
+    ) -> Result<(), StorageError> {
+        let rows = new_rows(std::slice::from_ref(message), now)?;
         with_conn!(self, |conn| {
             diesel::insert_into(outbox::table)
-                .values(row)
+                .values(&rows[0])
                 .execute(conn)
                 .await?
         });
@@ -119,7 +127,7 @@ impl Repo {
         const RETURNING: &str = "RETURNING id, kind, payload, status, attempts, next_attempt_at, \
              locked_until, last_error, provider_message_id, created_at, sent_at, give_up_at";
         let mut rows: Vec<OutboxRow> = match &self.pools {
-            super::Pools::Postgres(pool) => {
+            Pools::Postgres(pool) => {
                 let mut conn = pool.get().await?;
                 diesel::sql_query(format!(
                     "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
@@ -133,7 +141,7 @@ impl Repo {
                 .load(&mut conn)
                 .await?
             }
-            super::Pools::Sqlite(pool) => {
+            Pools::Sqlite(pool) => {
                 let mut conn = pool.get().await?;
                 diesel::sql_query(format!(
                     "UPDATE outbox SET locked_until = ?1, attempts = attempts + 1 \
@@ -157,7 +165,7 @@ impl Repo {
     /// not overwrite what the next holder did. Returns whether it was ours.
     pub async fn settle_outbox_row(
         &self,
-        id: &str,
+        id: &OutboxId,
         lease: NaiveDateTime,
         now: NaiveDateTime,
         settlement: Settlement<'_>,
@@ -173,7 +181,7 @@ impl Repo {
                 } => {
                     diesel::update(target)
                         .set((
-                            outbox::status.eq(STATUS_SENT),
+                            outbox::status.eq(OutboxStatus::Sent),
                             outbox::sent_at.eq(now),
                             outbox::provider_message_id.eq(provider_message_id),
                             outbox::payload.eq(payload),
@@ -186,7 +194,7 @@ impl Repo {
                 Settlement::Done => {
                     diesel::update(target)
                         .set((
-                            outbox::status.eq(STATUS_DONE),
+                            outbox::status.eq(OutboxStatus::Done),
                             outbox::sent_at.eq(now),
                             outbox::locked_until.eq(None::<NaiveDateTime>),
                         ))
@@ -206,7 +214,7 @@ impl Repo {
                 Settlement::Dead { error } => {
                     diesel::update(target)
                         .set((
-                            outbox::status.eq(STATUS_DEAD),
+                            outbox::status.eq(OutboxStatus::Dead),
                             outbox::last_error.eq(error),
                             outbox::locked_until.eq(None::<NaiveDateTime>),
                         ))
@@ -218,30 +226,31 @@ impl Repo {
         Ok(updated == 1)
     }
 
-    /// Turns a claimed reset request into a token and its email, atomically:
-    /// a crash leaves either the pending request or both new rows, never one.
-    /// With `limit`, a user who already got that many tokens since the given
-    /// time gets none; the user's row is locked first, so concurrent workers
-    /// cannot both slip under the limit.
+    /// Turns a claimed reset request into a token and its messages,
+    /// atomically: a crash leaves either the pending request or all new rows,
+    /// never a part. With `limit`, a user who already got that many tokens
+    /// since the given time gets none; the user's row is locked first, so
+    /// concurrent workers cannot both slip under the limit.
     pub async fn fulfil_reset_request(
         &self,
-        request_id: &str,
+        request_id: &OutboxId,
         lease: NaiveDateTime,
         now: NaiveDateTime,
         token: &NewToken<'_>,
-        rows: &[NewOutboxRow],
+        messages: &[Outgoing],
         limit: Option<(i64, NaiveDateTime)>,
     ) -> Result<Fulfilment, StorageError> {
+        let rows = new_rows(messages, now)?;
         Ok(with_conn!(self, |conn| {
             conn.transaction(async |conn| {
                 let done = diesel::update(
                     outbox::table
                         .filter(outbox::id.eq(request_id))
-                        .filter(outbox::status.eq(STATUS_PENDING))
+                        .filter(outbox::status.eq(OutboxStatus::Pending))
                         .filter(outbox::locked_until.eq(lease)),
                 )
                 .set((
-                    outbox::status.eq(STATUS_DONE),
+                    outbox::status.eq(OutboxStatus::Done),
                     outbox::sent_at.eq(now),
                     outbox::locked_until.eq(None::<NaiveDateTime>),
                 ))
@@ -270,14 +279,14 @@ impl Repo {
                     .values(token)
                     .execute(conn)
                     .await?;
-                insert_outbox_rows!(conn, rows);
+                insert_outbox_rows!(conn, &rows);
                 Ok::<_, diesel::result::Error>(Fulfilment::Issued)
             })
             .await?
         }))
     }
 
-    pub async fn outbox_row(&self, id: &str) -> Result<Option<OutboxRow>, StorageError> {
+    pub async fn outbox_row(&self, id: &OutboxId) -> Result<Option<OutboxRow>, StorageError> {
         Ok(with_conn!(self, |conn| {
             outbox::table
                 .find(id)
@@ -292,17 +301,17 @@ impl Repo {
     /// Returns false when there is no dead row with this id.
     pub async fn retry_dead_outbox_row(
         &self,
-        id: &str,
+        id: &OutboxId,
         now: NaiveDateTime,
     ) -> Result<bool, StorageError> {
         let updated = with_conn!(self, |conn| {
             diesel::update(
                 outbox::table
                     .filter(outbox::id.eq(id))
-                    .filter(outbox::status.eq(STATUS_DEAD)),
+                    .filter(outbox::status.eq(OutboxStatus::Dead)),
             )
             .set((
-                outbox::status.eq(STATUS_PENDING),
+                outbox::status.eq(OutboxStatus::Pending),
                 outbox::attempts.eq(0),
                 outbox::next_attempt_at.eq(now),
                 outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -313,15 +322,23 @@ impl Repo {
         Ok(updated == 1)
     }
 
-    /// Every row, newest first (operators' listing; tests).
-    pub async fn list_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>, StorageError> {
+    /// Rows newest first, optionally only those with `status` (operators'
+    /// listing; tests).
+    pub async fn list_outbox(
+        &self,
+        status: Option<OutboxStatus>,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, StorageError> {
         Ok(with_conn!(self, |conn| {
-            outbox::table
+            let mut query = outbox::table
                 .order(outbox::created_at.desc())
                 .select(OutboxRow::as_select())
                 .limit(limit)
-                .load(conn)
-                .await?
+                .into_boxed();
+            if let Some(status) = status {
+                query = query.filter(outbox::status.eq(status));
+            }
+            query.load(conn).await?
         }))
     }
 }

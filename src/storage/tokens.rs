@@ -5,27 +5,29 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::outbox::NewOutboxRow;
+use super::outbox::new_rows;
 use super::schema::{password_reset_tokens, users};
 use super::users::User;
-use super::{Repo, StorageError, insert_outbox_rows, with_conn};
+use super::{Repo, StorageError, insert_outbox_rows, revoke_user_tokens, with_conn};
+use crate::domain::{TokenHash, TokenId, UserId};
+use crate::messages::Outgoing;
 
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = password_reset_tokens)]
 pub struct TokenRow {
-    pub id: String,
-    pub user_id: String,
+    pub id: TokenId,
+    pub user_id: UserId,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
 }
 
-#[derive(Insertable)]
+#[derive(Insertable, Debug)]
 #[diesel(table_name = password_reset_tokens)]
 pub struct NewToken<'a> {
-    pub id: &'a str,
-    pub user_id: &'a str,
-    pub token_hash: &'a str,
+    pub id: &'a TokenId,
+    pub user_id: &'a UserId,
+    pub token_hash: &'a TokenHash,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub requested_ip: Option<&'a str>,
@@ -46,7 +48,7 @@ impl Repo {
     /// decides (and logs) why a dead one is refused.
     pub async fn find_token_by_hash(
         &self,
-        token_hash: &str,
+        token_hash: &TokenHash,
     ) -> Result<Option<(TokenRow, User)>, StorageError> {
         Ok(with_conn!(self, |conn| {
             password_reset_tokens::table
@@ -61,7 +63,7 @@ impl Repo {
 
     pub async fn find_token_by_id(
         &self,
-        id: &str,
+        id: &TokenId,
     ) -> Result<Option<(TokenRow, User)>, StorageError> {
         Ok(with_conn!(self, |conn| {
             password_reset_tokens::table
@@ -74,19 +76,21 @@ impl Repo {
         }))
     }
 
-    /// Stores a new token and the rows that announce it, atomically.
-    pub async fn insert_token_with_rows(
+    /// Stores a new token and the messages that announce it, atomically.
+    pub async fn insert_token_with_messages(
         &self,
         token: &NewToken<'_>,
-        rows: &[NewOutboxRow],
+        messages: &[Outgoing],
+        now: NaiveDateTime,
     ) -> Result<(), StorageError> {
+        let rows = new_rows(messages, now)?;
         with_conn!(self, |conn| {
             conn.transaction(async |conn| {
                 diesel::insert_into(password_reset_tokens::table)
                     .values(token)
                     .execute(conn)
                     .await?;
-                insert_outbox_rows!(conn, rows);
+                insert_outbox_rows!(conn, &rows);
                 Ok::<_, diesel::result::Error>(())
             })
             .await?
@@ -95,16 +99,10 @@ impl Repo {
     }
 
     /// Kills every outstanding token of a user. None when there is no such user.
-    pub async fn revoke_tokens(&self, user_id: &str) -> Result<Option<usize>, StorageError> {
+    pub async fn revoke_tokens(&self, user_id: &UserId) -> Result<Option<usize>, StorageError> {
         Ok(with_conn!(self, |conn| {
             conn.transaction(async |conn| {
-                let revoked = diesel::delete(
-                    password_reset_tokens::table
-                        .filter(password_reset_tokens::user_id.eq(user_id))
-                        .filter(password_reset_tokens::used_at.is_null()),
-                )
-                .execute(conn)
-                .await?;
+                let revoked = revoke_user_tokens!(conn, user_id);
                 let exists: i64 = users::table
                     .filter(users::id.eq(user_id))
                     .count()
@@ -118,15 +116,16 @@ impl Repo {
 
     /// The heart of the reset: in ONE transaction, consume the token with a
     /// conditional update (only one concurrent caller can win), store the new
-    /// hash, kill the user's other tokens and enqueue the notice.
+    /// hash, kill the user's other tokens and enqueue the announcements.
     pub async fn consume_token_and_set_password(
         &self,
-        token_id: &str,
-        user_id: &str,
+        token_id: &TokenId,
+        user_id: &UserId,
         password_hash: &str,
         now: NaiveDateTime,
-        rows: &[NewOutboxRow],
+        messages: &[Outgoing],
     ) -> Result<ConsumeOutcome, StorageError> {
+        let rows = new_rows(messages, now)?;
         let outcome = with_conn!(self, |conn| {
             conn.transaction(async |conn| {
                 // First statement is a write, so SQLite takes its write lock
@@ -160,14 +159,8 @@ impl Repo {
                     // Undo the consume: a disabled user's token stays as it was.
                     return Err(diesel::result::Error::RollbackTransaction);
                 }
-                diesel::delete(
-                    password_reset_tokens::table
-                        .filter(password_reset_tokens::user_id.eq(user_id))
-                        .filter(password_reset_tokens::id.ne(token_id)),
-                )
-                .execute(conn)
-                .await?;
-                insert_outbox_rows!(conn, rows);
+                revoke_user_tokens!(conn, user_id);
+                insert_outbox_rows!(conn, &rows);
                 Ok(ConsumeOutcome::PasswordChanged)
             })
             .await

@@ -4,13 +4,16 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::schema::{password_reset_tokens, users};
-use super::{Repo, StorageError, insert_outbox_rows, outbox::NewOutboxRow, with_conn};
+use super::outbox::new_rows;
+use super::schema::users;
+use super::{Repo, StorageError, insert_outbox_rows, revoke_user_tokens, with_conn};
+use crate::domain::{EmailAddress, UserId};
+use crate::messages::Outgoing;
 
 #[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub password_hash: Option<String>,
     pub disabled: bool,
@@ -33,7 +36,7 @@ impl std::fmt::Debug for User {
 #[derive(Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser<'a> {
-    pub id: &'a str,
+    pub id: &'a UserId,
     pub email: &'a str,
     pub password_hash: Option<&'a str>,
     pub disabled: bool,
@@ -44,8 +47,8 @@ pub struct NewUser<'a> {
 
 /// What a service asks `PUT /internal/v1/users/{id}` to be true.
 pub struct UserUpsert<'a> {
-    pub id: &'a str,
-    pub email: &'a str,
+    pub id: &'a UserId,
+    pub email: &'a EmailAddress,
     pub password_hash: Option<&'a str>,
     pub disabled: Option<bool>,
 }
@@ -71,10 +74,13 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for InsertUserEr
 }
 
 impl Repo {
-    pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StorageError> {
+    pub async fn find_user_by_email(
+        &self,
+        email: &EmailAddress,
+    ) -> Result<Option<User>, StorageError> {
         Ok(with_conn!(self, |conn| {
             users::table
-                .filter(users::email.eq(email))
+                .filter(users::email.eq(email.as_str()))
                 .select(User::as_select())
                 .first(conn)
                 .await
@@ -82,7 +88,7 @@ impl Repo {
         }))
     }
 
-    pub async fn find_user_by_id(&self, id: &str) -> Result<Option<User>, StorageError> {
+    pub async fn find_user_by_id(&self, id: &UserId) -> Result<Option<User>, StorageError> {
         Ok(with_conn!(self, |conn| {
             users::table
                 .find(id)
@@ -115,11 +121,12 @@ impl Repo {
     /// Returns false when no such user exists.
     pub async fn set_password_hash(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         password_hash: &str,
         now: NaiveDateTime,
-        rows: &[NewOutboxRow],
+        messages: &[Outgoing],
     ) -> Result<bool, StorageError> {
+        let rows = new_rows(messages, now)?;
         Ok(with_conn!(self, |conn| {
             conn.transaction(async |conn| {
                 let updated = diesel::update(users::table.find(user_id))
@@ -133,12 +140,8 @@ impl Repo {
                 if updated == 0 {
                     return Ok(false);
                 }
-                diesel::delete(
-                    password_reset_tokens::table.filter(password_reset_tokens::user_id.eq(user_id)),
-                )
-                .execute(conn)
-                .await?;
-                insert_outbox_rows!(conn, rows);
+                revoke_user_tokens!(conn, user_id);
+                insert_outbox_rows!(conn, &rows);
                 Ok::<_, diesel::result::Error>(true)
             })
             .await?
@@ -158,7 +161,7 @@ impl Repo {
                 let created = diesel::insert_into(users::table)
                     .values(&NewUser {
                         id: change.id,
-                        email: change.email,
+                        email: change.email.as_str(),
                         password_hash: change.password_hash,
                         disabled: change.disabled.unwrap_or(false),
                         password_changed_at: change.password_hash.map(|_| now),
@@ -181,14 +184,14 @@ impl Repo {
                         tokens_revoked: false,
                     });
                 }
-                let email_changed = existing.email != change.email;
+                let email_changed = existing.email != change.email.as_str();
                 let disabling = change.disabled == Some(true) && !existing.disabled;
                 let new_hash = change
                     .password_hash
                     .filter(|h| existing.password_hash.as_deref() != Some(*h));
                 diesel::update(users::table.find(change.id))
                     .set((
-                        users::email.eq(change.email),
+                        users::email.eq(change.email.as_str()),
                         users::disabled.eq(change.disabled.unwrap_or(existing.disabled)),
                         users::password_hash.eq(new_hash.or(existing.password_hash.as_deref())),
                         users::password_changed_at.eq(if new_hash.is_some() {
@@ -202,12 +205,7 @@ impl Repo {
                     .await?;
                 let revoke = email_changed || disabling || new_hash.is_some();
                 if revoke {
-                    diesel::delete(
-                        password_reset_tokens::table
-                            .filter(password_reset_tokens::user_id.eq(change.id)),
-                    )
-                    .execute(conn)
-                    .await?;
+                    revoke_user_tokens!(conn, change.id);
                 }
                 let user = users::table
                     .find(change.id)
@@ -234,7 +232,7 @@ impl Repo {
 
     /// Deletes the user; its tokens go with it (foreign key cascade).
     /// Returns false when there was no such user.
-    pub async fn delete_user(&self, user_id: &str) -> Result<bool, StorageError> {
+    pub async fn delete_user(&self, user_id: &UserId) -> Result<bool, StorageError> {
         let deleted = with_conn!(self, |conn| {
             diesel::delete(users::table.find(user_id))
                 .execute(conn)
@@ -247,7 +245,7 @@ impl Repo {
     /// Returns false when no such user exists.
     pub async fn disable_user(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         now: NaiveDateTime,
     ) -> Result<bool, StorageError> {
         Ok(with_conn!(self, |conn| {
@@ -256,11 +254,7 @@ impl Repo {
                     .set((users::disabled.eq(true), users::updated_at.eq(now)))
                     .execute(conn)
                     .await?;
-                diesel::delete(
-                    password_reset_tokens::table.filter(password_reset_tokens::user_id.eq(user_id)),
-                )
-                .execute(conn)
-                .await?;
+                revoke_user_tokens!(conn, user_id);
                 Ok::<_, diesel::result::Error>(updated > 0)
             })
             .await?

@@ -198,14 +198,14 @@ async fn operators_list_the_outbox_and_requeue_a_dead_row() {
     app.forgot("queued@example.com").await;
     app.deliver().await;
     let row = app.email_rows().await.remove(0);
-    assert_eq!(row.status, "dead");
+    assert_eq!(row.status, OutboxStatus::Dead);
 
     let out = pwreset(&app, &["outbox", "list"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let listing = text(&out.stdout);
     let line = listing
         .lines()
-        .find(|l| l.starts_with(&row.id))
+        .find(|l| l.starts_with(row.id.as_str()))
         .expect("the dead row is listed");
     assert!(
         line.contains("email") && line.contains("dead") && line.contains("sender not verified"),
@@ -224,11 +224,11 @@ async fn operators_list_the_outbox_and_requeue_a_dead_row() {
         "header and the one dead row:\n{dead_only}"
     );
 
-    let out = pwreset(&app, &["outbox", "retry", &row.id], None);
+    let out = pwreset(&app, &["outbox", "retry", row.id.as_str()], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     app.deliver().await;
     let row = app.email_rows().await.remove(0);
-    assert_eq!(row.status, "sent", "{:?}", row.last_error);
+    assert_eq!(row.status, OutboxStatus::Sent, "{:?}", row.last_error);
     let sent = server.received_requests().await.unwrap();
     assert_eq!(sent.len(), 2);
     let body: serde_json::Value = sent[1].body_json().unwrap();
@@ -239,7 +239,7 @@ async fn operators_list_the_outbox_and_requeue_a_dead_row() {
         200
     );
 
-    let out = pwreset(&app, &["outbox", "retry", &row.id], None);
+    let out = pwreset(&app, &["outbox", "retry", row.id.as_str()], None);
     assert!(!out.status.success(), "a sent row cannot be re-queued");
 }
 

@@ -75,7 +75,7 @@ async fn a_429_is_not_retried_before_its_retry_after() {
     app.clock.advance(21);
     app.deliver().await;
     assert_eq!(requests(&server).await.len(), 2);
-    assert_eq!(app.email_rows().await[0].status, "sent");
+    assert_eq!(app.email_rows().await[0].status, OutboxStatus::Sent);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,7 +97,7 @@ async fn permanent_refusals_go_dead_at_once_with_the_reason() {
         app.deliver().await;
         assert_eq!(requests(&server).await.len(), 1, "{status}: never retried");
         let row = &app.email_rows().await[0];
-        assert_eq!(row.status, "dead", "{status}");
+        assert_eq!(row.status, OutboxStatus::Dead, "{status}");
         let error = row.last_error.as_deref().unwrap();
         assert!(
             error.contains(&status.to_string()) && error.contains("recipient is not allowed"),
@@ -115,7 +115,7 @@ async fn a_slow_provider_times_out_and_is_retried() {
     app.forgot("slow@example.com").await;
     app.deliver().await;
     let row = &app.email_rows().await[0];
-    assert_eq!(row.status, "pending");
+    assert_eq!(row.status, OutboxStatus::Pending);
     assert!(
         row.last_error.as_deref().unwrap().contains("timed out"),
         "{:?}",
@@ -124,7 +124,7 @@ async fn a_slow_provider_times_out_and_is_retried() {
 
     app.clock.advance(3);
     app.deliver().await;
-    assert_eq!(app.email_rows().await[0].status, "sent");
+    assert_eq!(app.email_rows().await[0].status, OutboxStatus::Sent);
     assert_eq!(requests(&server).await.len(), 2);
 }
 
@@ -156,7 +156,12 @@ async fn requests_accepted_during_an_outage_are_each_delivered_exactly_once() {
             "{email}"
         );
     }
-    assert!(app.email_rows().await.iter().all(|r| r.status == "sent"));
+    assert!(
+        app.email_rows()
+            .await
+            .iter()
+            .all(|r| r.status == OutboxStatus::Sent)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,8 +224,7 @@ async fn a_crashed_workers_lease_is_taken_over_after_it_expires() {
     let now = app.clock.now_naive();
     let lease = app.worker.lease();
     let claimed = app
-        .state
-        .repo
+        .repo()
         .claim_due_outbox_rows(now, now + lease, 16)
         .await
         .unwrap();

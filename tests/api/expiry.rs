@@ -37,9 +37,9 @@ async fn a_reset_email_is_never_sent_once_its_link_has_expired() {
     app.clock.advance(601);
     app.deliver().await;
     assert!(app.emails().is_empty(), "a stale link is not mailed");
-    let rows = app.state.repo.list_outbox(10).await.unwrap();
-    let email_row = rows.iter().find(|r| r.kind == "email").unwrap();
-    assert_eq!(email_row.status, "dead");
+    let rows = app.repo().list_outbox(None, 10).await.unwrap();
+    let email_row = rows.iter().find(|r| r.kind == OutboxKind::Email).unwrap();
+    assert_eq!(email_row.status, OutboxStatus::Dead);
     assert!(
         email_row
             .last_error

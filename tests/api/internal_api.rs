@@ -80,7 +80,10 @@ async fn without_the_right_key_every_internal_route_answers_the_same_401() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_no_keys_configured_the_internal_api_is_closed() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|env| {
+        env.remove("SERVICE_API_KEYS");
+    })
+    .await;
     let response = app.put_user("u-1", json!({"email": "a@example.com"})).await;
     assert_problem(response, 401, "unauthorized").await;
 }
@@ -142,14 +145,7 @@ async fn services_create_update_and_delete_users() {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    assert!(
-        app.state
-            .repo
-            .find_user_by_id("ext-43")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(app.find_user("ext-43").await.is_none());
     let response = app
         .internal(Method::DELETE, "/internal/v1/users/ext-43")
         .send()
@@ -206,14 +202,7 @@ async fn bad_user_bodies_get_field_errors_and_change_nothing() {
         "validation_failed",
     )
     .await;
-    assert!(
-        app.state
-            .repo
-            .find_user_by_id("u-9")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(app.find_user("u-9").await.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

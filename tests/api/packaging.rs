@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use pwreset::config::{KNOWN_VARIABLES, Settings};
+use pwreset::config::{Settings, vars};
 
 fn root(file: &str) -> String {
     std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -45,7 +45,7 @@ fn compose_runs_postgres_pwreset_and_mailpit_with_health_checks() {
         .collect();
     for name in env.keys() {
         assert!(
-            KNOWN_VARIABLES.contains(&name.as_str()),
+            vars::ALL.iter().any(|v| v.name == name),
             "compose sets {name}, which pwreset does not read"
         );
     }
@@ -54,7 +54,7 @@ fn compose_runs_postgres_pwreset_and_mailpit_with_health_checks() {
     assert!(env["DATABASE_URL"].contains("@postgres:5432/"));
     let settings =
         Settings::from_map(&env).unwrap_or_else(|e| panic!("compose settings are invalid: {e}"));
-    assert_eq!(settings.bind_addr, "0.0.0.0:8080");
+    assert_eq!(settings.bind_addr.to_string(), "0.0.0.0:8080");
 }
 
 #[test]
@@ -87,7 +87,54 @@ fn env_example_lists_exactly_the_variables_pwreset_reads_with_valid_values() {
         })
         .collect();
     let listed: BTreeSet<&str> = env.keys().map(String::as_str).collect();
-    let known: BTreeSet<&str> = KNOWN_VARIABLES.iter().copied().collect();
+    let known: BTreeSet<&str> = vars::ALL.iter().map(|v| v.name).collect();
     assert_eq!(listed, known);
+    // A variable set in .env.example shows its declared default.
+    for var in vars::ALL {
+        if let vars::Default::Value(default) = var.default {
+            assert_eq!(env[var.name], default, "{} in .env.example", var.name);
+        }
+    }
     Settings::from_map(&env).unwrap_or_else(|e| panic!(".env.example is invalid: {e}"));
+}
+
+#[test]
+fn the_readme_table_documents_every_variable_with_its_default() {
+    let readme = root("README.md");
+    let rows: Vec<&str> = readme.lines().filter(|l| l.starts_with("| `")).collect();
+    for var in vars::ALL {
+        let row = rows
+            .iter()
+            .find(|r| {
+                let first_cell = r.split('|').nth(1).unwrap_or_default();
+                first_cell.contains(&format!("`{}`", var.name))
+            })
+            .unwrap_or_else(|| panic!("README has no table row for {}", var.name));
+        if let vars::Default::Value(default) = var.default {
+            assert!(
+                row.contains(&format!("`{default}`")),
+                "README row for {} does not show its default `{default}`: {row}",
+                var.name
+            );
+        }
+    }
+}
+
+#[test]
+fn pwreset_config_lists_every_variable_with_its_default() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pwreset"))
+        .arg("config")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for var in vars::ALL {
+        assert!(text.contains(var.name), "{} missing", var.name);
+        assert!(
+            text.contains(var.default_text()),
+            "{} default missing",
+            var.name
+        );
+    }
 }

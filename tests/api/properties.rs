@@ -3,6 +3,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+use pwreset::domain::{TokenId, UserId};
 use pwreset::tokens::{KeySet, ResetToken, SigningKey, TokenCodec};
 use serde_json::{Value, json};
 
@@ -25,7 +26,7 @@ proptest! {
         let codec = codec();
         let now = chrono::Utc::now();
         let token = ResetToken::generate().unwrap();
-        let jwt = codec.mint("user-1", "token-1", &token, now, now + chrono::Duration::hours(1)).unwrap();
+        let jwt = codec.mint(&UserId::parse("user-1").unwrap(), &TokenId::random(), &token, now, now + chrono::Duration::hours(1)).unwrap();
         let mut chars: Vec<char> = jwt.chars().collect();
         let i = index.index(chars.len());
         prop_assume!(chars[i] != replacement);

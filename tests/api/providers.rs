@@ -20,7 +20,8 @@ async fn one_reset_through(provider: &str, server: &MockServer) -> (TestApp, Req
     let rows = app.email_rows().await;
     assert_eq!(rows.len(), 1);
     assert_eq!(
-        rows[0].status, "sent",
+        rows[0].status,
+        OutboxStatus::Sent,
         "{provider}: {:?}",
         rows[0].last_error
     );

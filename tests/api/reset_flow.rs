@@ -1,3 +1,4 @@
+use pwreset::domain::OutboxId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -44,8 +45,13 @@ async fn a_user_resets_their_password_through_the_emailed_link() {
             .contains("href=\"https://app.example.test/reset-password?token=")
     );
     let token = email.reset_token();
-    let sent_row = app.state.repo.outbox_row(&email.id).await.unwrap().unwrap();
-    assert_eq!(sent_row.status, "sent");
+    let sent_row = app
+        .repo()
+        .outbox_row(&OutboxId::from_operator(&email.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent_row.status, OutboxStatus::Sent);
     assert!(
         !sent_row.payload.contains("sealed"),
         "a sent row keeps no trace of the token"
@@ -251,8 +257,13 @@ async fn a_disabled_user_cannot_use_an_earlier_link() {
     let app = spawn_app().await;
     app.add_user("u-1", "gone@example.com", None).await;
     let token = app.request_link("gone@example.com").await;
-    let now = app.clock.now_naive();
-    assert!(app.state.repo.disable_user("u-1", now).await.unwrap());
+    let response = app
+        .put_user(
+            "u-1",
+            json!({"email": "gone@example.com", "disabled": true}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
     app.assert_link_refused(&token).await;
     assert!(app.user("u-1").await.password_hash.is_none());
 }

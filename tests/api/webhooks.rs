@@ -159,10 +159,10 @@ async fn a_receiver_that_fails_then_recovers_gets_each_event_once() {
     for r in &flaky_requests[2..] {
         assert!(steady_ids.contains(&id(r)));
     }
-    let rows = app.state.repo.list_outbox(100).await.unwrap();
+    let rows = app.repo().list_outbox(None, 100).await.unwrap();
     assert_eq!(
         rows.iter()
-            .filter(|r| r.kind == "webhook" && r.status == "sent")
+            .filter(|r| r.kind == OutboxKind::Webhook && r.status == OutboxStatus::Sent)
             .count(),
         4
     );

@@ -1,0 +1,479 @@
+//! Settings, read once from the environment (and `.env`) into typed values.
+//! Every variable is declared once in `vars` (name, default, meaning) and read
+//! at one place, by the area it belongs to. A bad value refuses start-up with
+//! every problem listed, each naming the variable and what it expects.
+
+mod access;
+mod mail;
+mod reader;
+pub mod vars;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+pub use access::{MIN_SERVICE_KEY_CHARS, RateLimitSettings, ServiceKey, WebhookSettings};
+pub use mail::{MailProvider, MailSettings};
+
+use crate::client_ip::TrustedProxies;
+use crate::storage::DatabaseUrl;
+use crate::tokens::{KeySet, SigningKey};
+use reader::{Reader, parse_http_url};
+
+/// Where the signing keys come from.
+#[derive(Clone, Debug)]
+pub enum KeySource {
+    /// `JWT_SECRET` (and `JWT_PREVIOUS_SECRETS`), parsed at start-up.
+    Configured(KeySet),
+    /// SQLite without `JWT_SECRET`: a key generated once and kept in this file.
+    BesideDatabase {
+        path: PathBuf,
+        previous: Vec<SigningKey>,
+    },
+}
+
+/// How reset links are built: from configuration only, never from request headers.
+#[derive(Clone, Debug)]
+pub enum LinkBase {
+    /// `{FRONTEND_URL}/reset-password?token=<jwt>`.
+    Frontend(Url),
+    /// `RESET_LINK_TEMPLATE`, with `{token}` replaced.
+    Template(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub database_pool_size: usize,
+    pub database_ca_file: Option<PathBuf>,
+    pub bind_addr: SocketAddr,
+    pub keys: KeySource,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub links: LinkBase,
+    pub reset_token_ttl: Duration,
+    /// The longest lifetime a service may ask for on `/internal/v1/reset-requests`.
+    pub reset_token_max_ttl: Duration,
+    pub bcrypt_cost: u32,
+    pub bcrypt_max_concurrency: usize,
+    pub bcrypt_queue_timeout: Duration,
+    pub password_min_length: usize,
+    pub default_from_email: String,
+    pub mail: MailSettings,
+    pub app_name: String,
+    pub support_contact: Option<String>,
+    pub http_workers: usize,
+    pub service_keys: Vec<ServiceKey>,
+    pub rate_limits: RateLimitSettings,
+    pub trusted_proxies: TrustedProxies,
+    pub cors_allowed_origins: Vec<String>,
+    pub webhooks: WebhookSettings,
+    pub outbox_poll_interval: Duration,
+    /// Whether `serve` runs the outbox worker in-process (tests drive it by hand).
+    pub run_outbox_worker: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+/// The generated key file beside the SQLite database cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("JWT_SECRET is unset and the key file {path} cannot be used: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("JWT_SECRET is unset and the key in {path} {source}")]
+    TooShort {
+        path: String,
+        #[source]
+        source: crate::tokens::KeyTooShort,
+    },
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&|name| std::env::var(name).ok())
+    }
+
+    pub fn from_map(map: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        Self::from_source(&|name| map.get(name).cloned())
+    }
+
+    fn from_source(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut r = Reader::new(get);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+
+        let database_url = match DatabaseUrl::parse(&r.text(&vars::DATABASE_URL)) {
+            Ok(url) => url,
+            Err(why) => {
+                r.problem(format!("DATABASE_URL: {why}"));
+                DatabaseUrl::Sqlite("pwreset.db".into())
+            }
+        };
+        let database_pool_size = r.number(&vars::DATABASE_POOL_SIZE, 1..=200, "connections");
+        let database_ca_file = r.raw(&vars::DATABASE_CA_FILE).map(PathBuf::from);
+        if let Some(path) = database_ca_file.as_ref().filter(|p| !p.is_file()) {
+            r.problem(format!("DATABASE_CA_FILE={}: no such file", path.display()));
+        }
+
+        let bind_raw = r.text(&vars::BIND_ADDR);
+        let bind_addr = bind_raw.parse::<SocketAddr>().unwrap_or_else(|_| {
+            r.problem(format!(
+                "BIND_ADDR={bind_raw:?}: expected IP:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080"
+            ));
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+
+        let keys = read_keys(&mut r, &database_url);
+        let jwt_issuer = r.text(&vars::JWT_ISSUER);
+        let jwt_audience = r.text(&vars::JWT_AUDIENCE);
+        let links = read_links(&mut r);
+
+        let ttl = r.number(&vars::RESET_TOKEN_TTL_SECS, 60..=86_400, "seconds");
+        let max_ttl = r.number_or(
+            &vars::RESET_TOKEN_MAX_TTL_SECS,
+            86_400u64.max(ttl),
+            60..=604_800,
+            "seconds",
+        );
+        if max_ttl < ttl {
+            r.problem(format!(
+                "RESET_TOKEN_MAX_TTL_SECS={max_ttl} is shorter than RESET_TOKEN_TTL_SECS={ttl}"
+            ));
+        }
+        let bcrypt_cost = r.number(&vars::BCRYPT_COST, 10..=15, "rounds (log2)");
+        let bcrypt_max_concurrency = r.number_or(
+            &vars::BCRYPT_MAX_CONCURRENCY,
+            cores,
+            1..=256,
+            "concurrent hashes",
+        );
+        let bcrypt_queue_ms = r.number(&vars::BCRYPT_QUEUE_TIMEOUT_MS, 1..=60_000, "milliseconds");
+        let password_min_length = r.number(&vars::PASSWORD_MIN_LENGTH, 8..=64, "characters");
+
+        let default_from_email = mail::read_sender(&mut r);
+        let mail = mail::read(&mut r);
+        let app_name = r.text(&vars::APP_NAME);
+        let support_contact = r.raw(&vars::SUPPORT_CONTACT);
+        let http_workers = r.number_or(&vars::HTTP_WORKERS, cores, 1..=64, "threads");
+        let poll_ms = r.number(&vars::OUTBOX_POLL_INTERVAL_MS, 10..=60_000, "milliseconds");
+
+        let service_keys = access::read_service_keys(&mut r);
+        let rate_limits = access::read_rate_limits(&mut r);
+        let trusted_proxies = access::read_trusted_proxies(&mut r);
+        let cors_allowed_origins = access::read_cors_origins(&mut r);
+        let webhooks = access::read_webhooks(&mut r);
+
+        if !r.problems.is_empty() {
+            return Err(ConfigError {
+                problems: r.problems,
+            });
+        }
+        Ok(Self {
+            database_url,
+            database_pool_size,
+            database_ca_file,
+            bind_addr,
+            keys,
+            jwt_issuer,
+            jwt_audience,
+            links,
+            reset_token_ttl: Duration::from_secs(ttl),
+            reset_token_max_ttl: Duration::from_secs(max_ttl),
+            bcrypt_cost,
+            bcrypt_max_concurrency,
+            bcrypt_queue_timeout: Duration::from_millis(bcrypt_queue_ms),
+            password_min_length,
+            default_from_email,
+            mail,
+            app_name,
+            support_contact,
+            http_workers,
+            service_keys,
+            rate_limits,
+            trusted_proxies,
+            cors_allowed_origins,
+            webhooks,
+            outbox_poll_interval: Duration::from_millis(poll_ms),
+            run_outbox_worker: true,
+        })
+    }
+
+    /// The link a user receives: from configuration only, never from request headers.
+    pub fn reset_link(&self, jwt: &str) -> String {
+        match &self.links {
+            LinkBase::Template(template) => template.replace("{token}", jwt),
+            LinkBase::Frontend(base) => format!(
+                "{}/reset-password?token={jwt}",
+                base.as_str().trim_end_matches('/')
+            ),
+        }
+    }
+
+    /// The signing keys; on SQLite without `JWT_SECRET`, the key kept beside
+    /// the database file (generated on first use).
+    pub fn load_keys(&self) -> Result<KeySet, KeyFileError> {
+        match &self.keys {
+            KeySource::Configured(keys) => Ok(keys.clone()),
+            KeySource::BesideDatabase { path, previous } => {
+                let shown = path.display().to_string();
+                let secret =
+                    crate::keyfile::load_or_create(path).map_err(|source| KeyFileError::Io {
+                        path: shown.clone(),
+                        source,
+                    })?;
+                let current = SigningKey::new(secret.as_bytes()).map_err(|source| {
+                    KeyFileError::TooShort {
+                        path: shown,
+                        source,
+                    }
+                })?;
+                Ok(KeySet::new(current, previous.clone()))
+            }
+        }
+    }
+}
+
+/// `JWT_SECRET` and `JWT_PREVIOUS_SECRETS`, parsed into keys once.
+fn read_keys(r: &mut Reader<'_>, database_url: &DatabaseUrl) -> KeySource {
+    let mut previous = Vec::new();
+    for (i, secret) in r.list(&vars::JWT_PREVIOUS_SECRETS).iter().enumerate() {
+        match SigningKey::new(secret.as_bytes()) {
+            Ok(key) => previous.push(key),
+            Err(why) => r.problem(format!("JWT_PREVIOUS_SECRETS entry {} {why}", i + 1)),
+        }
+    }
+    let current = match r.raw(&vars::JWT_SECRET) {
+        Some(secret) => match SigningKey::new(secret.as_bytes()) {
+            Ok(key) => Some(key),
+            Err(why) => {
+                r.problem(format!("JWT_SECRET {why}"));
+                None
+            }
+        },
+        None => None,
+    };
+    match (current, database_url) {
+        (Some(current), _) => KeySource::Configured(KeySet::new(current, previous)),
+        (None, DatabaseUrl::Sqlite(db_path)) => {
+            let mut path = db_path.clone().into_os_string();
+            path.push(".jwt-secret");
+            KeySource::BesideDatabase {
+                path: PathBuf::from(path),
+                previous,
+            }
+        }
+        (None, DatabaseUrl::Postgres(_)) => {
+            if r.raw(&vars::JWT_SECRET).is_none() {
+                r.problem(
+                    "JWT_SECRET is required with Postgres (every replica must sign with the same key); \
+                     generate one with `pwreset keys generate`"
+                        .into(),
+                );
+            }
+            KeySource::BesideDatabase {
+                path: PathBuf::new(),
+                previous,
+            }
+        }
+    }
+}
+
+/// `FRONTEND_URL` and `RESET_LINK_TEMPLATE`.
+fn read_links(r: &mut Reader<'_>) -> LinkBase {
+    let frontend_raw = r.text(&vars::FRONTEND_URL);
+    let frontend = parse_http_url(&frontend_raw)
+        .filter(|u| u.query().is_none() && u.fragment().is_none() && !frontend_raw.contains(' '));
+    if frontend.is_none() {
+        r.problem(format!(
+            "FRONTEND_URL={frontend_raw:?}: expected an http(s) URL without query or fragment, \
+             e.g. https://app.example.com"
+        ));
+    }
+    if let Some(template) = r.raw(&vars::RESET_LINK_TEMPLATE) {
+        let usable = template.matches("{token}").count() == 1
+            && parse_http_url(&template.replace("{token}", "t")).is_some();
+        if usable {
+            return LinkBase::Template(template);
+        }
+        r.problem(format!(
+            "RESET_LINK_TEMPLATE={template:?}: expected an http(s) URL containing {{token}} once, \
+             e.g. https://app.example.com/reset#token={{token}}"
+        ));
+    }
+    LinkBase::Frontend(frontend.unwrap_or_else(|| {
+        Url::parse("http://127.0.0.1:8080").unwrap_or_else(|e| unreachable!("{e}"))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_map(&map)
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.database_url, DatabaseUrl::Sqlite("pwreset.db".into()));
+        assert_eq!(s.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.reset_token_ttl, Duration::from_secs(3600));
+        assert_eq!(
+            s.reset_link("abc"),
+            "http://127.0.0.1:8080/reset-password?token=abc"
+        );
+    }
+
+    #[test]
+    fn every_bad_value_is_named_with_what_to_set() {
+        let err = settings(&[
+            ("JWT_SECRET", "short"),
+            ("BCRYPT_COST", "4"),
+            ("RESET_TOKEN_TTL_SECS", "soon"),
+            ("MAIL_PROVIDER", "carrier-pigeon"),
+            ("MAIL_TIMEOUT_SECS", "0"),
+            ("RESET_LINK_TEMPLATE", "https://x.test/reset"),
+        ])
+        .err()
+        .unwrap()
+        .to_string();
+        for expected in [
+            "JWT_SECRET is 5 bytes long; it must be at least 32 bytes",
+            "BCRYPT_COST=\"4\": expected a whole number of rounds (log2) from 10 to 15",
+            "RESET_TOKEN_TTL_SECS=\"soon\"",
+            "MAIL_PROVIDER=\"carrier-pigeon\"",
+            "MAIL_TIMEOUT_SECS=\"0\"",
+            "RESET_LINK_TEMPLATE",
+        ] {
+            assert!(err.contains(expected), "{expected:?} missing from:\n{err}");
+        }
+    }
+
+    #[test]
+    fn a_provider_without_its_key_or_domain_refuses_start_up() {
+        for (provider, expected) in [
+            (
+                "postmark",
+                "MAIL_API_KEY is required with MAIL_PROVIDER=postmark",
+            ),
+            (
+                "sendgrid",
+                "MAIL_API_KEY is required with MAIL_PROVIDER=sendgrid",
+            ),
+            (
+                "resend",
+                "MAIL_API_KEY is required with MAIL_PROVIDER=resend",
+            ),
+            (
+                "mailgun",
+                "MAILGUN_DOMAIN is required with MAIL_PROVIDER=mailgun",
+            ),
+            (
+                "http",
+                "MAIL_API_BASE_URL is required with MAIL_PROVIDER=http",
+            ),
+        ] {
+            let err = settings(&[("MAIL_PROVIDER", provider)])
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(err.contains(expected), "{provider}: {err}");
+        }
+        assert!(
+            settings(&[("MAIL_PROVIDER", "mailpit")]).is_ok(),
+            "mailpit needs no key"
+        );
+        let ok = settings(&[
+            ("MAIL_PROVIDER", "Mailgun"),
+            ("MAIL_API_KEY", "k"),
+            ("MAILGUN_DOMAIN", "mg.x.test"),
+        ]);
+        assert!(ok.is_ok_and(|s| matches!(
+            s.mail.provider,
+            MailProvider::Mailgun { ref domain, .. } if domain == "mg.x.test"
+        )));
+    }
+
+    #[test]
+    fn service_keys_and_webhooks_are_checked() {
+        let err = settings(&[
+            ("SERVICE_API_KEYS", "billing:short,support"),
+            ("WEBHOOK_URLS", "https://hooks.example.test/pw,ftp://nope"),
+        ])
+        .err()
+        .unwrap()
+        .to_string();
+        for expected in [
+            "SERVICE_API_KEYS key of billing is 5 characters; it must be at least 24",
+            "SERVICE_API_KEYS entry 2: expected name:key",
+            "WEBHOOK_URLS entry \"ftp://nope\"",
+            "WEBHOOK_SECRET is required when WEBHOOK_URLS is set",
+        ] {
+            assert!(err.contains(expected), "{expected:?} missing from:\n{err}");
+        }
+        let ok = settings(&[
+            (
+                "SERVICE_API_KEYS",
+                "billing:0123456789abcdefghijklmn, support : zyxwvutsrqponmlkjihgfedcba",
+            ),
+            ("WEBHOOK_URLS", "https://hooks.example.test/pw"),
+            ("WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        ])
+        .unwrap();
+        assert_eq!(ok.service_keys.len(), 2);
+        assert_eq!(ok.service_keys[1].name, "support");
+        assert!(
+            ok.webhooks
+                .wants(crate::messages::WebhookEvent::ResetCompleted)
+        );
+        assert!(!format!("{:?}", ok.service_keys).contains("0123456789"));
+    }
+
+    #[test]
+    fn postgres_requires_a_secret() {
+        let err = settings(&[("DATABASE_URL", "postgres://postgres@127.0.0.1/x")])
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .contains("JWT_SECRET is required with Postgres")
+        );
+    }
+
+    #[test]
+    fn every_declared_default_is_accepted_and_listed() {
+        let defaults: HashMap<String, String> = vars::ALL
+            .iter()
+            .filter_map(|v| match v.default {
+                vars::Default::Value(d) => Some((v.name.to_owned(), d.to_owned())),
+                _ => None,
+            })
+            .collect();
+        assert!(Settings::from_map(&defaults).is_ok());
+        let listing = vars::describe();
+        for var in vars::ALL {
+            assert!(listing.contains(var.name) && listing.contains(var.meaning));
+        }
+    }
+
+    #[test]
+    fn link_template_replaces_the_token() {
+        let s = settings(&[("RESET_LINK_TEMPLATE", "https://app.test/r#token={token}")]).unwrap();
+        assert_eq!(s.reset_link("j.w.t"), "https://app.test/r#token=j.w.t");
+    }
+}

@@ -1,0 +1,61 @@
+//! A `reset_request` row: someone typed an address into forgot-password.
+//! The action decides; this settles the row when nothing was created.
+
+use chrono::NaiveDateTime;
+
+use super::{OutboxWorker, Outcome, StepError};
+use crate::messages::ResetRequest;
+use crate::reset::{Fulfilled, ResetError};
+use crate::storage::outbox::{OutboxRow, Settlement};
+
+impl OutboxWorker {
+    pub(super) async fn fulfil_reset_request(
+        &self,
+        row: &OutboxRow,
+        lease: NaiveDateTime,
+        request: &ResetRequest,
+    ) -> Result<Outcome, StepError> {
+        let fulfilled = self
+            .actions
+            .fulfil_request(&row.id, lease, request)
+            .await
+            .map_err(|e| match e {
+                ResetError::Storage(e) => StepError::Storage(e),
+                other => StepError::permanent(other),
+            })?;
+        match fulfilled {
+            Fulfilled::Issued { user_id, token_id } => {
+                log::info!(
+                    "outbox {}: reset token {token_id} created for user {user_id}",
+                    row.id
+                );
+                Ok(Outcome::Done)
+            }
+            Fulfilled::NoAccount | Fulfilled::DisabledAccount => {
+                let why = if fulfilled == Fulfilled::NoAccount {
+                    "no account"
+                } else {
+                    "a disabled account"
+                };
+                log::info!(
+                    "outbox {}: reset requested for an address with {why}; nothing sent",
+                    row.id
+                );
+                let now = self.actions.clock().now_naive();
+                self.actions
+                    .repo()
+                    .settle_outbox_row(&row.id, lease, now, Settlement::Done)
+                    .await?;
+                Ok(Outcome::Done)
+            }
+            Fulfilled::AccountLimitReached { user_id } => {
+                log::warn!(
+                    "outbox {}: user {user_id} had its reset emails for this hour; nothing sent",
+                    row.id
+                );
+                Ok(Outcome::Done)
+            }
+            Fulfilled::LeaseLost => Ok(Outcome::LeaseLost),
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The messages that follow a change: the password-changed notice to the
+//! account, and webhook events to other services (one row per receiver).
+//! No token, link or hash ever goes into an event.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::json;
+
+use crate::config::WebhookSettings;
+use crate::messages::{Email, EmailTemplate, OutboxMessage, Outgoing, Webhook, WebhookEvent};
+use crate::storage::users::User;
+
+/// "Your password was changed; if this wasn't you ..."
+pub(super) fn password_changed(user: &User) -> Outgoing {
+    Outgoing::new(OutboxMessage::Email(Email {
+        template: EmailTemplate::PasswordChanged,
+        to: user.email.clone(),
+        user_id: user.id.clone(),
+        link: None,
+    }))
+}
+
+/// The messages for one event: one per configured receiver, none when
+/// webhooks are off or the event is not wanted.
+pub(super) fn event(
+    settings: &WebhookSettings,
+    event: WebhookEvent,
+    user: &User,
+    at: DateTime<Utc>,
+) -> Vec<Outgoing> {
+    if !settings.wants(event) {
+        return Vec::new();
+    }
+    let msg_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+    let time = at.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let body = json!({
+        "type": event.as_str(),
+        "timestamp": time,
+        "data": { "user_id": user.id, "occurred_at": time },
+    })
+    .to_string();
+    settings
+        .urls
+        .iter()
+        .map(|url| {
+            Outgoing::new(OutboxMessage::Webhook(Webhook {
+                url: url.to_string(),
+                msg_id: msg_id.clone(),
+                body: body.clone(),
+            }))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::UserId;
+
+    #[test]
+    fn one_message_per_receiver_and_none_when_unwanted() {
+        let settings = WebhookSettings {
+            urls: vec![
+                "https://a.test/h".parse().unwrap(),
+                "https://b.test/h".parse().unwrap(),
+            ],
+            secret: vec![1u8; 32].into(),
+            events: vec![WebhookEvent::ResetCompleted],
+        };
+        let now = Utc::now().naive_utc();
+        let user = User {
+            id: UserId::from_trusted("u-1".into()),
+            email: "a@example.test".into(),
+            password_hash: None,
+            disabled: false,
+            password_changed_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let messages = event(&settings, WebhookEvent::ResetCompleted, &user, Utc::now());
+        assert_eq!(messages.len(), 2);
+        for out in &messages {
+            let OutboxMessage::Webhook(hook) = &out.message else {
+                panic!("a webhook message");
+            };
+            assert!(hook.body.contains("u-1") && hook.body.contains("password.reset.completed"));
+        }
+        assert!(event(&settings, WebhookEvent::ResetRequested, &user, Utc::now()).is_empty());
+    }
+}

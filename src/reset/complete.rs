@@ -1,0 +1,91 @@
+//! Setting a new password: through a link (the person who asked), or as an
+//! operator. Both kill every outstanding link and announce the change.
+
+use std::net::IpAddr;
+
+use super::{Actions, ResetError, announce};
+use crate::domain::{EmailAddress, UserId, field_error};
+use crate::messages::WebhookEvent;
+use crate::storage::tokens::ConsumeOutcome;
+use crate::storage::users::User;
+
+impl Actions {
+    /// The final step of a reset. The password is checked before the token
+    /// is touched, so a refused password leaves the link usable; then one
+    /// transaction consumes the token, stores the hash, kills the user's
+    /// other links and queues the notice and the event.
+    pub async fn complete_reset(
+        &self,
+        jwt: &str,
+        new_password: &str,
+        confirm_password: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<UserId, ResetError> {
+        if new_password != confirm_password {
+            return Err(ResetError::Invalid(field_error(
+                "confirm_password",
+                "The two password fields didn't match.",
+            )));
+        }
+        let LiveLink { row, user } = self.check_link(jwt, ip).await?;
+        let password = self.check_password(new_password, &user.email)?;
+        let hash = self.hash(&password).await?;
+
+        let mut messages = vec![announce::password_changed(&user)];
+        messages.extend(announce::event(
+            &self.settings.webhooks,
+            WebhookEvent::ResetCompleted,
+            &user,
+            self.clock.now(),
+        ));
+        let outcome = self
+            .repo
+            .consume_token_and_set_password(
+                &row.id,
+                &user.id,
+                &hash,
+                self.clock.now_naive(),
+                &messages,
+            )
+            .await?;
+        match outcome {
+            ConsumeOutcome::PasswordChanged => {
+                log::info!("password reset for user {} with token {}", user.id, row.id);
+                self.wake_worker();
+                Ok(user.id)
+            }
+            other => {
+                log::info!("reset token {} refused at consume: {other:?}", row.id);
+                Err(ResetError::InvalidLink)
+            }
+        }
+    }
+
+    /// An operator sets a user's password (`pwreset user set-password`): the
+    /// same policy, and the same notice; every outstanding link dies.
+    pub async fn set_password(
+        &self,
+        email: &EmailAddress,
+        new_password: &str,
+    ) -> Result<User, ResetError> {
+        let user = self
+            .repo
+            .find_user_by_email(email)
+            .await?
+            .ok_or(ResetError::UserNotFound)?;
+        let password = self.check_password(new_password, &user.email)?;
+        let hash = self.hash(&password).await?;
+        let notice = announce::password_changed(&user);
+        if !self
+            .repo
+            .set_password_hash(&user.id, &hash, self.clock.now_naive(), &[notice])
+            .await?
+        {
+            return Err(ResetError::UserNotFound);
+        }
+        self.wake_worker();
+        Ok(user)
+    }
+}
+
+use super::LiveLink;

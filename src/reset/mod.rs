@@ -1,0 +1,160 @@
+//! The service's actions. A handler, a CLI command and the worker that do the
+//! same thing call the same function here; each owns one storage unit of work
+//! and enqueues typed outbox messages. Nothing here knows HTTP.
+//!
+//! - `request`: someone asks for a link (forgot-password), and the worker
+//!   turns the request into a token and an email;
+//! - `issue`: a service asks for a link, by email or for a support tool;
+//! - `check`: is a link usable;
+//! - `complete`: set the new password through a link, or as an operator;
+//! - `provision`: create, update, disable and delete users, revoke links;
+//! - `announce`: the notices and webhook events that follow a change.
+
+mod announce;
+mod check;
+mod complete;
+mod issue;
+mod provision;
+mod request;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+pub use check::LiveLink;
+pub use issue::{Delivery, IssuedLink, Target, UnusableLink};
+pub use provision::{NewUserRequest, Provisioned};
+pub use request::Fulfilled;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::domain::{EmailAddress, FieldErrors, NewPassword, PasswordPolicy};
+use crate::limits::{LimitError, Limiter};
+use crate::password::{HashError, PasswordHasher};
+use crate::storage::{Repo, StorageError};
+use crate::tokens::TokenCodec;
+
+/// Why an action did not happen. The HTTP layer maps each to its answer;
+/// the CLI prints it.
+#[derive(Debug, thiserror::Error)]
+pub enum ResetError {
+    /// Expired, used, revoked, forged or malformed: the log has the reason.
+    #[error("the reset link is invalid or has expired")]
+    InvalidLink,
+    #[error("invalid input: {0:?}")]
+    Invalid(FieldErrors),
+    #[error("rate limited for {retry_after:?}")]
+    Limited { retry_after: Duration },
+    #[error("every bcrypt slot is busy")]
+    Busy,
+    #[error("no such user")]
+    UserNotFound,
+    #[error("the user is disabled")]
+    UserDisabled,
+    #[error("another user has this id or email address")]
+    Conflict,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<LimitError> for ResetError {
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::Limited { retry_after } => Self::Limited { retry_after },
+            LimitError::Storage(e) => Self::Storage(e),
+        }
+    }
+}
+
+impl From<HashError> for ResetError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => Self::Busy,
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+/// Everything the actions need; cheap to clone.
+#[derive(Clone)]
+pub struct Actions {
+    pub(crate) repo: Repo,
+    pub(crate) codec: TokenCodec,
+    hasher: PasswordHasher,
+    policy: PasswordPolicy,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) clock: Clock,
+    pub(crate) limiter: Limiter,
+    /// Wakes the in-process worker when something is ready to send.
+    wake_worker: Arc<Notify>,
+}
+
+impl Actions {
+    pub fn new(
+        repo: Repo,
+        codec: TokenCodec,
+        hasher: PasswordHasher,
+        settings: Arc<Settings>,
+        clock: Clock,
+        wake_worker: Arc<Notify>,
+    ) -> Self {
+        let limiter = Limiter::new(repo.clone(), settings.rate_limits, clock.clone());
+        Self {
+            policy: PasswordPolicy {
+                min_chars: settings.password_min_length,
+            },
+            repo,
+            codec,
+            hasher,
+            settings,
+            clock,
+            limiter,
+            wake_worker,
+        }
+    }
+
+    pub fn repo(&self) -> &Repo {
+        &self.repo
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
+    }
+
+    /// The policy, with the account's email and the product's name as words
+    /// a guessable password would be built from.
+    fn check_password(&self, raw: &str, email: &str) -> Result<NewPassword, ResetError> {
+        let mut user_inputs = vec![self.settings.app_name.as_str()];
+        let email = EmailAddress::parse(email).ok();
+        if let Some(email) = &email {
+            user_inputs.extend(email.guessable_parts());
+        }
+        self.policy.check(raw, &user_inputs).map_err(|problems| {
+            ResetError::Invalid(FieldErrors::from([("new_password".into(), problems)]))
+        })
+    }
+
+    async fn hash(&self, password: &NewPassword) -> Result<String, ResetError> {
+        Ok(self.hasher.hash(password).await?)
+    }
+
+    fn wake_worker(&self) {
+        self.wake_worker.notify_one();
+    }
+
+    /// What the in-process worker waits on besides its poll interval.
+    pub fn worker_wake(&self) -> Arc<Notify> {
+        self.wake_worker.clone()
+    }
+}

@@ -1,0 +1,127 @@
+//! Users as other services and operators manage them: create or update,
+//! disable, delete, and revoke their links. Each change that could let an
+//! old link reach the wrong person kills the user's outstanding links.
+
+use super::{Actions, ResetError};
+use crate::domain::{EmailAddress, UserId};
+use crate::storage::users::{InsertUserError, NewUser, Upserted, User, UserUpsert};
+
+/// What a service (internal API) or an operator (CLI) asks to be true.
+#[derive(Debug)]
+pub struct NewUserRequest {
+    pub id: UserId,
+    pub email: EmailAddress,
+    /// A bcrypt hash the caller computed, when it has one.
+    pub password_hash: Option<String>,
+    /// None leaves an existing user's state as it is.
+    pub disabled: Option<bool>,
+}
+
+/// What a provisioning call changed.
+#[derive(Debug)]
+pub struct Provisioned {
+    pub user: User,
+    pub created: bool,
+    pub links_revoked: bool,
+}
+
+impl From<InsertUserError> for ResetError {
+    fn from(e: InsertUserError) -> Self {
+        match e {
+            InsertUserError::Conflict => Self::Conflict,
+            InsertUserError::Storage(e) => Self::Storage(e),
+        }
+    }
+}
+
+impl Actions {
+    /// Creates the user, or updates it when the id exists (internal API `PUT`).
+    pub async fn provision_user(
+        &self,
+        request: &NewUserRequest,
+    ) -> Result<Provisioned, ResetError> {
+        let change = UserUpsert {
+            id: &request.id,
+            email: &request.email,
+            password_hash: request.password_hash.as_deref(),
+            disabled: request.disabled,
+        };
+        let Upserted {
+            user,
+            created,
+            tokens_revoked,
+        } = self
+            .repo
+            .upsert_user(&change, self.clock.now_naive())
+            .await?;
+        Ok(Provisioned {
+            user,
+            created,
+            links_revoked: tokens_revoked,
+        })
+    }
+
+    /// Creates a user that must not exist yet (`pwreset user add`), with an
+    /// optional first password checked by the policy.
+    pub async fn add_user(
+        &self,
+        id: &UserId,
+        email: &EmailAddress,
+        password: Option<&str>,
+    ) -> Result<(), ResetError> {
+        let hash = match password {
+            Some(raw) => {
+                let password = self.check_password(raw, email.as_str())?;
+                Some(self.hash(&password).await?)
+            }
+            None => None,
+        };
+        let now = self.clock.now_naive();
+        self.repo
+            .insert_user(&NewUser {
+                id,
+                email: email.as_str(),
+                password_hash: hash.as_deref(),
+                disabled: false,
+                password_changed_at: hash.as_ref().map(|_| now),
+                created_at: now,
+                updated_at: now,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the user; its tokens go with it.
+    pub async fn delete_user(&self, id: &UserId) -> Result<(), ResetError> {
+        if self.repo.delete_user(id).await? {
+            Ok(())
+        } else {
+            Err(ResetError::UserNotFound)
+        }
+    }
+
+    /// Disables the user found by email and kills their links (`pwreset user disable`).
+    pub async fn disable_user(&self, email: &EmailAddress) -> Result<User, ResetError> {
+        let user = self
+            .repo
+            .find_user_by_email(email)
+            .await?
+            .ok_or(ResetError::UserNotFound)?;
+        if !self
+            .repo
+            .disable_user(&user.id, self.clock.now_naive())
+            .await?
+        {
+            return Err(ResetError::UserNotFound);
+        }
+        Ok(user)
+    }
+
+    /// Kills every outstanding link of a user; returns how many died.
+    pub async fn revoke_links(&self, id: &UserId) -> Result<usize, ResetError> {
+        self.repo
+            .revoke_tokens(id)
+            .await?
+            .ok_or(ResetError::UserNotFound)
+    }
+}

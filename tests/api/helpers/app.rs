@@ -1,0 +1,182 @@
+//! The service on port 0, and requests as a user's browser or SPA sends them.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pwreset::clock::Clock;
+use pwreset::config::Settings;
+use pwreset::outbox::OutboxWorker;
+use pwreset::routes::AppState;
+use pwreset::startup::Application;
+use pwreset::storage::Repo;
+use reqwest::Response;
+use serde_json::{Value, json};
+
+use super::db::TestDatabase;
+use super::users::BILLING_KEY;
+use super::{FRONTEND_URL, STRONG_PASSWORD};
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub worker: OutboxWorker,
+    pub state: actix_web::web::Data<AppState>,
+    pub clock: Clock,
+    pub jwt_secret: String,
+    pub mail_dir: PathBuf,
+    pub db: Arc<TestDatabase>,
+    _mail_tmp: Arc<tempfile::TempDir>,
+}
+
+pub fn test_secret() -> String {
+    pwreset::tokens::generate_secret().unwrap()
+}
+
+/// The variables every test app starts from; tests override some.
+pub fn base_env(
+    db: &TestDatabase,
+    mail_dir: &std::path::Path,
+    secret: &str,
+) -> HashMap<String, String> {
+    [
+        ("DATABASE_URL", db.url.as_str()),
+        ("DATABASE_POOL_SIZE", "8"),
+        ("BIND_ADDR", "127.0.0.1:0"),
+        ("JWT_SECRET", secret),
+        ("FRONTEND_URL", FRONTEND_URL),
+        ("MAIL_PROVIDER", "file"),
+        ("MAIL_FILE_DIR", mail_dir.to_str().unwrap()),
+        ("HTTP_WORKERS", "1"),
+        ("APP_NAME", "Acme"),
+        // Test users are provisioned as the `billing` service would.
+        ("SERVICE_API_KEYS", &format!("billing:{BILLING_KEY}")),
+        // Limits are tested on their own (limits.rs); elsewhere they would
+        // only get in the way of tests that make many requests.
+        ("RATE_LIMIT_ENABLED", "false"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+    let db = TestDatabase::new().await;
+    spawn_app_on(db, Arc::new(tempfile::tempdir().unwrap()), customize).await
+}
+
+/// Starts an app on an existing database and mail folder (several apps may
+/// share them, like replicas or a restart with new keys).
+pub async fn spawn_app_on(
+    db: Arc<TestDatabase>,
+    mail_tmp: Arc<tempfile::TempDir>,
+    customize: impl FnOnce(&mut HashMap<String, String>),
+) -> TestApp {
+    let secret = test_secret();
+    let mut env = base_env(&db, mail_tmp.path(), &secret);
+    customize(&mut env);
+    let jwt_secret = env["JWT_SECRET"].clone();
+    let mut settings = Settings::from_map(&env).expect("test settings must be valid");
+    // Tests hash with the cheapest cost; production enforces 10..=15.
+    settings.bcrypt_cost = 4;
+    // Tests drive the worker by hand, so deliveries happen exactly when asked.
+    settings.run_outbox_worker = false;
+    let clock = Clock::system();
+    let app = Application::build(settings, clock.clone())
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let worker = app.worker();
+    let state = app.state();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        worker,
+        state,
+        clock,
+        jwt_secret,
+        mail_dir: mail_tmp.path().to_owned(),
+        db,
+        _mail_tmp: mail_tmp,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// The app's own storage, for what no API shows (rows, leases).
+    pub fn repo(&self) -> &Repo {
+        self.state.actions.repo()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn forgot(&self, email: &str) -> Response {
+        self.post_json("/api/auth/forgot-password/", &json!({ "email": email }))
+            .await
+    }
+
+    pub async fn validate(&self, token: &str) -> Response {
+        self.post_json(
+            "/api/auth/reset-password/validate/",
+            &json!({ "token": token }),
+        )
+        .await
+    }
+
+    pub async fn reset(&self, token: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/auth/reset-password/",
+            &json!({ "token": token, "new_password": password, "confirm_password": password }),
+        )
+        .await
+    }
+
+    /// Runs the outbox worker until nothing is due; returns rows handled.
+    pub async fn deliver(&self) -> usize {
+        self.worker.run_until_idle().await.unwrap()
+    }
+
+    /// The link is dead: both validate and reset refuse it as `invalid_token`.
+    pub async fn assert_link_refused(&self, token: &str) {
+        assert_problem(self.validate(token).await, 400, "invalid_token").await;
+        assert_problem(
+            self.reset(token, STRONG_PASSWORD).await,
+            400,
+            "invalid_token",
+        )
+        .await;
+    }
+}
+
+/// Asserts a problem+json answer with the given status and code; returns it.
+pub async fn assert_problem(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
+    body
+}
