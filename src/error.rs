@@ -233,7 +233,13 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        response.body(serde_json::to_string(&problem).unwrap_or_default())
+        match serde_json::to_string(&problem) {
+            Ok(body) => response.body(body),
+            Err(e) => {
+                log::error!("cannot serialize a problem+json body: {e}");
+                response.finish()
+            }
+        }
     }
 }
 

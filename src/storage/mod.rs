@@ -82,17 +82,17 @@ pub enum Backend {
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("database pool: {0}")]
-    Pool(String),
+    Pool(#[from] deadpool::managed::BuildError),
     #[error("database connection pool: {0}")]
     Checkout(#[from] PoolError),
     #[error("database TLS setup: {0}")]
-    Tls(String),
+    Tls(#[from] tls::TlsError),
     #[error("database query: {0}")]
     Query(#[from] diesel::result::Error),
     #[error("database connection: {0}")]
     Connection(#[from] diesel::ConnectionError),
     #[error("migrations: {0}")]
-    Migration(String),
+    Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("cannot serialize an outbox payload: {0}")]
     Payload(#[source] serde_json::Error),
 }
@@ -197,8 +197,7 @@ impl Repo {
         match url {
             DatabaseUrl::Postgres(raw) => {
                 let (raw, verify) = tls::split_sslmode(raw);
-                let tls = tls::client_config(options.ca_file.as_deref(), verify)
-                    .map_err(StorageError::Tls)?;
+                let tls = tls::client_config(options.ca_file.as_deref(), verify)?;
                 let setup_tls = tls.clone();
                 let mut config = ManagerConfig::<AsyncPgConnection>::default();
                 // No ping on every checkout (a round trip per query); a
@@ -214,8 +213,7 @@ impl Repo {
                     .wait_timeout(Some(POOL_TIMEOUT))
                     .create_timeout(Some(POOL_TIMEOUT))
                     .runtime(deadpool::Runtime::Tokio1)
-                    .build()
-                    .map_err(|e| StorageError::Pool(e.to_string()))?;
+                    .build()?;
                 Ok(Self {
                     pools: Pools::Postgres(pool),
                     url,
@@ -235,8 +233,7 @@ impl Repo {
                     .wait_timeout(Some(POOL_TIMEOUT))
                     .create_timeout(Some(POOL_TIMEOUT))
                     .runtime(deadpool::Runtime::Tokio1)
-                    .build()
-                    .map_err(|e| StorageError::Pool(e.to_string()))?;
+                    .build()?;
                 Ok(Self {
                     pools: Pools::Sqlite(pool),
                     url: url.clone(),
@@ -263,12 +260,12 @@ impl Repo {
                 .worker_threads(1)
                 .enable_all()
                 .build()
-                .map_err(|e| StorageError::Migration(e.to_string()))
+                .map_err(|e| StorageError::Migration(e.into()))
                 .and_then(|rt| {
                     rt.block_on(async move {
                         match tokio::spawn(async move { repo.migrate_in_place().await }).await {
                             Ok(result) => result,
-                            Err(e) => Err(StorageError::Migration(e.to_string())),
+                            Err(e) => Err(StorageError::Migration(e.into())),
                         }
                     })
                 });
@@ -286,7 +283,7 @@ impl Repo {
                 let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
                 let applied = harness
                     .run_pending_migrations(PG_MIGRATIONS)
-                    .map_err(|e| StorageError::Migration(e.to_string()))?;
+                    .map_err(StorageError::Migration)?;
                 Ok(applied.len())
             }
             (DatabaseUrl::Sqlite(path), _) => {
@@ -294,7 +291,7 @@ impl Repo {
                 let mut harness = diesel_async::AsyncMigrationHarness::new(conn);
                 let applied = harness
                     .run_pending_migrations(SQLITE_MIGRATIONS)
-                    .map_err(|e| StorageError::Migration(e.to_string()))?;
+                    .map_err(StorageError::Migration)?;
                 Ok(applied.len())
             }
             (DatabaseUrl::Postgres(_), None) => Err(StorageError::Migration(

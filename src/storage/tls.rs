@@ -37,30 +37,55 @@ pub(crate) fn split_sslmode(url: &str) -> (String, bool) {
     (format!("{base}?{}", params.join("&")), verify)
 }
 
+/// Why the TLS settings for Postgres cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("TLS protocol versions: {0}")]
+    Protocol(#[source] rustls::Error),
+    #[error("cannot read DATABASE_CA_FILE {path}: {source}")]
+    ReadCa {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("DATABASE_CA_FILE {path}: {source}")]
+    BadCa {
+        path: String,
+        #[source]
+        source: rustls::Error,
+    },
+    #[error("DATABASE_CA_FILE {0} holds no PEM certificate")]
+    NoCertificate(String),
+}
+
 pub(crate) fn client_config(
     ca_file: Option<&Path>,
     verify: bool,
-) -> Result<Arc<ClientConfig>, String> {
+) -> Result<Arc<ClientConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
+        .map_err(TlsError::Protocol)?;
     let config = match ca_file {
         Some(path) => {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("cannot read DATABASE_CA_FILE {}: {e}", path.display()))?;
+            let shown = || path.display().to_string();
+            let pem = std::fs::read(path).map_err(|source| TlsError::ReadCa {
+                path: shown(),
+                source,
+            })?;
             let mut roots = RootCertStore::empty();
             for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-                let cert = cert.map_err(|e| format!("DATABASE_CA_FILE {}: {e}", path.display()))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("DATABASE_CA_FILE {}: {e}", path.display()))?;
+                let cert = cert.map_err(|source| TlsError::ReadCa {
+                    path: shown(),
+                    source,
+                })?;
+                roots.add(cert).map_err(|source| TlsError::BadCa {
+                    path: shown(),
+                    source,
+                })?;
             }
             if roots.is_empty() {
-                return Err(format!(
-                    "DATABASE_CA_FILE {} holds no PEM certificate",
-                    path.display()
-                ));
+                return Err(TlsError::NoCertificate(shown()));
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         }
