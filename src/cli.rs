@@ -1,5 +1,5 @@
 //! Command line: `serve` (default), `migrate`, `config`, `user ...`,
-//! `keys generate`, `outbox ...`, `mail preview`, `healthcheck`. User
+//! `keys generate`, `outbox ...`, `prune`, `mail preview`, `healthcheck`. User
 //! commands call the same actions (`reset/`) as the internal API.
 
 use std::io::Read;
@@ -39,6 +39,9 @@ pub enum Command {
     /// Inspect and re-queue outgoing messages.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Delete settled outbox rows and used or expired tokens older than
+    /// RETENTION_SECS (the running worker does this every few minutes).
+    Prune,
     /// Show what the email templates produce.
     #[command(subcommand)]
     Mail(MailCommand),
@@ -146,6 +149,17 @@ pub async fn run(
             run_user(command, &actions).await?
         }
         Command::Outbox(command) => run_outbox(command, &settings()?, &clock).await?,
+        Command::Prune => {
+            let actions = build_actions(settings()?, clock).await?;
+            let report = actions.prune().await.map_err(anyhow::Error::from)?;
+            println!(
+                "deleted {} outbox row(s), {} token(s) and {} rate-limit key(s) older than RETENTION_SECS={}",
+                report.outbox_rows,
+                report.tokens,
+                report.rate_limit_keys,
+                actions.settings().retention.as_secs()
+            );
+        }
         Command::Mail(MailCommand::Preview { template }) => preview(template, &settings()?)?,
     }
     Ok(())

@@ -41,19 +41,29 @@ pub fn is_retryable(status: StatusCode) -> bool {
         || status.is_server_error()
 }
 
-/// `Retry-After` as seconds or as an HTTP date.
+/// The longest wait a provider's `Retry-After` can impose: the backoff cap.
+/// Whatever a provider answers, the row is tried again within this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// `Retry-After` as seconds or as an HTTP date, capped at `MAX_RETRY_AFTER`;
+/// anything else (garbage, negative, a date in the past) is ignored.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
         .trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = date.timestamp() - chrono::Utc::now().timestamp();
-    Some(Duration::from_secs(wait.max(0) as u64))
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            let secs = date
+                .timestamp()
+                .saturating_sub(chrono::Utc::now().timestamp());
+            Duration::from_secs(u64::try_from(secs).unwrap_or(0))
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -74,6 +84,31 @@ mod tests {
         assert!((298..=300).contains(&wait), "{wait}");
         headers.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn absurd_retry_after_values_are_capped_or_ignored() {
+        let mut headers = HeaderMap::new();
+        for huge in [
+            "10000000000000",
+            "18446744073709551615",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            headers.insert("retry-after", huge.parse().unwrap());
+            assert_eq!(retry_after(&headers), Some(MAX_RETRY_AFTER), "{huge}");
+        }
+        for garbage in [
+            "-5",
+            "1e9",
+            "99999999999999999999999",
+            "Thu, 01 Jan 1970 00:00:00 GMT",
+        ] {
+            headers.insert("retry-after", garbage.parse().unwrap());
+            assert!(
+                retry_after(&headers).is_none_or(|d| d == Duration::ZERO),
+                "{garbage}"
+            );
+        }
     }
 
     #[test]

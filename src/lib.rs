@@ -12,6 +12,7 @@ mod keyfile;
 pub mod limits;
 pub mod mailer;
 pub mod messages;
+pub mod metrics;
 pub mod outbox;
 pub mod password;
 pub mod reset;

@@ -8,6 +8,7 @@
 //! - reset emails actually sent per account: enforced by the worker, silently.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lc_rs::digest;
@@ -16,6 +17,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use crate::clock::Clock;
 use crate::config::RateLimitSettings;
 use crate::domain::EmailAddress;
+use crate::metrics::Metrics;
 use crate::storage::rate_limits::Counter;
 use crate::storage::{Repo, StorageError};
 
@@ -37,14 +39,21 @@ pub struct Limiter {
     repo: Repo,
     settings: RateLimitSettings,
     clock: Clock,
+    metrics: Arc<Metrics>,
 }
 
 impl Limiter {
-    pub fn new(repo: Repo, settings: RateLimitSettings, clock: Clock) -> Self {
+    pub fn new(
+        repo: Repo,
+        settings: RateLimitSettings,
+        clock: Clock,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             repo,
             settings,
             clock,
+            metrics,
         }
     }
 
@@ -62,13 +71,16 @@ impl Limiter {
         // Addresses are stored hashed: the limit table is no list of emails.
         let email_key = format!("forgot:email:{}", sha256_hex(email.as_str()));
         let by_email = self.hit(&email_key, now).await?;
-        let mut retry = over(by_email, self.settings.forgot_per_email, now);
+        let mut retry = over(by_email, self.settings.forgot_per_email, now)
+            .map(|wait| (wait, "forgot_per_email"));
         if let Some(ip) = ip {
             let by_ip = self.hit(&format!("forgot:ip:{ip}"), now).await?;
-            retry = retry.max(over(by_ip, self.settings.forgot_per_ip, now));
+            let by_ip =
+                over(by_ip, self.settings.forgot_per_ip, now).map(|wait| (wait, "forgot_per_ip"));
+            retry = retry.max(by_ip);
         }
         match retry {
-            Some(wait) => Err(limited("forgot-password", ip, wait)),
+            Some((wait, limit)) => Err(self.limited(limit, ip, wait)),
             None => Ok(()),
         }
     }
@@ -90,7 +102,7 @@ impl Limiter {
         let backoff = TimeDelta::seconds(i64::from((1u32 << exponent).min(MAX_BACKOFF_SECS)));
         let free_at = counter.last_at + backoff;
         if now < free_at {
-            return Err(limited("token checks", Some(ip), free_at - now));
+            return Err(self.limited("token_failures", Some(ip), free_at - now));
         }
         Ok(())
     }
@@ -128,15 +140,19 @@ fn over(counter: Counter, limit: u32, now: NaiveDateTime) -> Option<TimeDelta> {
     (counter.count > limit as i32).then(|| counter.window_start + WINDOW - now)
 }
 
-fn limited(what: &str, ip: Option<IpAddr>, wait: TimeDelta) -> LimitError {
-    // Rounded up: a client that waits this long is let through.
-    let secs = (wait.num_milliseconds().max(1) as u64).div_ceil(1000);
-    log::warn!(
-        "rate limit: {what} from {} refused for {secs} s",
-        ip.map_or_else(|| "unknown address".to_owned(), |ip| ip.to_string())
-    );
-    LimitError::Limited {
-        retry_after: Duration::from_secs(secs),
+impl Limiter {
+    /// A refusal: logged, counted by `limit` (one of `metrics::RATE_LIMITS`).
+    fn limited(&self, limit: &'static str, ip: Option<IpAddr>, wait: TimeDelta) -> LimitError {
+        // Rounded up: a client that waits this long is let through.
+        let secs = (wait.num_milliseconds().max(1) as u64).div_ceil(1000);
+        log::warn!(
+            "rate limit: {limit} from {} refused for {secs} s",
+            ip.map_or_else(|| "unknown address".to_owned(), |ip| ip.to_string())
+        );
+        self.metrics.rate_limited(limit);
+        LimitError::Limited {
+            retry_after: Duration::from_secs(secs),
+        }
     }
 }
 

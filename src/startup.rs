@@ -7,14 +7,14 @@ use actix_web::dev::Server;
 use actix_web::middleware::{DefaultHeaders, Logger};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::config::{MailProvider, Settings};
-use crate::mailer;
 use crate::mailer::templates::Templates;
+use crate::mailer::{self, Mailer};
+use crate::metrics::Metrics;
 use crate::outbox::{Couriers, OutboxWorker};
-use crate::password::PasswordHasher;
 use crate::reset::Actions;
 use crate::routes::{self, AppState};
 use crate::storage::{PoolOptions, Repo};
@@ -57,18 +57,12 @@ pub async fn build_actions(settings: Settings, clock: Clock) -> anyhow::Result<A
         settings.jwt_issuer.clone(),
         settings.jwt_audience.clone(),
     );
-    let hasher = PasswordHasher::new(
-        settings.bcrypt_cost,
-        settings.bcrypt_max_concurrency,
-        settings.bcrypt_queue_timeout,
-    );
     Ok(Actions::new(
         repo,
         codec,
-        hasher,
         Arc::new(settings),
         clock,
-        Arc::new(Notify::new()),
+        Arc::new(Metrics::new()),
     ))
 }
 
@@ -83,6 +77,16 @@ impl Application {
             );
         }
         let mailer = mailer::from_settings(&settings.mail).context("building the email client")?;
+        Self::build_with_mailer(settings, clock, mailer).await
+    }
+
+    /// Like `build`, with a `Mailer` of the embedder's own instead of the one
+    /// `MAIL_PROVIDER` names (for a transport pwreset has no provider for).
+    pub async fn build_with_mailer(
+        settings: Settings,
+        clock: Clock,
+        mailer: Arc<dyn Mailer>,
+    ) -> anyhow::Result<Self> {
         let templates = Templates::load(settings.mail.template_dir.as_deref())?;
         let webhooks = WebhookSender::new(
             settings.webhooks.secret.clone(),
@@ -123,13 +127,17 @@ impl Application {
                         format!("{} {}", req.method(), req.path())
                     }),
                 )
+                // Outermost: counts every answer, refusals by the layers above included.
+                .wrap(actix_web::middleware::from_fn(routes::observe))
                 .app_data(app_state.clone())
                 .app_data(routes::json_config())
                 .configure(|cfg| routes::configure(cfg, &app_state.settings().cors_allowed_origins))
                 .default_service(web::to(routes::not_found))
         })
         .workers(settings.http_workers)
-        .shutdown_timeout(30)
+        // Signals are ours (run_until_stopped), so the worker stops with the server.
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
         .listen(listener)?
         .run();
         log::info!("listening on {local_addr}");
@@ -154,20 +162,67 @@ impl Application {
         self.worker.clone()
     }
 
-    /// Serves until the server stops (SIGINT/SIGTERM: stop accepting, finish
-    /// in-flight requests), then lets the worker finish its row and exit.
+    /// Serves until SIGINT or SIGTERM. Then, within one
+    /// `SHUTDOWN_TIMEOUT_SECS`: the server stops accepting and finishes the
+    /// requests in flight, and the worker starts no new row, finishes the
+    /// deliveries in hand and releases the rows it claimed but did not
+    /// start, so the next process sends them at once. A delivery still
+    /// running at the deadline is abandoned; its lease lets another process
+    /// take it over later.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let settings = self.state.settings();
+        let timeout = settings.shutdown_timeout;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let worker = if self.state.settings().run_outbox_worker {
-            Some(tokio::spawn(self.worker.run(stop_rx)))
-        } else {
-            None
+        let mut worker = settings
+            .run_outbox_worker
+            .then(|| tokio::spawn(self.worker.run(stop_rx)));
+        let handle = self.server.handle();
+        let mut server = self.server;
+        let served = tokio::select! {
+            served = &mut server => Some(served),
+            signal = shutdown_signal() => {
+                log::info!("{signal}: shutting down (at most {} s)", timeout.as_secs());
+                None
+            }
         };
-        let served = self.server.await;
+        let deadline = tokio::time::Instant::now() + timeout;
         let _ = stop_tx.send(true);
-        if let Some(worker) = worker {
-            let _ = worker.await;
+        let served = match served {
+            Some(served) => served,
+            None => {
+                handle.stop(true).await;
+                tokio::time::timeout_at(deadline, server)
+                    .await
+                    .unwrap_or(Ok(()))
+            }
+        };
+        if let Some(worker) = worker.as_mut()
+            && tokio::time::timeout_at(deadline, worker).await.is_err()
+        {
+            log::warn!("shutdown timeout: a delivery was abandoned mid-way");
         }
+        if let Some(worker) = worker {
+            worker.abort();
+        }
+        log::info!("stopped");
         served.context("HTTP server failed")
+    }
+}
+
+/// Waits for SIGTERM or SIGINT; says which.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        },
+        _ => {
+            log::warn!("cannot listen for SIGTERM/SIGINT; serving until killed");
+            std::future::pending().await
+        }
     }
 }

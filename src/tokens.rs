@@ -155,6 +155,19 @@ pub enum Rejection {
     BadRandomToken,
 }
 
+impl Rejection {
+    /// The `reason` label of `pwreset_token_rejections_total`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) | Self::BadRandomToken => "malformed",
+            Self::WrongType => "wrong_type",
+            Self::UnknownKey => "unknown_key",
+            Self::BadSignatureOrClaims(_) => "bad_signature",
+            Self::Expired => "expired",
+        }
+    }
+}
+
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -72,6 +72,9 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     pub webhooks: WebhookSettings,
     pub outbox_poll_interval: Duration,
+    /// Settled outbox rows and dead tokens older than this are deleted.
+    pub retention: Duration,
+    pub shutdown_timeout: Duration,
     /// Whether `serve` runs the outbox worker in-process (tests drive it by hand).
     pub run_outbox_worker: bool,
 }
@@ -166,6 +169,8 @@ impl Settings {
         let support_contact = r.raw(&vars::SUPPORT_CONTACT);
         let http_workers = r.number_or(&vars::HTTP_WORKERS, cores, 1..=64, "threads");
         let poll_ms = r.number(&vars::OUTBOX_POLL_INTERVAL_MS, 10..=60_000, "milliseconds");
+        let retention = r.number(&vars::RETENTION_SECS, 60..=315_360_000u64, "seconds");
+        let shutdown = r.number(&vars::SHUTDOWN_TIMEOUT_SECS, 1..=3600u64, "seconds");
 
         let service_keys = access::read_service_keys(&mut r);
         let rate_limits = access::read_rate_limits(&mut r);
@@ -204,6 +209,8 @@ impl Settings {
             cors_allowed_origins,
             webhooks,
             outbox_poll_interval: Duration::from_millis(poll_ms),
+            retention: Duration::from_secs(retention),
+            shutdown_timeout: Duration::from_secs(shutdown),
             run_outbox_worker: true,
         })
     }

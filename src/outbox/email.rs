@@ -55,7 +55,7 @@ impl OutboxWorker {
                 })?;
                 let (link, minutes) =
                     self.actions
-                        .link_for_email(link)
+                        .link_for_email(link, &email.to)
                         .await
                         .map_err(|e| match e {
                             UnusableLink::Storage(e) => StepError::Storage(e),

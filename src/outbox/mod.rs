@@ -11,16 +11,19 @@ mod webhook;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::panic::AssertUnwindSafe;
+
 use chrono::{NaiveDateTime, TimeDelta};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{Notify, watch};
 
 use crate::delivery::SendError;
-use crate::limits;
+use crate::domain::OutboxId;
 use crate::mailer::Mailer;
 use crate::mailer::templates::Templates;
 use crate::messages::OutboxMessage;
-use crate::reset::Actions;
+use crate::metrics::DeliveryOutcome;
+use crate::reset::{Actions, PruneReport};
 use crate::storage::StorageError;
 use crate::storage::outbox::{OutboxRow, Settlement};
 use crate::webhooks::WebhookSender;
@@ -29,17 +32,46 @@ use policy::{Decision, Failure};
 /// Rows claimed per batch, and how many of them are in flight at once.
 const BATCH: i64 = 16;
 const CONCURRENCY: usize = 4;
-const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// How often the worker applies retention (the first pass runs at start).
+const PRUNE_EVERY: Duration = Duration::from_secs(300);
 
 /// What happened to one row.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// Delivered (an email or webhook), or turned into a token and its email.
     Sent,
-    Done,
+    /// Settled with nothing to send (no such account, the account's hourly
+    /// limit reached).
+    Skipped,
     Retrying,
     Dead,
     /// The lease ran out before the row was settled; its next holder decides.
     LeaseLost,
+}
+
+impl Outcome {
+    fn metric(&self) -> DeliveryOutcome {
+        match self {
+            Self::Sent => DeliveryOutcome::Sent,
+            Self::Retrying => DeliveryOutcome::Retry,
+            Self::Dead => DeliveryOutcome::Dead,
+            Self::Skipped | Self::LeaseLost => DeliveryOutcome::Skipped,
+        }
+    }
+}
+
+/// What a panic carried, as text.
+fn panic_message(panic: Option<Box<dyn std::any::Any + Send>>) -> String {
+    let Some(panic) = panic else {
+        return "cancelled".to_owned();
+    };
+    match panic.downcast::<String>() {
+        Ok(text) => format!("panicked: {text}"),
+        Err(panic) => match panic.downcast::<&'static str>() {
+            Ok(text) => format!("panicked: {text}"),
+            Err(_) => "panicked".to_owned(),
+        },
+    }
 }
 
 /// Everything the worker hands rows to.
@@ -68,6 +100,10 @@ enum StepError {
     /// Never worth retrying.
     #[error(transparent)]
     Permanent(anyhow::Error),
+    /// The processing panicked: a bug, but maybe one that depends on the
+    /// moment (retried within the row's attempts).
+    #[error("{0}")]
+    Panicked(String),
 }
 
 impl StepError {
@@ -81,7 +117,7 @@ impl StepError {
             Self::Send(SendError::Transient { retry_after, .. }) => Failure::Retryable {
                 retry_after: *retry_after,
             },
-            Self::Storage(_) => Failure::Retryable { retry_after: None },
+            Self::Storage(_) | Self::Panicked(_) => Failure::Retryable { retry_after: None },
         }
     }
 }
@@ -104,26 +140,58 @@ impl OutboxWorker {
         TimeDelta::from_std(batch + Duration::from_secs(30)).unwrap_or(TimeDelta::minutes(5))
     }
 
-    /// Runs until `stop` turns true; finishes the batch in hand before
-    /// leaving, so a graceful shutdown leaves no lease behind.
+    /// Runs until `stop` turns true. The loop runs in a task of its own: if
+    /// it ever ends unexpectedly (a panic outside any one row), it is logged,
+    /// counted and restarted after a growing pause.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         log::info!(
             "outbox worker started (mailer: {})",
             self.couriers.mailer.name()
         );
-        let mut last_prune = std::time::Instant::now();
+        let mut restarts: u32 = 0;
         loop {
+            let ended = tokio::spawn(self.clone().run_loop(stop.clone())).await;
             if *stop.borrow() {
                 break;
             }
-            if last_prune.elapsed() >= PRUNE_EVERY {
-                last_prune = std::time::Instant::now();
-                self.prune_rate_limits().await;
+            restarts = restarts.saturating_add(1);
+            self.actions.metrics().worker_restarted();
+            let pause = Duration::from_secs(1u64 << restarts.min(6));
+            match ended {
+                Ok(()) => log::error!("outbox worker loop ended; restarting in {pause:?}"),
+                Err(e) => log::error!(
+                    "outbox worker loop died ({}); restarting in {pause:?}",
+                    panic_message(e.try_into_panic().ok())
+                ),
             }
-            match self.run_once().await {
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        log::info!("outbox worker stopped");
+    }
+
+    /// The loop: claim, deliver, wait for the next poll or a wake-up. Returns
+    /// when `stop` turns true, after finishing the deliveries in hand and
+    /// releasing the rows it had claimed but not started.
+    async fn run_loop(self, mut stop: watch::Receiver<bool>) {
+        let mut last_prune: Option<std::time::Instant> = None;
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(std::time::Instant::now());
+                self.prune().await;
+            }
+            match self.run_batch(Some(&stop)).await {
                 // A full batch: there may be more right away.
-                Ok(n) if n as i64 >= BATCH => continue,
-                Ok(_) => {}
+                Ok(n) if n as i64 >= BATCH => {
+                    self.alive();
+                    continue;
+                }
+                Ok(_) => self.alive(),
                 Err(e) => log::warn!("outbox worker: {e}"),
             }
             tokio::select! {
@@ -132,34 +200,79 @@ impl OutboxWorker {
                 _ = stop.changed() => {}
             }
         }
-        log::info!("outbox worker stopped");
     }
 
-    /// Forgets rate-limit keys whose windows (and backoffs) are long over.
-    pub async fn prune_rate_limits(&self) {
-        let before = self.actions.clock().now_naive() - limits::WINDOW * 2;
-        match self.actions.repo().prune_rate_limits(before).await {
-            Ok(0) => {}
-            Ok(n) => log::debug!("pruned {n} stale rate-limit keys"),
-            Err(e) => log::warn!("pruning rate-limit keys: {e}"),
+    /// Records progress for `/readyz` and the metrics.
+    fn alive(&self) {
+        let now = self.actions.clock().now();
+        let secs = now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0;
+        self.actions.metrics().worker_alive(secs);
+    }
+
+    /// Retention (see `reset::retention`); a failure is logged and tried
+    /// again at the next interval.
+    pub async fn prune(&self) {
+        match self.actions.prune().await {
+            Ok(report) if report == PruneReport::default() => {}
+            Ok(report) => log::info!(
+                "retention: deleted {} outbox row(s), {} token(s), {} rate-limit key(s)",
+                report.outbox_rows,
+                report.tokens,
+                report.rate_limit_keys
+            ),
+            Err(e) => log::warn!("retention: {e}"),
         }
     }
 
     /// Claims one batch of due rows and processes it; returns how many.
     pub async fn run_once(&self) -> Result<usize, StorageError> {
+        self.run_batch(None).await
+    }
+
+    /// One batch. Once `stop` turns true no further row is started; the rows
+    /// in flight finish and the others are released at once.
+    async fn run_batch(&self, stop: Option<&watch::Receiver<bool>>) -> Result<usize, StorageError> {
         let now = self.actions.clock().now_naive();
+        let lease_until = now
+            .checked_add_signed(self.lease())
+            .unwrap_or(NaiveDateTime::MAX);
         let rows = self
             .actions
             .repo()
-            .claim_due_outbox_rows(now, now + self.lease(), BATCH)
+            .claim_due_outbox_rows(now, lease_until, BATCH)
             .await?;
         let claimed = rows.len();
-        let results: Vec<_> = futures_util::stream::iter(rows)
-            .map(|row| self.process(row))
+        let stopping = || stop.is_some_and(|s| *s.borrow());
+        let results: Vec<Result<Option<OutboxId>, StorageError>> = futures_util::stream::iter(rows)
+            .map(|row| async move {
+                if stopping() {
+                    return Ok(Some(row.id));
+                }
+                self.process_guarded(&row).await.map(|()| None)
+            })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        match results.into_iter().find_map(Result::err) {
+        let mut not_started = Vec::new();
+        let mut first_error = None;
+        for result in results {
+            match result {
+                Ok(Some(id)) => not_started.push(id),
+                Ok(None) => {}
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if !not_started.is_empty() {
+            let released = self
+                .actions
+                .repo()
+                .release_outbox_rows(&not_started, lease_until)
+                .await?;
+            log::info!("outbox worker stopping: released {released} claimed row(s) not started");
+        }
+        match first_error {
             Some(e) => Err(e),
             None => Ok(claimed),
         }
@@ -177,23 +290,42 @@ impl OutboxWorker {
         }
     }
 
-    async fn process(&self, row: OutboxRow) -> Result<Outcome, StorageError> {
+    /// Processes one row; a panic inside is that row's failure only (it is
+    /// retried or goes dead like any other failure), never the worker's.
+    async fn process_guarded(&self, row: &OutboxRow) -> Result<(), StorageError> {
+        let outcome = match AssertUnwindSafe(self.process(row)).catch_unwind().await {
+            Ok(outcome) => outcome?,
+            Err(panic) => {
+                let error = StepError::Panicked(panic_message(Some(panic)));
+                log::error!("outbox {} ({}): {error}", row.id, row.kind);
+                match row.locked_until {
+                    Some(lease) => self.settle_failure(row, lease, &error).await?,
+                    None => Outcome::LeaseLost,
+                }
+            }
+        };
+        self.actions.metrics().delivery(row.kind, outcome.metric());
+        self.alive();
+        Ok(())
+    }
+
+    async fn process(&self, row: &OutboxRow) -> Result<Outcome, StorageError> {
         let Some(lease) = row.locked_until else {
             return Ok(Outcome::LeaseLost);
         };
         let result = match OutboxMessage::from_json(row.kind, &row.payload) {
             Ok(OutboxMessage::ResetRequest(request)) => {
-                self.fulfil_reset_request(&row, lease, &request).await
+                self.fulfil_reset_request(row, lease, &request).await
             }
-            Ok(OutboxMessage::Email(email)) => self.deliver_email(&row, lease, &email).await,
-            Ok(OutboxMessage::Webhook(hook)) => self.deliver_webhook(&row, lease, &hook).await,
+            Ok(OutboxMessage::Email(email)) => self.deliver_email(row, lease, &email).await,
+            Ok(OutboxMessage::Webhook(hook)) => self.deliver_webhook(row, lease, &hook).await,
             Err(e) => Err(StepError::Permanent(
                 anyhow::Error::new(e).context(format!("bad {} payload", row.kind)),
             )),
         };
         match result {
             Ok(outcome) => Ok(outcome),
-            Err(error) => self.settle_failure(&row, lease, &error).await,
+            Err(error) => self.settle_failure(row, lease, &error).await,
         }
     }
 

@@ -8,7 +8,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use crate::storage::outbox::OutboxRow;
 
 const BACKOFF_BASE_SECS: u64 = 2;
-const BACKOFF_CAP_SECS: u64 = 15 * 60;
+const BACKOFF_CAP_SECS: u64 = crate::delivery::MAX_RETRY_AFTER.as_secs();
 
 /// Why an attempt failed, as far as retrying is concerned.
 #[derive(Debug, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub fn decide(
 
 /// Exponential backoff with full jitter (a random delay up to 2 s, 4 s, 8 s,
 /// ... capped at 15 min, at least 0.5 s); a provider's Retry-After wins when
-/// it asks for longer.
+/// it asks for longer, up to the same cap.
 pub fn next_delay(attempts: u32, retry_after: Option<Duration>) -> Duration {
     let exp = BACKOFF_BASE_SECS.saturating_mul(1u64 << attempts.saturating_sub(1).min(20));
     let cap_ms = exp.min(BACKOFF_CAP_SECS) * 1000;
@@ -62,7 +62,8 @@ pub fn next_delay(attempts: u32, retry_after: Option<Duration>) -> Duration {
         Err(_) => cap_ms / 2,
     };
     let delay = Duration::from_millis(jitter_ms.max(500));
-    retry_after.map_or(delay, |ra| ra.max(delay))
+    let cap = Duration::from_secs(BACKOFF_CAP_SECS);
+    retry_after.map_or(delay, |ra| ra.max(delay)).min(cap)
 }
 
 #[cfg(test)]

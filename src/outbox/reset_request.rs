@@ -29,7 +29,7 @@ impl OutboxWorker {
                     "outbox {}: reset token {token_id} created for user {user_id}",
                     row.id
                 );
-                Ok(Outcome::Done)
+                Ok(Outcome::Sent)
             }
             Fulfilled::NoAccount | Fulfilled::DisabledAccount => {
                 let why = if fulfilled == Fulfilled::NoAccount {
@@ -46,14 +46,21 @@ impl OutboxWorker {
                     .repo()
                     .settle_outbox_row(&row.id, lease, now, Settlement::Done)
                     .await?;
-                Ok(Outcome::Done)
+                Ok(Outcome::Skipped)
             }
             Fulfilled::AccountLimitReached { user_id } => {
                 log::warn!(
                     "outbox {}: user {user_id} had its reset emails for this hour; nothing sent",
                     row.id
                 );
-                Ok(Outcome::Done)
+                Ok(Outcome::Skipped)
+            }
+            Fulfilled::AccountChanged => {
+                log::info!(
+                    "outbox {}: the account changed its address (or was disabled) meanwhile; nothing sent",
+                    row.id
+                );
+                Ok(Outcome::Skipped)
             }
             Fulfilled::LeaseLost => Ok(Outcome::LeaseLost),
         }

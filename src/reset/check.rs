@@ -39,30 +39,35 @@ impl Actions {
         let now = self.clock.now();
         let link = self.codec.verify(jwt, now).map_err(|why| {
             log::info!("reset token refused: {why}");
+            self.metrics.token_rejected(why.label());
             ResetError::InvalidLink
         })?;
-        let refuse = |why: &str| {
+        let refuse = |label: &'static str, why: &str| {
             log::info!("reset token {} refused: {why}", link.token_id);
+            self.metrics.token_rejected(label);
             ResetError::InvalidLink
         };
         let found = self.repo.find_token_by_hash(&link.token.hash()).await?;
         let Some((row, user)) = found else {
-            return Err(refuse("no such token (revoked or never issued)"));
+            return Err(refuse(
+                "not_found",
+                "no such token (revoked or never issued)",
+            ));
         };
         if row.id != link.token_id {
-            return Err(refuse("jti does not match the token row"));
+            return Err(refuse("mismatch", "jti does not match the token row"));
         }
         if row.user_id != link.user_id {
-            return Err(refuse("sub does not match the token's user"));
+            return Err(refuse("mismatch", "sub does not match the token's user"));
         }
         if row.used_at.is_some() {
-            return Err(refuse("already used"));
+            return Err(refuse("used", "already used"));
         }
         if row.expires_at <= now.naive_utc() {
-            return Err(refuse("expired"));
+            return Err(refuse("expired", "expired"));
         }
         if user.disabled {
-            return Err(refuse("user is disabled"));
+            return Err(refuse("disabled", "user is disabled"));
         }
         Ok(LiveLink { row, user })
     }

@@ -52,6 +52,7 @@ impl Actions {
             ConsumeOutcome::PasswordChanged => {
                 log::info!("password reset for user {} with token {}", user.id, row.id);
                 self.wake_worker();
+                self.metrics.password_reset();
                 Ok(user.id)
             }
             other => {

@@ -10,6 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::{Actions, ResetError, announce};
 use crate::domain::{EmailAddress, TokenHash, TokenId, UserId};
 use crate::messages::{Email, EmailTemplate, LinkToken, OutboxMessage, Outgoing, WebhookEvent};
+use crate::metrics::LinkVia;
 use crate::storage::tokens::NewToken;
 use crate::storage::users::User;
 use crate::tokens::ResetToken;
@@ -140,6 +141,10 @@ impl Actions {
             )
             .await?;
         self.wake_worker();
+        self.metrics.link_issued(match delivery {
+            Delivery::Email => LinkVia::ServiceEmail,
+            Delivery::Link => LinkVia::ServiceLink,
+        });
         let link = match delivery {
             Delivery::Email => None,
             Delivery::Link => {
@@ -169,7 +174,11 @@ impl Actions {
     /// no longer usable: a stale reset email is never sent. Returns the link
     /// and the token's lifetime in minutes (a service may have asked for a
     /// lifetime other than the default).
-    pub async fn link_for_email(&self, link: &LinkToken) -> Result<(String, u64), UnusableLink> {
+    pub async fn link_for_email(
+        &self,
+        link: &LinkToken,
+        to: &str,
+    ) -> Result<(String, u64), UnusableLink> {
         let now = self.clock.now_naive();
         let (row, user) = self
             .repo
@@ -178,6 +187,9 @@ impl Actions {
             .ok_or(UnusableLink::Revoked)?;
         if row.used_at.is_some() || row.expires_at <= now || user.disabled {
             return Err(UnusableLink::NoLongerValid);
+        }
+        if user.email != to {
+            return Err(UnusableLink::AddressChanged);
         }
         let token = self.codec.unseal(&link.sealed_token, &link.token_id)?;
         let jwt = self.codec.mint(
@@ -199,6 +211,8 @@ pub enum UnusableLink {
     Revoked,
     #[error("token no longer valid before delivery; not sent")]
     NoLongerValid,
+    #[error("the account's address changed before delivery; not sent")]
+    AddressChanged,
     #[error(transparent)]
     Sealed(#[from] crate::tokens::SealError),
     #[error("cannot sign the link: {0}")]

@@ -8,7 +8,8 @@
 //! - `check`: is a link usable;
 //! - `complete`: set the new password through a link, or as an operator;
 //! - `provision`: create, update, disable and delete users, revoke links;
-//! - `announce`: the notices and webhook events that follow a change.
+//! - `announce`: the notices and webhook events that follow a change;
+//! - `retention`: forgetting settled rows and dead tokens.
 
 mod announce;
 mod check;
@@ -16,6 +17,7 @@ mod complete;
 mod issue;
 mod provision;
 mod request;
+mod retention;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,11 +28,13 @@ pub use check::LiveLink;
 pub use issue::{Delivery, IssuedLink, Target, UnusableLink};
 pub use provision::{NewUserRequest, Provisioned};
 pub use request::Fulfilled;
+pub use retention::PruneReport;
 
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{EmailAddress, FieldErrors, NewPassword, PasswordPolicy};
 use crate::limits::{LimitError, Limiter};
+use crate::metrics::Metrics;
 use crate::password::{HashError, PasswordHasher};
 use crate::storage::{Repo, StorageError};
 use crate::tokens::TokenCodec;
@@ -88,6 +92,7 @@ pub struct Actions {
     pub(crate) settings: Arc<Settings>,
     pub(crate) clock: Clock,
     pub(crate) limiter: Limiter,
+    pub(crate) metrics: Arc<Metrics>,
     /// Wakes the in-process worker when something is ready to send.
     wake_worker: Arc<Notify>,
 }
@@ -96,12 +101,22 @@ impl Actions {
     pub fn new(
         repo: Repo,
         codec: TokenCodec,
-        hasher: PasswordHasher,
         settings: Arc<Settings>,
         clock: Clock,
-        wake_worker: Arc<Notify>,
+        metrics: Arc<Metrics>,
     ) -> Self {
-        let limiter = Limiter::new(repo.clone(), settings.rate_limits, clock.clone());
+        let limiter = Limiter::new(
+            repo.clone(),
+            settings.rate_limits,
+            clock.clone(),
+            metrics.clone(),
+        );
+        let hasher = PasswordHasher::new(
+            settings.bcrypt_cost,
+            settings.bcrypt_max_concurrency,
+            settings.bcrypt_queue_timeout,
+            metrics.clone(),
+        );
         Self {
             policy: PasswordPolicy {
                 min_chars: settings.password_min_length,
@@ -112,7 +127,8 @@ impl Actions {
             settings,
             clock,
             limiter,
-            wake_worker,
+            metrics,
+            wake_worker: Arc::new(Notify::new()),
         }
     }
 
@@ -130,6 +146,10 @@ impl Actions {
 
     pub fn limiter(&self) -> &Limiter {
         &self.limiter
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The policy, with the account's email and the product's name as words

@@ -9,7 +9,9 @@ use chrono::NaiveDateTime;
 use super::{Actions, ResetError};
 use crate::domain::{EmailAddress, OutboxId, TokenId, UserId};
 use crate::messages::{OutboxMessage, Outgoing, ResetRequest};
+use crate::metrics::LinkVia;
 use crate::storage::outbox::Fulfilment;
+use crate::storage::users::User;
 
 /// What the worker made of a reset request.
 #[derive(Debug, PartialEq, Eq)]
@@ -25,6 +27,9 @@ pub enum Fulfilled {
     AccountLimitReached {
         user_id: UserId,
     },
+    /// Between the first read and the transaction the account changed its
+    /// address, or was disabled or deleted; the request is settled.
+    AccountChanged,
     /// Another worker holds the row now.
     LeaseLost,
 }
@@ -56,22 +61,47 @@ impl Actions {
         lease: NaiveDateTime,
         request: &ResetRequest,
     ) -> Result<Fulfilled, ResetError> {
+        match self.account_for_request(request).await? {
+            Ok(user) => self.issue_for_request(row_id, lease, request, &user).await,
+            Err(nothing) => Ok(nothing),
+        }
+    }
+
+    /// The first step of `fulfil_request`: the live account with the
+    /// requested address, or why there is none.
+    pub async fn account_for_request(
+        &self,
+        request: &ResetRequest,
+    ) -> Result<Result<User, Fulfilled>, ResetError> {
         // Only valid addresses are queued; one that no longer parses has no account.
         let Ok(email) = EmailAddress::parse(&request.email) else {
-            return Ok(Fulfilled::NoAccount);
+            return Ok(Err(Fulfilled::NoAccount));
         };
-        let user = match self.repo.find_user_by_email(&email).await? {
-            Some(user) if !user.disabled => user,
-            Some(_) => return Ok(Fulfilled::DisabledAccount),
-            None => return Ok(Fulfilled::NoAccount),
-        };
-        let (issued, messages) = self.new_token(&user, self.settings.reset_token_ttl, true)?;
+        Ok(match self.repo.find_user_by_email(&email).await? {
+            Some(user) if !user.disabled => Ok(user),
+            Some(_) => Err(Fulfilled::DisabledAccount),
+            None => Err(Fulfilled::NoAccount),
+        })
+    }
+
+    /// The second step: one transaction that settles the request and, if the
+    /// account (read again under its row lock) still has the address,
+    /// creates the token and its email to that address.
+    pub async fn issue_for_request(
+        &self,
+        row_id: &OutboxId,
+        lease: NaiveDateTime,
+        request: &ResetRequest,
+        user: &User,
+    ) -> Result<Fulfilled, ResetError> {
+        let (issued, messages) = self.new_token(user, self.settings.reset_token_ttl, true)?;
         let fulfilment = self
             .repo
             .fulfil_reset_request(
                 row_id,
                 lease,
                 self.clock.now_naive(),
+                &user.email,
                 &issued.row(&user.id, request.ip.as_deref()),
                 &messages,
                 self.limiter.account_email_limit(),
@@ -80,12 +110,16 @@ impl Actions {
         Ok(match fulfilment {
             Fulfilment::Issued => {
                 self.wake_worker();
+                self.metrics.link_issued(LinkVia::Forgot);
                 Fulfilled::Issued {
-                    user_id: user.id,
+                    user_id: user.id.clone(),
                     token_id: issued.id,
                 }
             }
-            Fulfilment::AccountLimitReached => Fulfilled::AccountLimitReached { user_id: user.id },
+            Fulfilment::AccountLimitReached => Fulfilled::AccountLimitReached {
+                user_id: user.id.clone(),
+            },
+            Fulfilment::AccountChanged => Fulfilled::AccountChanged,
             Fulfilment::LeaseLost => Fulfilled::LeaseLost,
         })
     }

@@ -4,6 +4,7 @@
 mod body;
 mod health;
 mod internal;
+mod metrics;
 mod reset;
 pub mod service_auth;
 mod state;
@@ -15,6 +16,7 @@ use actix_web::{HttpResponse, web};
 use crate::error::ApiError;
 
 pub use body::json_config;
+pub use metrics::observe;
 pub use state::AppState;
 
 /// Every route. The public API lives under /api/auth (each path with and
@@ -24,6 +26,7 @@ pub use state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
     cfg.service(resource("/healthz", false, web::get().to(health::healthz)))
         .service(resource("/readyz", false, web::get().to(health::readyz)))
+        .service(resource("/metrics", false, web::get().to(metrics::metrics)))
         .service(
             web::scope("/api/auth")
                 .wrap(cors(cors_origins))

@@ -66,12 +66,29 @@ pub(super) fn new_rows(
         .collect()
 }
 
+/// What a handled reset request keeps: nothing. The address someone typed
+/// (and their IP) leave the database as soon as the request is handled.
+const HANDLED_PAYLOAD: &str = "{}";
+
+/// Rows deleted per statement when pruning, so no prune holds locks long.
+const PRUNE_BATCH: i64 = 500;
+
+/// What one prune removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub outbox_rows: usize,
+    pub tokens: usize,
+}
+
 /// What became of a reset request.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Fulfilment {
     Issued,
     /// The account had its reset emails for the window; nothing was created.
     AccountLimitReached,
+    /// Under the lock, the account no longer has the address the request
+    /// named (or was disabled or deleted): nothing was created.
+    AccountChanged,
     LeaseLost,
 }
 
@@ -196,6 +213,7 @@ impl Repo {
                         .set((
                             outbox::status.eq(OutboxStatus::Done),
                             outbox::sent_at.eq(now),
+                            outbox::payload.eq(HANDLED_PAYLOAD),
                             outbox::locked_until.eq(None::<NaiveDateTime>),
                         ))
                         .execute(conn)
@@ -228,14 +246,17 @@ impl Repo {
 
     /// Turns a claimed reset request into a token and its messages,
     /// atomically: a crash leaves either the pending request or all new rows,
-    /// never a part. With `limit`, a user who already got that many tokens
-    /// since the given time gets none; the user's row is locked first, so
-    /// concurrent workers cannot both slip under the limit.
+    /// never a part. The user's row is locked first (the lock an email or
+    /// password change takes too) and read again: unless it still has
+    /// `email` and is enabled, nothing is created. With `limit`, a user who
+    /// already got that many tokens since the given time gets none.
+    #[allow(clippy::too_many_arguments)]
     pub async fn fulfil_reset_request(
         &self,
         request_id: &OutboxId,
         lease: NaiveDateTime,
         now: NaiveDateTime,
+        email: &str,
         token: &NewToken<'_>,
         messages: &[Outgoing],
         limit: Option<(i64, NaiveDateTime)>,
@@ -252,6 +273,7 @@ impl Repo {
                 .set((
                     outbox::status.eq(OutboxStatus::Done),
                     outbox::sent_at.eq(now),
+                    outbox::payload.eq(HANDLED_PAYLOAD),
                     outbox::locked_until.eq(None::<NaiveDateTime>),
                 ))
                 .execute(conn)
@@ -259,12 +281,21 @@ impl Repo {
                 if done != 1 {
                     return Ok(Fulfilment::LeaseLost);
                 }
+                // A no-op write: takes the user's row lock on both backends.
+                diesel::update(users::table.find(token.user_id))
+                    .set(users::id.eq(users::id))
+                    .execute(conn)
+                    .await?;
+                let current: Option<(String, bool)> = users::table
+                    .find(token.user_id)
+                    .select((users::email, users::disabled))
+                    .first(conn)
+                    .await
+                    .optional()?;
+                if current.is_none_or(|(now_email, disabled)| now_email != email || disabled) {
+                    return Ok(Fulfilment::AccountChanged);
+                }
                 if let Some((max, since)) = limit {
-                    // A no-op write: takes the user's row lock on both backends.
-                    diesel::update(users::table.find(token.user_id))
-                        .set(users::id.eq(users::id))
-                        .execute(conn)
-                        .await?;
                     let recent: i64 = password_reset_tokens::table
                         .filter(password_reset_tokens::user_id.eq(token.user_id))
                         .filter(password_reset_tokens::created_at.gt(since))
@@ -320,6 +351,98 @@ impl Repo {
             .await?
         });
         Ok(updated == 1)
+    }
+
+    /// Rows by kind and status, and when the oldest due pending row became
+    /// due (for the metrics, read at scrape time).
+    pub async fn outbox_stats(
+        &self,
+        now: NaiveDateTime,
+    ) -> Result<(Vec<(OutboxKind, OutboxStatus, i64)>, Option<NaiveDateTime>), StorageError> {
+        Ok(with_conn!(self, |conn| {
+            let counts = outbox::table
+                .group_by((outbox::kind, outbox::status))
+                .select((outbox::kind, outbox::status, diesel::dsl::count_star()))
+                .load::<(OutboxKind, OutboxStatus, i64)>(conn)
+                .await?;
+            let oldest_due = outbox::table
+                .filter(outbox::status.eq(OutboxStatus::Pending))
+                .filter(outbox::next_attempt_at.le(now))
+                .select(diesel::dsl::min(outbox::next_attempt_at))
+                .first::<Option<NaiveDateTime>>(conn)
+                .await?;
+            (counts, oldest_due)
+        }))
+    }
+
+    /// Deletes settled outbox rows (sent, done, dead) created before
+    /// `before`, and token rows used or expired before it, in batches.
+    pub async fn prune(&self, before: NaiveDateTime) -> Result<Pruned, StorageError> {
+        use super::schema::password_reset_tokens as t;
+        let mut pruned = Pruned::default();
+        loop {
+            let n = with_conn!(self, |conn| {
+                let ids: Vec<OutboxId> = outbox::table
+                    .filter(outbox::status.ne(OutboxStatus::Pending))
+                    .filter(outbox::created_at.lt(before))
+                    .select(outbox::id)
+                    .limit(PRUNE_BATCH)
+                    .load(conn)
+                    .await?;
+                diesel::delete(outbox::table.filter(outbox::id.eq_any(&ids)))
+                    .execute(conn)
+                    .await?
+            });
+            pruned.outbox_rows += n;
+            if (n as i64) < PRUNE_BATCH {
+                break;
+            }
+        }
+        loop {
+            let n = with_conn!(self, |conn| {
+                let ids: Vec<crate::domain::TokenId> = t::table
+                    .filter(t::used_at.lt(before).or(t::expires_at.lt(before)))
+                    .select(t::id)
+                    .limit(PRUNE_BATCH)
+                    .load(conn)
+                    .await?;
+                diesel::delete(t::table.filter(t::id.eq_any(&ids)))
+                    .execute(conn)
+                    .await?
+            });
+            pruned.tokens += n;
+            if (n as i64) < PRUNE_BATCH {
+                break;
+            }
+        }
+        Ok(pruned)
+    }
+
+    /// Gives claimed rows that were never started back to the queue at once
+    /// (graceful shutdown): the lease is cleared and the claim's attempt is
+    /// not counted. Only rows whose lease is still `lease` are touched.
+    pub async fn release_outbox_rows(
+        &self,
+        ids: &[OutboxId],
+        lease: NaiveDateTime,
+    ) -> Result<usize, StorageError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        Ok(with_conn!(self, |conn| {
+            diesel::update(
+                outbox::table
+                    .filter(outbox::id.eq_any(ids))
+                    .filter(outbox::status.eq(OutboxStatus::Pending))
+                    .filter(outbox::locked_until.eq(lease)),
+            )
+            .set((
+                outbox::locked_until.eq(None::<NaiveDateTime>),
+                outbox::attempts.eq(outbox::attempts - 1),
+            ))
+            .execute(conn)
+            .await?
+        }))
     }
 
     /// Rows newest first, optionally only those with `status` (operators'
