@@ -66,9 +66,34 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(wait.min(MAX_RETRY_AFTER))
 }
 
+/// A URL as it may be logged: scheme, host, port and path only. User-info
+/// and query strings may carry credentials (`https://user:pass@...`,
+/// `?token=...`); anything that does not parse is not shown at all.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        Err(_) => "<unparsable URL>".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logged_urls_carry_no_credentials() {
+        assert_eq!(
+            redact_url("https://user:s3cret@hooks.example.test:8443/in?token=abc#x"),
+            "https://hooks.example.test:8443/in"
+        );
+        assert_eq!(redact_url("not a url s3cret"), "<unparsable URL>");
+    }
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretSlice};
 
-use crate::delivery::SendError;
+use crate::delivery::{SendError, redact_url};
 use crate::messages::Webhook;
 
 /// `v1,<base64 HMAC-SHA256(secret, "{id}.{timestamp}.{body}")>`.
@@ -66,7 +66,7 @@ impl WebhookSender {
             .map_err(|e| SendError::Transient {
                 reason: format!(
                     "webhook {}: {}",
-                    payload.url,
+                    redact_url(&payload.url),
                     if e.is_timeout() {
                         "timed out"
                     } else {
@@ -79,7 +79,7 @@ impl WebhookSender {
         if status.is_success() {
             return Ok(());
         }
-        let reason = format!("webhook {} answered {status}", payload.url);
+        let reason = format!("webhook {} answered {status}", redact_url(&payload.url));
         Err(SendError::from_status(status, response.headers(), reason))
     }
 }

@@ -56,7 +56,8 @@ impl Mailer for HttpMailer {
                         "request failed"
                     };
                     SendError::Transient {
-                        reason: format!("{name}: {what}: {e}"),
+                        // Without the URL: a base URL may carry credentials.
+                        reason: format!("{name}: {what}: {}", e.without_url()),
                         retry_after: None,
                     }
                 })?;

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 
 use super::{OutboxWorker, Outcome, StepError};
+use crate::delivery::redact_url;
 use crate::messages::Webhook;
 use crate::storage::outbox::OutboxRow;
 
@@ -24,7 +25,7 @@ impl OutboxWorker {
             "outbox {}: webhook {} delivered to {} (attempt {}{note})",
             row.id,
             hook.msg_id,
-            hook.url,
+            redact_url(&hook.url),
             row.attempts
         );
         Ok(Outcome::Sent)

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod address;
 mod bad_input;
 mod cli;
 mod delivery;
@@ -20,5 +21,7 @@ mod postgres_only;
 mod properties;
 mod providers;
 mod reset_flow;
+mod retention;
 mod rotation;
 mod webhooks;
+mod worker;

@@ -3,9 +3,11 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use pwreset::clock::Clock;
 use pwreset::config::Settings;
+use pwreset::mailer::Mailer;
 use pwreset::outbox::OutboxWorker;
 use pwreset::routes::AppState;
 use pwreset::startup::Application;
@@ -76,6 +78,24 @@ pub async fn spawn_app_on(
     mail_tmp: Arc<tempfile::TempDir>,
     customize: impl FnOnce(&mut HashMap<String, String>),
 ) -> TestApp {
+    spawn_custom_app(db, mail_tmp, customize, AppOptions::default()).await
+}
+
+/// What most tests leave as it is.
+#[derive(Default)]
+pub struct AppOptions {
+    /// Run the outbox worker's own loop (most tests drive it by hand).
+    pub run_worker: bool,
+    /// A mailer of the test's own instead of MAIL_PROVIDER's.
+    pub mailer: Option<Arc<dyn Mailer>>,
+}
+
+pub async fn spawn_custom_app(
+    db: Arc<TestDatabase>,
+    mail_tmp: Arc<tempfile::TempDir>,
+    customize: impl FnOnce(&mut HashMap<String, String>),
+    options: AppOptions,
+) -> TestApp {
     let secret = test_secret();
     let mut env = base_env(&db, mail_tmp.path(), &secret);
     customize(&mut env);
@@ -84,11 +104,13 @@ pub async fn spawn_app_on(
     // Tests hash with the cheapest cost; production enforces 10..=15.
     settings.bcrypt_cost = 4;
     // Tests drive the worker by hand, so deliveries happen exactly when asked.
-    settings.run_outbox_worker = false;
+    settings.run_outbox_worker = options.run_worker;
     let clock = Clock::system();
-    let app = Application::build(settings, clock.clone())
-        .await
-        .expect("app builds");
+    let app = match options.mailer {
+        Some(mailer) => Application::build_with_mailer(settings, clock.clone(), mailer).await,
+        None => Application::build(settings, clock.clone()).await,
+    }
+    .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let worker = app.worker();
     let state = app.state();
@@ -179,4 +201,32 @@ pub async fn assert_problem(response: Response, status: u16, code: &str) -> Valu
     assert_eq!(body["status"], status);
     assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
     body
+}
+
+/// Polls `condition` until it holds or `limit` passes (for events another
+/// process or task causes; never a fixed sleep).
+pub async fn wait_for<F, Fut>(limit: Duration, mut condition: F) -> Option<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if condition().await {
+            return Some(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+impl TestApp {
+    /// What `/metrics` answers now.
+    pub async fn metrics_text(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
 }

@@ -1,0 +1,183 @@
+//! The worker cannot be stopped by what a provider or one row does: absurd
+//! `Retry-After` answers, a panic while processing a row. And `/readyz`
+//! tells when it has stopped making progress.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pwreset::mailer::{EmailMessage, Mailer, SendFuture};
+use wiremock::matchers::{body_string_contains, method};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_retry_after_answers_delay_one_row_and_never_the_others() {
+    let server = MockServer::start().await;
+    let absurd = [
+        ("huge@example.com", "10000000000000"),
+        ("far@example.com", "Fri, 31 Dec 9999 23:59:59 GMT"),
+        ("garbage@example.com", "soon-ish, maybe"),
+    ];
+    for (address, retry_after) in absurd {
+        Mock::given(method("POST"))
+            .and(body_string_contains(address))
+            .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", retry_after))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "ok"})))
+        .mount(&server)
+        .await;
+    let app = spawn_app_with_provider("resend", &server, &[]).await;
+    let mut everyone: Vec<&str> = absurd.iter().map(|(a, _)| *a).collect();
+    everyone.push("fine@example.com");
+    for (i, address) in everyone.iter().enumerate() {
+        app.add_user(&format!("u-{i}"), address, None).await;
+        assert_eq!(app.forgot(address).await.status(), 202);
+    }
+
+    app.deliver().await;
+
+    let before = app.clock.now_naive();
+    for row in app.email_rows().await {
+        let to = serde_json::from_str::<serde_json::Value>(&row.payload).unwrap()["to"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if to == "fine@example.com" {
+            assert_eq!(row.status, OutboxStatus::Sent);
+            continue;
+        }
+        assert_eq!(row.status, OutboxStatus::Pending, "{to} is retried");
+        let wait = row.next_attempt_at - before;
+        assert!(
+            wait <= chrono::TimeDelta::minutes(15) + chrono::TimeDelta::seconds(5),
+            "{to}: Retry-After is capped at the backoff cap, not {wait}"
+        );
+    }
+    // The worker is still there: the next due row goes out.
+    app.add_user("u-late", "later@example.com", None).await;
+    app.forgot("later@example.com").await;
+    app.deliver().await;
+    assert!(
+        app.email_rows()
+            .await
+            .iter()
+            .any(|r| r.payload.contains("later@example.com") && r.status == OutboxStatus::Sent)
+    );
+}
+
+/// Sends by writing nothing, except that it panics for one address.
+struct PanicsFor(&'static str);
+
+impl Mailer for PanicsFor {
+    fn send<'a>(&'a self, message: &'a EmailMessage) -> SendFuture<'a> {
+        Box::pin(async move {
+            assert_ne!(message.to, self.0, "a bug in the mailer");
+            Ok(Some(format!("sent-{}", message.id)))
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        "panics-for-one"
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_in_one_row_is_that_rows_failure_and_the_next_row_goes_out() {
+    let db = TestDatabase::new().await;
+    let app = spawn_custom_app(
+        db,
+        Arc::new(tempfile::tempdir().unwrap()),
+        |env| {
+            env.insert("MAIL_MAX_ATTEMPTS".into(), "1".into());
+        },
+        AppOptions {
+            mailer: Some(Arc::new(PanicsFor("boom@example.com"))),
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    app.add_user("u-1", "boom@example.com", None).await;
+    app.add_user("u-2", "calm@example.com", None).await;
+    app.forgot("boom@example.com").await;
+    app.forgot("calm@example.com").await;
+
+    app.deliver().await;
+
+    let rows = app.email_rows().await;
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        if row.payload.contains("boom@example.com") {
+            assert_eq!(row.status, OutboxStatus::Dead);
+            assert!(
+                row.last_error
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("panicked")
+            );
+        } else {
+            assert_eq!(row.status, OutboxStatus::Sent);
+        }
+    }
+    let metrics = app.metrics_text().await;
+    assert!(
+        metrics.contains(r#"pwreset_outbox_deliveries_total{kind="email",outcome="dead"} 1"#),
+        "{metrics}"
+    );
+}
+
+/// Never finishes a send.
+struct Hangs;
+
+impl Mailer for Hangs {
+    fn send<'a>(&'a self, _message: &'a EmailMessage) -> SendFuture<'a> {
+        Box::pin(std::future::pending())
+    }
+
+    fn name(&self) -> &'static str {
+        "hangs"
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_when_the_worker_stops_making_progress() {
+    let db = TestDatabase::new().await;
+    let app = spawn_custom_app(
+        db,
+        Arc::new(tempfile::tempdir().unwrap()),
+        |env| {
+            env.insert("OUTBOX_POLL_INTERVAL_MS".into(), "50".into());
+            env.insert("MAIL_CONNECT_TIMEOUT_SECS".into(), "1".into());
+            env.insert("MAIL_TIMEOUT_SECS".into(), "1".into());
+        },
+        AppOptions {
+            run_worker: true,
+            mailer: Some(Arc::new(Hangs)),
+        },
+    )
+    .await;
+    let ready = || async {
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(
+        wait_for(Duration::from_secs(10), || async { ready().await == 200 }).await,
+        Some(()),
+        "ready once the worker has run"
+    );
+    app.add_user("u-1", "stuck@example.com", None).await;
+    app.forgot("stuck@example.com").await;
+    assert_eq!(
+        wait_for(Duration::from_secs(20), || async { ready().await == 503 }).await,
+        Some(()),
+        "a worker stuck on one send is reported"
+    );
+}
