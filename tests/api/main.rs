@@ -16,6 +16,7 @@ mod internal_api;
 mod limits;
 mod links;
 mod logs;
+mod metrics;
 mod packaging;
 mod postgres_only;
 mod properties;

@@ -11,6 +11,7 @@ mod db;
 mod hooks;
 mod logs;
 mod mail;
+mod tools;
 mod users;
 
 pub use app::*;
@@ -18,6 +19,7 @@ pub use db::*;
 pub use hooks::*;
 pub use logs::*;
 pub use mail::*;
+pub use tools::*;
 pub use users::*;
 
 pub const STRONG_PASSWORD: &str = "violet-kettle-jumps-47-far";

@@ -1,0 +1,41 @@
+//! External programs some tests drive (promtool, prometheus). In CI
+//! (`PWRESET_CI=1`, set by `.ci/run`) a missing one fails the test loudly;
+//! on a developer's machine the test says why it did nothing and passes.
+
+use std::path::PathBuf;
+
+/// Where `name` is on PATH; None (after saying so) when a local run lacks it.
+pub fn required_tool(name: &str, install_hint: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        if std::env::var("PWRESET_CI").is_ok_and(|v| v == "1") {
+            panic!("{name} is required in CI and is not installed ({install_hint})");
+        }
+        eprintln!("SKIPPED: {name} is not installed ({install_hint}); CI runs this test");
+    }
+    found
+}
+
+/// Whether this process may mount file systems (tests that need a full disk).
+pub fn may_mount(reason: &str) -> bool {
+    // SAFETY-free check: root is uid 0; /proc/self/status says so on Linux.
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    if !root {
+        if std::env::var("PWRESET_CI").is_ok_and(|v| v == "1") {
+            panic!("{reason} needs root in CI");
+        }
+        eprintln!("SKIPPED: {reason} needs root to mount a small file system; CI runs this test");
+    }
+    root
+}
