@@ -10,21 +10,15 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// The database answers within a second, every migration is applied, and
-/// the outbox worker (when this process runs one) is making progress.
+/// Ready when the database answers within a second, every migration is
+/// applied, the database takes writes (not full, not read-only), and the
+/// outbox worker (when this process runs one) is making progress. The body
+/// stays minimal; the log says which check failed.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if let Some(stalled) = worker_stalled(&state) {
-        log::warn!("readyz: the outbox worker has made no progress for {stalled:.0} s");
-        return HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable"}));
-    }
-    match tokio::time::timeout(Duration::from_secs(1), state.actions.repo().is_ready()).await {
-        Ok(Ok(true)) => HttpResponse::Ok().json(json!({"status": "ready"})),
-        Ok(Ok(false)) => {
-            log::warn!("readyz: migrations are not applied");
-            HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable"}))
-        }
-        Ok(Err(e)) => {
-            log::warn!("readyz: database unavailable: {e}");
+    match tokio::time::timeout(Duration::from_secs(1), not_ready(&state)).await {
+        Ok(None) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Ok(Some(why)) => {
+            log::warn!("readyz: {why}");
             HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable"}))
         }
         Err(_) => {
@@ -32,6 +26,25 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable"}))
         }
     }
+}
+
+/// Why this process is not ready, if it is not.
+async fn not_ready(state: &AppState) -> Option<String> {
+    if let Some(stalled) = worker_stalled(state) {
+        return Some(format!(
+            "the outbox worker has made no progress for {stalled:.0} s"
+        ));
+    }
+    let repo = state.actions.repo();
+    match repo.is_ready().await {
+        Ok(true) => {}
+        Ok(false) => return Some("migrations are not applied".into()),
+        Err(e) => return Some(format!("database unavailable: {e}")),
+    }
+    repo.accepts_writes(state.actions.clock().now_naive())
+        .await
+        .err()
+        .map(|e| format!("the database refuses writes: {e}"))
 }
 
 /// How long the worker has been silent, when that is longer than a few poll

@@ -106,18 +106,35 @@ impl StorageError {
         match self {
             Self::Checkout(_) | Self::Connection(_) | Self::Pool(_) => true,
             Self::Query(Error::DatabaseError(
-                DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,
+                DatabaseErrorKind::UnableToSendCommand
+                | DatabaseErrorKind::ClosedConnection
+                | DatabaseErrorKind::ReadOnlyTransaction,
                 _,
             )) => true,
             // Postgres's class 57 (operator intervention: shutdown, restart,
-            // database dropped) reaches diesel as "Unknown" with this text.
+            // database dropped), a full disk (53100) or a read-only database
+            // (25006), and SQLite's full or read-only file, reach diesel as
+            // "Unknown" with these texts: all pass once an operator acts.
             Self::Query(Error::DatabaseError(DatabaseErrorKind::Unknown, info)) => {
-                info.message().starts_with("terminating connection")
+                let message = info.message();
+                UNAVAILABLE_MESSAGES.iter().any(|m| message.contains(m))
             }
             _ => false,
         }
     }
 }
+
+/// What the database says when it cannot take writes for now (see
+/// `StorageError::is_unavailable`).
+const UNAVAILABLE_MESSAGES: [&str; 7] = [
+    "terminating connection",
+    "read-only transaction",
+    "could not extend file",
+    "No space left on device",
+    "database or disk is full",
+    "attempt to write a readonly database",
+    "disk I/O error",
+];
 
 #[derive(Clone)]
 pub(crate) enum Pools {
@@ -330,6 +347,14 @@ impl Repo {
                 DatabaseUrl::Postgres(_) => "SQLite".to_owned(),
             }),
         }
+    }
+
+    /// Whether the database takes a write now (readiness: a full disk or a
+    /// read-only database answers reads but not writes). Upserts one
+    /// rate-limit key of its own.
+    pub async fn accepts_writes(&self, now: chrono::NaiveDateTime) -> Result<(), StorageError> {
+        self.hit_rate_limit("readyz:write-probe", now, now).await?;
+        Ok(())
     }
 
     /// True when the database answers and every embedded migration is applied.

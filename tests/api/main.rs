@@ -17,6 +17,7 @@ mod limits;
 mod links;
 mod logs;
 mod metrics;
+mod outages;
 mod packaging;
 mod postgres_only;
 mod properties;

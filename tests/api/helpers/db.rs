@@ -86,6 +86,12 @@ impl TestDatabase {
         }
     }
 
+    /// Runs SQL on the Postgres server's admin database (for what cannot run
+    /// inside the test database, like changing its own settings).
+    pub async fn execute_as_admin(&self, sql: &str) {
+        admin_sql(sql.to_owned()).await;
+    }
+
     pub fn drop_postgres_database_now(&self) {
         if let Some(name) = &self.pg_name {
             drop_postgres_database(name);
