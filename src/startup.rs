@@ -177,7 +177,9 @@ impl Application {
             .run_outbox_worker
             .then(|| tokio::spawn(self.worker.run(stop_rx)));
         let handle = self.server.handle();
-        let mut server = self.server;
+        // The server runs as a task of its own: it must keep running to carry
+        // out the stop command below.
+        let mut server = tokio::spawn(self.server);
         let served = tokio::select! {
             served = &mut server => Some(served),
             signal = shutdown_signal() => {
@@ -190,12 +192,13 @@ impl Application {
         let served = match served {
             Some(served) => served,
             None => {
-                handle.stop(true).await;
+                let _ = tokio::time::timeout_at(deadline, handle.stop(true)).await;
                 tokio::time::timeout_at(deadline, server)
                     .await
-                    .unwrap_or(Ok(()))
+                    .unwrap_or(Ok(Ok(())))
             }
-        };
+        }
+        .context("the HTTP server task died")?;
         if let Some(worker) = worker.as_mut()
             && tokio::time::timeout_at(deadline, worker).await.is_err()
         {

@@ -254,3 +254,32 @@ async fn mail_preview_prints_what_would_be_sent() {
     let out = pwreset(&app, &["mail", "preview", "changed"], None);
     assert!(text(&out.stdout).contains("If this wasn't you"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_deletes_what_is_past_retention_and_says_what() {
+    let app = spawn_app().await;
+    app.add_user("u-1", "old@example.com", None).await;
+    app.request_link("old@example.com").await;
+    app.forgot("pending@example.com").await;
+    assert_eq!(app.outbox_len().await, 3);
+    // Age the handled request, the sent email and the token by decades.
+    app.db
+        .execute(
+            "UPDATE outbox SET created_at = '2000-01-01 00:00:00' WHERE status <> 'pending'; \
+             UPDATE password_reset_tokens SET created_at = '2000-01-01 00:00:00', \
+             expires_at = '2000-01-01 01:00:00'",
+        )
+        .await;
+
+    let out = pwreset(&app, &["prune"], None);
+
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("deleted 2 outbox row(s), 1 token(s)"),
+        "{stdout}"
+    );
+    let left = app.repo().list_outbox(None, 100).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].status, OutboxStatus::Pending);
+}

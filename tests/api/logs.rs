@@ -43,3 +43,55 @@ async fn logs_never_hold_tokens_passwords_hashes_or_keys() {
         assert!(!logs.contains(secret), "the {name} appears in the logs");
     }
 }
+
+/// Receivers' and providers' URLs may carry credentials (user-info, a key in
+/// the query string): failures are logged and recorded without them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urls_are_logged_without_credentials() {
+    // Nothing listens on port 1: every attempt fails and is logged.
+    let app = spawn_app_with(|env| {
+        env.insert(
+            "WEBHOOK_URLS".into(),
+            "http://hook-user:hunter2-pass@127.0.0.1:1/in?token=webhook-s3cret".into(),
+        );
+        env.insert("WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into());
+        env.insert("MAIL_PROVIDER".into(), "http".into());
+        env.insert(
+            "MAIL_API_BASE_URL".into(),
+            "http://mail-user:mail-pass@127.0.0.1:1/send?key=mail-s3cret".into(),
+        );
+    })
+    .await;
+    app.add_user("u-1", "someone@example.com", None).await;
+    let response = app
+        .internal(reqwest::Method::POST, "/internal/v1/reset-requests")
+        .json(&serde_json::json!({"user_id": "u-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    app.deliver().await;
+
+    let rows = app.repo().list_outbox(None, 100).await.unwrap();
+    let errors: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.last_error.as_deref())
+        .collect();
+    assert!(errors.len() >= 2, "both deliveries failed: {errors:?}");
+    let logs = captured_logs();
+    assert!(logs.contains("127.0.0.1:1/in"), "the receiver is named");
+    for secret in [
+        "hunter2-pass",
+        "webhook-s3cret",
+        "mail-pass",
+        "mail-s3cret",
+        "hook-user",
+        "mail-user",
+    ] {
+        assert!(!logs.contains(secret), "{secret} reached the log");
+        assert!(
+            errors.iter().all(|e| !e.contains(secret)),
+            "{secret} reached last_error: {errors:?}"
+        );
+    }
+}

@@ -25,5 +25,6 @@ mod providers;
 mod reset_flow;
 mod retention;
 mod rotation;
+mod shutdown;
 mod webhooks;
 mod worker;
