@@ -43,31 +43,9 @@ macro_rules! text_enum {
             }
         }
 
-        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
-        where
-            DB: diesel::backend::Backend,
-            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
-        {
-            fn to_sql<'b>(
-                &'b self,
-                out: &mut diesel::serialize::Output<'b, '_, DB>,
-            ) -> diesel::serialize::Result {
-                self.as_str().to_sql(out)
-            }
-        }
-
-        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
-        where
-            DB: diesel::backend::Backend,
-            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
-        {
-            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
-                let raw = String::from_sql(bytes)?;
-                Self::parse(&raw).ok_or_else(|| {
-                    format!(concat!("unknown ", stringify!($name), " {:?}"), raw).into()
-                })
-            }
-        }
+        $crate::domain::ids::text_sql!($name, |v: &$name| v.as_str(), |raw: String| {
+            $name::parse(&raw).ok_or_else(|| format!(concat!("unknown ", stringify!($name), " {:?}"), raw))
+        });
     };
 }
 

@@ -5,6 +5,38 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// Stores a type as TEXT on both backends through a pair of conversions
+/// (`to`: the text; `from`: parse the text back, or say why not).
+macro_rules! text_sql {
+    ($name:ident, $to:expr, $from:expr) => {
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                let to: fn(&$name) -> &str = $to;
+                to(self).to_sql(out)
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                let from: fn(String) -> Result<$name, String> = $from;
+                Ok(from(String::from_sql(bytes)?)?)
+            }
+        }
+    };
+}
+pub(crate) use text_sql;
+
 /// A newtype over `String` stored as TEXT on both backends.
 macro_rules! text_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -29,28 +61,7 @@ macro_rules! text_id {
             }
         }
 
-        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
-        where
-            DB: diesel::backend::Backend,
-            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
-        {
-            fn to_sql<'b>(
-                &'b self,
-                out: &mut diesel::serialize::Output<'b, '_, DB>,
-            ) -> diesel::serialize::Result {
-                self.0.as_str().to_sql(out)
-            }
-        }
-
-        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
-        where
-            DB: diesel::backend::Backend,
-            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
-        {
-            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
-                String::from_sql(bytes).map(Self)
-            }
-        }
+        $crate::domain::ids::text_sql!($name, |v: &$name| v.0.as_str(), |raw: String| Ok::<_, String>($name(raw)));
     };
 }
 

@@ -380,42 +380,37 @@ impl Repo {
     pub async fn prune(&self, before: NaiveDateTime) -> Result<Pruned, StorageError> {
         use super::schema::password_reset_tokens as t;
         let mut pruned = Pruned::default();
+        // One batch of each per round, until both come back short.
         loop {
-            let n = with_conn!(self, |conn| {
-                let ids: Vec<OutboxId> = outbox::table
+            let (rows, tokens) = with_conn!(self, |conn| {
+                let rows: Vec<OutboxId> = outbox::table
                     .filter(outbox::status.ne(OutboxStatus::Pending))
                     .filter(outbox::created_at.lt(before))
                     .select(outbox::id)
                     .limit(PRUNE_BATCH)
                     .load(conn)
                     .await?;
-                diesel::delete(outbox::table.filter(outbox::id.eq_any(&ids)))
-                    .execute(conn)
-                    .await?
-            });
-            pruned.outbox_rows += n;
-            if (n as i64) < PRUNE_BATCH {
-                break;
-            }
-        }
-        loop {
-            let n = with_conn!(self, |conn| {
-                let ids: Vec<crate::domain::TokenId> = t::table
+                let tokens: Vec<crate::domain::TokenId> = t::table
                     .filter(t::used_at.lt(before).or(t::expires_at.lt(before)))
                     .select(t::id)
                     .limit(PRUNE_BATCH)
                     .load(conn)
                     .await?;
-                diesel::delete(t::table.filter(t::id.eq_any(&ids)))
-                    .execute(conn)
-                    .await?
+                (
+                    diesel::delete(outbox::table.filter(outbox::id.eq_any(&rows)))
+                        .execute(conn)
+                        .await?,
+                    diesel::delete(t::table.filter(t::id.eq_any(&tokens)))
+                        .execute(conn)
+                        .await?,
+                )
             });
-            pruned.tokens += n;
-            if (n as i64) < PRUNE_BATCH {
-                break;
+            pruned.outbox_rows += rows;
+            pruned.tokens += tokens;
+            if (rows.max(tokens) as i64) < PRUNE_BATCH {
+                return Ok(pruned);
             }
         }
-        Ok(pruned)
     }
 
     /// Gives claimed rows that were never started back to the queue at once

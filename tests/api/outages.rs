@@ -49,14 +49,17 @@ impl Drop for SmallDisk {
     }
 }
 
-async fn ready(app: &TestApp) -> u16 {
-    app.client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+/// Sets the test database read-only or writable; every open connection is
+/// cut, so the app's next connections get the new setting.
+async fn set_read_only(app: &TestApp, read_only: bool) {
+    let name = app.db.url.rsplit('/').next().unwrap().to_owned();
+    let setting = if read_only { "on" } else { "off" };
+    app.db
+        .execute_as_admin(&format!(
+            "ALTER DATABASE {name} SET default_transaction_read_only = {setting}; \
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ))
+        .await;
 }
 
 /// Asks for links until one is refused; every answer is 202 or a 503 with
@@ -106,12 +109,12 @@ async fn a_full_disk_answers_503_and_loses_nothing_accepted() {
 
     let filler = disk.fill();
     assert!(forgot_until_refused(&app).await, "a full disk is noticed");
-    assert_eq!(ready(&app).await, 503, "/readyz reports it");
+    assert_eq!(app.ready_status().await, 503, "/readyz reports it");
 
     std::fs::remove_file(filler).unwrap();
     assert_eq!(
         wait_for(Duration::from_secs(10), || async {
-            ready(&app).await == 200
+            app.ready_status().await == 200
         })
         .await,
         Some(())
@@ -150,21 +153,17 @@ async fn a_read_only_database_answers_503_and_loses_nothing_accepted() {
     );
     assert_eq!(
         wait_for(Duration::from_secs(10), || async {
-            ready(&app).await == 503
+            app.ready_status().await == 503
         })
         .await,
         Some(()),
         "/readyz reports it"
     );
 
-    app.db
-        .execute_as_admin(&format!(
-            "ALTER DATABASE {name} SET default_transaction_read_only = off; {reconnect}"
-        ))
-        .await;
+    set_read_only(&app, false).await;
     assert_eq!(
         wait_for(Duration::from_secs(10), || async {
-            ready(&app).await == 200
+            app.ready_status().await == 200
         })
         .await,
         Some(())

@@ -159,24 +159,21 @@ async fn readiness_fails_when_the_worker_stops_making_progress() {
         },
     )
     .await;
-    let ready = || async {
-        app.client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
     assert_eq!(
-        wait_for(Duration::from_secs(10), || async { ready().await == 200 }).await,
+        wait_for(Duration::from_secs(10), || async {
+            app.ready_status().await == 200
+        })
+        .await,
         Some(()),
         "ready once the worker has run"
     );
     app.add_user("u-1", "stuck@example.com", None).await;
     app.forgot("stuck@example.com").await;
     assert_eq!(
-        wait_for(Duration::from_secs(20), || async { ready().await == 503 }).await,
+        wait_for(Duration::from_secs(20), || async {
+            app.ready_status().await == 503
+        })
+        .await,
         Some(()),
         "a worker stuck on one send is reported"
     );

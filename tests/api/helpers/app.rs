@@ -223,6 +223,17 @@ where
 }
 
 impl TestApp {
+    /// The status `/readyz` answers now.
+    pub async fn ready_status(&self) -> u16 {
+        self.client
+            .get(self.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// What `/metrics` answers now.
     pub async fn metrics_text(&self) -> String {
         let response = self.client.get(self.url("/metrics")).send().await.unwrap();
