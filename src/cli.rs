@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::clock::Clock;
 use crate::config::{ConfigError, Settings, vars};
 use crate::domain::{EmailAddress, OutboxId, UserId};
+use crate::i18n::Locale;
 use crate::mailer::templates::{Branding, Templates};
 use crate::messages::OutboxStatus;
 use crate::reset::{Actions, ResetError};
@@ -72,6 +73,9 @@ pub enum MailCommand {
     Preview {
         #[arg(value_enum)]
         template: PreviewTemplate,
+        /// The language (en, de, fr, es, ...); English when omitted.
+        #[arg(long)]
+        locale: Option<String>,
     },
 }
 
@@ -160,7 +164,9 @@ pub async fn run(
                 actions.settings().retention.as_secs()
             );
         }
-        Command::Mail(MailCommand::Preview { template }) => preview(template, &settings()?)?,
+        Command::Mail(MailCommand::Preview { template, locale }) => {
+            preview(template, locale.as_deref(), &settings()?)?
+        }
     }
     Ok(())
 }
@@ -296,7 +302,24 @@ async fn run_outbox(
     Ok(())
 }
 
-fn preview(template: PreviewTemplate, settings: &Settings) -> anyhow::Result<()> {
+fn preview(
+    template: PreviewTemplate,
+    locale: Option<&str>,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let locale = match locale {
+        Some(raw) => Locale::parse(raw).with_context(|| {
+            format!(
+                "--locale {raw:?}: expected one of {}",
+                Locale::all()
+                    .iter()
+                    .map(Locale::tag)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?,
+        None => Locale::english(),
+    };
     let templates = Templates::load(settings.mail.template_dir.as_deref())?;
     let branding = Branding {
         app_name: &settings.app_name,
@@ -306,9 +329,9 @@ fn preview(template: PreviewTemplate, settings: &Settings) -> anyhow::Result<()>
         PreviewTemplate::Reset => {
             let link = settings.reset_link("<token>");
             let minutes = settings.reset_token_ttl.as_secs().div_ceil(60);
-            templates.reset(&branding, &link, minutes)
+            templates.reset(&branding, &link, minutes, &locale)
         }
-        PreviewTemplate::Changed => templates.password_changed(&branding),
+        PreviewTemplate::Changed => templates.password_changed(&branding, &locale),
     }?;
     println!(
         "From: {}\nSubject: {}\n\n----- text -----\n{}\n----- html -----\n{}",

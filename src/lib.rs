@@ -8,6 +8,7 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod i18n;
 mod keyfile;
 pub mod limits;
 pub mod mailer;

@@ -73,6 +73,10 @@ text_enum!(WebhookEvent {
 pub struct ResetRequest {
     pub email: String,
     pub ip: Option<String>,
+    /// The language of the request (`Accept-Language`), for the email when
+    /// the account has none of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +108,9 @@ pub struct Email {
     pub template: EmailTemplate,
     pub to: String,
     pub user_id: UserId,
+    /// The language to write it in; English when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none", flatten)]
     pub link: Option<LinkToken>,
 }
@@ -115,6 +122,7 @@ impl Email {
             template: self.template,
             to: self.to.clone(),
             user_id: self.user_id.clone(),
+            locale: self.locale.clone(),
             link: None,
         }
     }
@@ -212,6 +220,7 @@ mod tests {
             template: EmailTemplate::Reset,
             to: "a@example.test".into(),
             user_id: UserId::from_trusted("u-1".into()),
+            locale: None,
             link: Some(LinkToken {
                 token_id: TokenId::random(),
                 sealed_token: SealedToken {

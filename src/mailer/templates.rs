@@ -3,15 +3,22 @@
 //!
 //! Files (any may be overridden, the rest stay built-in): `reset.subject`,
 //! `reset.txt`, `reset.html`, `changed.subject`, `changed.txt`,
-//! `changed.html`. Variables: `app_name`, `support_contact` (may be empty),
-//! and for `reset.*` also `link` and `lifetime_minutes`. `.html` templates are
-//! HTML-escaped automatically. Undefined variables are errors, and every
+//! `changed.html`; `<tag>/<file>` (e.g. `de/reset.txt`) overrides one
+//! language only. Variables: `app_name`, `support_contact` (may be empty),
+//! `contact` (the translated "contact ..." phrase), `lang`, and for `reset.*`
+//! also `link` and `lifetime_minutes`; `t('key', name=value)` looks a message
+//! up in the language's translation file. `.html` templates are HTML-escaped
+//! automatically. Undefined variables are errors, and every
 //! template is test-rendered at start-up, so a broken override refuses
 //! start-up with its file and line instead of failing at send time.
 
 use std::path::{Path, PathBuf};
 
-use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, context};
+use fluent_templates::fluent_bundle::FluentValue;
+use minijinja::value::Kwargs;
+use minijinja::{AutoEscape, Environment, ErrorKind, State, UndefinedBehavior, context};
+
+use crate::i18n::Locale;
 
 pub struct Rendered {
     pub subject: String,
@@ -24,49 +31,51 @@ pub struct Branding<'a> {
     pub support_contact: Option<&'a str>,
 }
 
+/// The built-in templates: structure only; every word comes from the
+/// translation files (`locales/<tag>/pwreset.ftl`) through `t(key, ...)`.
 const BUILT_IN: [(&str, &str); 6] = [
-    ("reset.subject", "Reset your {{ app_name }} password"),
+    ("reset.subject", "{{ t('email-reset-subject') }}"),
     (
         "reset.txt",
-        "Someone asked to reset the password of your {{ app_name }} account.
+        "{{ t('email-reset-intro') }}
 
-To choose a new password, open this link:
+{{ t('email-reset-open') }}
 
 {{ link }}
 
-The link works for {{ lifetime_minutes }} minutes and can be used once.
+{{ t('email-reset-lifetime', minutes=lifetime_minutes) }}
 
-If you did not ask for this, ignore this email: your password stays as it is.
+{{ t('email-reset-ignore') }}
 ",
     ),
     (
         "reset.html",
         "<!doctype html>
-<html><body>
-<p>Someone asked to reset the password of your {{ app_name }} account.</p>
-<p><a href=\"{{ link }}\">Choose a new password</a></p>
-<p>The link works for {{ lifetime_minutes }} minutes and can be used once.</p>
-<p>If you did not ask for this, ignore this email: your password stays as it is.</p>
+<html lang=\"{{ lang }}\"><body>
+<p>{{ t('email-reset-intro') }}</p>
+<p><a href=\"{{ link }}\">{{ t('email-reset-button') }}</a></p>
+<p>{{ t('email-reset-lifetime', minutes=lifetime_minutes) }}</p>
+<p>{{ t('email-reset-ignore') }}</p>
 </body></html>
 ",
     ),
-    ("changed.subject", "Your {{ app_name }} password was changed"),
+    ("changed.subject", "{{ t('email-changed-subject') }}"),
     (
         "changed.txt",
-        "The password of your {{ app_name }} account was just changed.
+        "{{ t('email-changed-intro') }}
 
-If this was you, there is nothing to do.
+{{ t('email-changed-fine') }}
 
-If this wasn't you, someone else may have access to your email: reset your password again right away and {% if support_contact %}contact {{ support_contact }}{% else %}contact your administrator{% endif %}.
+{{ t('email-changed-warning-lead') }}{{ t('email-changed-warning', contact=contact) }}
 ",
     ),
     (
         "changed.html",
         "<!doctype html>
-<html><body>
-<p>The password of your {{ app_name }} account was just changed.</p>
-<p>If this was you, there is nothing to do.</p>
-<p><strong>If this wasn't you</strong>, someone else may have access to your email: reset your password again right away and {% if support_contact %}contact {{ support_contact }}{% else %}contact your administrator{% endif %}.</p>
+<html lang=\"{{ lang }}\"><body>
+<p>{{ t('email-changed-intro') }}</p>
+<p>{{ t('email-changed-fine') }}</p>
+<p><strong>{{ t('email-changed-warning-lead') }}</strong>{{ t('email-changed-warning', contact=contact) }}</p>
 </body></html>
 ",
     ),
@@ -105,7 +114,25 @@ impl Templates {
                 .map_err(|e| minijinja::Error::new(ErrorKind::WriteFailure, e.to_string())),
             _ => minijinja::escape_formatter(out, state, value),
         });
+        env.add_function("t", translate);
         for (name, source) in BUILT_IN {
+            // Per-language overrides first: `<dir>/<tag>/<name>`.
+            for locale in Locale::all() {
+                let path = dir.map(|d| d.join(locale.tag()).join(name));
+                if let Some(path) = path.filter(|p| p.is_file()) {
+                    let text = std::fs::read_to_string(&path).map_err(|e| TemplateError {
+                        file: path.display().to_string(),
+                        line: None,
+                        message: e.to_string(),
+                    })?;
+                    let localized = format!("{}/{name}", locale.tag());
+                    env.add_template_owned(localized.clone(), text)
+                        .map_err(|e| template_error(&path, &e))?;
+                    env.get_template(&localized)
+                        .and_then(|t| t.render(sample_context(name, &locale)))
+                        .map_err(|e| template_error(&path, &e))?;
+                }
+            }
             let (file, source) = match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path).map_err(|e| TemplateError {
@@ -127,7 +154,7 @@ impl Templates {
                 .get_template(name)
                 .map_err(|e| template_error(&file, &e))?;
             template
-                .render(sample_context(name))
+                .render(sample_context(name, &Locale::english()))
                 .map_err(|e| template_error(&file, &e))?;
         }
         Ok(Self { env })
@@ -138,27 +165,38 @@ impl Templates {
         branding: &Branding<'_>,
         link: &str,
         lifetime_minutes: u64,
+        locale: &Locale,
     ) -> Result<Rendered, RenderError> {
         let ctx = context! {
             link => link,
             lifetime_minutes => lifetime_minutes,
-            app_name => branding.app_name,
-            support_contact => branding.support_contact.unwrap_or_default(),
+            ..branding_context(branding, locale)
         };
-        self.render("reset", ctx)
+        self.render("reset", ctx, locale)
     }
 
-    pub fn password_changed(&self, branding: &Branding<'_>) -> Result<Rendered, RenderError> {
-        let ctx = context! {
-            app_name => branding.app_name,
-            support_contact => branding.support_contact.unwrap_or_default(),
-        };
-        self.render("changed", ctx)
+    pub fn password_changed(
+        &self,
+        branding: &Branding<'_>,
+        locale: &Locale,
+    ) -> Result<Rendered, RenderError> {
+        self.render("changed", branding_context(branding, locale), locale)
     }
 
-    fn render(&self, base: &str, ctx: minijinja::Value) -> Result<Rendered, RenderError> {
+    fn render(
+        &self,
+        base: &str,
+        ctx: minijinja::Value,
+        locale: &Locale,
+    ) -> Result<Rendered, RenderError> {
         let part = |suffix: &str| -> Result<String, RenderError> {
             let name = format!("{base}.{suffix}");
+            let localized = format!("{}/{name}", locale.tag());
+            let name = if self.env.get_template(&localized).is_ok() {
+                localized
+            } else {
+                name
+            };
             self.env
                 .get_template(&name)
                 .and_then(|t| t.render(&ctx))
@@ -193,17 +231,63 @@ pub fn escape_html(raw: &str) -> String {
     out
 }
 
+/// What every message knows: the product, who to contact, the language.
+fn branding_context(branding: &Branding<'_>, locale: &Locale) -> minijinja::Value {
+    let app = branding.app_name.to_owned();
+    let contact = match branding.support_contact {
+        Some(who) => locale.text(
+            "email-changed-contact",
+            &[("who", FluentValue::from(who.to_owned()))],
+        ),
+        None => locale.text("email-changed-contact-admin", &[]),
+    };
+    context! {
+        app_name => app,
+        support_contact => branding.support_contact.unwrap_or_default(),
+        contact => contact,
+        lang => locale.tag(),
+    }
+}
+
+/// `t(key, name=value, ...)`: the message in the message's language, with
+/// `app` (APP_NAME) always available to it.
+fn translate(state: &State, key: String, kwargs: Kwargs) -> Result<String, minijinja::Error> {
+    let locale = state
+        .lookup("lang")
+        .and_then(|v| v.as_str().and_then(Locale::parse))
+        .unwrap_or_else(Locale::english);
+    let mut args: Vec<(String, FluentValue<'static>)> = Vec::new();
+    if let Some(app) = state.lookup("app_name") {
+        args.push(("app".into(), FluentValue::from(app.to_string())));
+    }
+    for name in kwargs.args() {
+        let value: minijinja::Value = kwargs.get(name)?;
+        let value = match value.as_i64() {
+            Some(n) => FluentValue::from(n),
+            None => FluentValue::from(value.to_string()),
+        };
+        args.push((name.to_owned(), value));
+    }
+    kwargs.assert_all_used()?;
+    let args: Vec<(&str, FluentValue<'static>)> =
+        args.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    Ok(locale.text(&key, &args))
+}
+
 /// The variables each template really gets, with sample values.
-fn sample_context(name: &str) -> minijinja::Value {
+fn sample_context(name: &str, locale: &Locale) -> minijinja::Value {
+    let branding = Branding {
+        app_name: "pwreset",
+        support_contact: Some("support@example.test"),
+    };
     if name.starts_with("reset.") {
         context! {
             link => "https://example.test/reset-password?token=sample",
             lifetime_minutes => 60,
-            app_name => "pwreset",
-            support_contact => "support@example.test",
+            ..branding_context(&branding, locale)
         }
     } else {
-        context! { app_name => "pwreset", support_contact => "support@example.test" }
+        branding_context(&branding, locale)
     }
 }
 
@@ -222,6 +306,40 @@ fn template_error(file: &Path, e: &minijinja::Error) -> TemplateError {
 mod tests {
     use super::*;
 
+    fn en() -> Locale {
+        Locale::english()
+    }
+
+    #[test]
+    fn each_language_has_its_words_and_its_own_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("fr")).unwrap();
+        std::fs::write(
+            dir.path().join("fr/reset.subject"),
+            "Acme : {{ t('email-reset-button') }}",
+        )
+        .unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        let de = Locale::parse("de").unwrap();
+        let mail = t.reset(&branding(), "https://x.test/r", 30, &de).unwrap();
+        assert_eq!(mail.subject, "Setze dein <Acme>-Passwort zurück");
+        assert!(mail.text.contains("30 Minuten"), "{}", mail.text);
+        assert!(mail.html.contains("lang=\"de\""));
+        let fr = Locale::parse("fr").unwrap();
+        let mail = t.reset(&branding(), "https://x.test/r", 30, &fr).unwrap();
+        assert_eq!(mail.subject, "Acme : Choisir un nouveau mot de passe");
+        assert!(mail.text.contains("30 minutes"), "built-in text in French");
+        let es = Locale::parse("es").unwrap();
+        let changed = t.password_changed(&branding(), &es).unwrap();
+        assert!(
+            changed
+                .text
+                .contains("ponte en contacto con help@acme.test"),
+            "{}",
+            changed.text
+        );
+    }
+
     fn branding() -> Branding<'static> {
         Branding {
             app_name: "<Acme>",
@@ -233,7 +351,7 @@ mod tests {
     fn html_is_escaped_and_the_lifetime_stated() {
         let t = Templates::load(None).unwrap();
         let mail = t
-            .reset(&branding(), "https://x.test/r?token=a&b", 60)
+            .reset(&branding(), "https://x.test/r?token=a&b", 60, &en())
             .unwrap();
         assert!(mail.html.contains("&lt;Acme&gt;") && !mail.html.contains("<Acme>"));
         assert!(mail.html.contains("token=a&amp;b"));
@@ -243,7 +361,7 @@ mod tests {
         );
         assert!(mail.text.contains("60 minutes"));
         assert_eq!(mail.subject, "Reset your <Acme> password");
-        let changed = t.password_changed(&branding()).unwrap();
+        let changed = t.password_changed(&branding(), &en()).unwrap();
         assert!(
             changed.text.contains("If this wasn't you") && changed.text.contains("help@acme.test")
         );
@@ -252,7 +370,7 @@ mod tests {
             support_contact: None,
         };
         assert!(
-            t.password_changed(&anonymous)
+            t.password_changed(&anonymous, &en())
                 .unwrap()
                 .text
                 .contains("contact your administrator")
@@ -273,7 +391,7 @@ mod tests {
         )
         .unwrap();
         let t = Templates::load(Some(dir.path())).unwrap();
-        let mail = t.reset(&branding(), "https://x.test/r", 15).unwrap();
+        let mail = t.reset(&branding(), "https://x.test/r", 15, &en()).unwrap();
         assert_eq!(
             mail.subject, "<Acme>: new password Bcc: x",
             "one line, whatever the template says"

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 
 use super::{OutboxWorker, Outcome, StepError};
+use crate::i18n::Locale;
 use crate::mailer::EmailMessage;
 use crate::mailer::templates::Branding;
 use crate::messages::{Email, EmailTemplate, OutboxMessage};
@@ -48,6 +49,11 @@ impl OutboxWorker {
             support_contact: settings.support_contact.as_deref(),
         };
         let templates = &self.couriers.templates;
+        let locale = email
+            .locale
+            .as_deref()
+            .and_then(Locale::parse)
+            .unwrap_or_else(Locale::english);
         let rendered = match email.template {
             EmailTemplate::Reset => {
                 let link = email.link.as_ref().ok_or_else(|| {
@@ -61,9 +67,9 @@ impl OutboxWorker {
                             UnusableLink::Storage(e) => StepError::Storage(e),
                             other => StepError::permanent(other),
                         })?;
-                templates.reset(&branding, &link, minutes)
+                templates.reset(&branding, &link, minutes, &locale)
             }
-            EmailTemplate::PasswordChanged => templates.password_changed(&branding),
+            EmailTemplate::PasswordChanged => templates.password_changed(&branding, &locale),
         }
         .map_err(StepError::permanent)?;
         Ok(EmailMessage {

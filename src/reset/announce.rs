@@ -6,17 +6,25 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 
 use crate::config::WebhookSettings;
+use crate::i18n::Locale;
 use crate::messages::{Email, EmailTemplate, OutboxMessage, Outgoing, Webhook, WebhookEvent};
 use crate::storage::users::User;
 
-/// "Your password was changed; if this wasn't you ..."
-pub(super) fn password_changed(user: &User) -> Outgoing {
+/// "Your password was changed; if this wasn't you ..." in the account's
+/// language, else in `fallback` (the language of the request that changed it).
+pub(super) fn password_changed(user: &User, fallback: Option<&Locale>) -> Outgoing {
     Outgoing::new(OutboxMessage::Email(Email {
         template: EmailTemplate::PasswordChanged,
         to: user.email.clone(),
         user_id: user.id.clone(),
+        locale: email_locale(user, fallback),
         link: None,
     }))
+}
+
+/// The language of an email to `user`: theirs, else the request's.
+pub(super) fn email_locale(user: &User, fallback: Option<&Locale>) -> Option<String> {
+    user.locale.clone().or_else(|| fallback.map(Locale::tag))
 }
 
 /// The messages for one event: one per configured receiver, none when
@@ -75,6 +83,7 @@ mod tests {
             password_changed_at: None,
             created_at: now,
             updated_at: now,
+            locale: None,
         };
         let messages = event(&settings, WebhookEvent::ResetCompleted, &user, Utc::now());
         assert_eq!(messages.len(), 2);

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use super::{Actions, ResetError, announce};
 use crate::domain::{EmailAddress, UserId, field_error};
+use crate::i18n::Locale;
 use crate::messages::WebhookEvent;
 use crate::storage::tokens::ConsumeOutcome;
 use crate::storage::users::User;
@@ -20,6 +21,7 @@ impl Actions {
         new_password: &str,
         confirm_password: &str,
         ip: Option<IpAddr>,
+        locale: Option<&Locale>,
     ) -> Result<UserId, ResetError> {
         if new_password != confirm_password {
             return Err(ResetError::Invalid(field_error(
@@ -31,7 +33,7 @@ impl Actions {
         let password = self.check_password(new_password, &user.email)?;
         let hash = self.hash(&password).await?;
 
-        let mut messages = vec![announce::password_changed(&user)];
+        let mut messages = vec![announce::password_changed(&user, locale)];
         messages.extend(announce::event(
             &self.settings.webhooks,
             WebhookEvent::ResetCompleted,
@@ -76,7 +78,7 @@ impl Actions {
             .ok_or(ResetError::UserNotFound)?;
         let password = self.check_password(new_password, &user.email)?;
         let hash = self.hash(&password).await?;
-        let notice = announce::password_changed(&user);
+        let notice = announce::password_changed(&user, None);
         if !self
             .repo
             .set_password_hash(&user.id, &hash, self.clock.now_naive(), &[notice])

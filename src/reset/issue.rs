@@ -9,6 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Actions, ResetError, announce};
 use crate::domain::{EmailAddress, TokenHash, TokenId, UserId};
+use crate::i18n::Locale;
 use crate::messages::{Email, EmailTemplate, LinkToken, OutboxMessage, Outgoing, WebhookEvent};
 use crate::metrics::LinkVia;
 use crate::storage::tokens::NewToken;
@@ -85,6 +86,7 @@ impl Actions {
         user: &User,
         ttl: Duration,
         by_email: bool,
+        request_locale: Option<&Locale>,
     ) -> Result<(IssuedToken, Vec<Outgoing>), ResetError> {
         let now = self.clock.now();
         let issued = IssuedToken::new(now, ttl)?;
@@ -100,6 +102,7 @@ impl Actions {
                     template: EmailTemplate::Reset,
                     to: user.email.clone(),
                     user_id: user.id.clone(),
+                    locale: announce::email_locale(user, request_locale),
                     link: Some(LinkToken {
                         token_id: issued.id.clone(),
                         sealed_token,
@@ -132,7 +135,7 @@ impl Actions {
         if user.disabled {
             return Err(ResetError::UserDisabled);
         }
-        let (issued, messages) = self.new_token(&user, ttl, delivery == Delivery::Email)?;
+        let (issued, messages) = self.new_token(&user, ttl, delivery == Delivery::Email, None)?;
         self.repo
             .insert_token_with_messages(
                 &issued.row(&user.id, None),

@@ -4,6 +4,7 @@
 
 use super::{Actions, ResetError};
 use crate::domain::{EmailAddress, UserId};
+use crate::i18n::Locale;
 use crate::storage::users::{InsertUserError, NewUser, Upserted, User, UserUpsert};
 
 /// What a service (internal API) or an operator (CLI) asks to be true.
@@ -15,6 +16,8 @@ pub struct NewUserRequest {
     pub password_hash: Option<String>,
     /// None leaves an existing user's state as it is.
     pub disabled: Option<bool>,
+    /// The language of the user's emails; None leaves it as it is.
+    pub locale: Option<Locale>,
 }
 
 /// What a provisioning call changed.
@@ -40,11 +43,13 @@ impl Actions {
         &self,
         request: &NewUserRequest,
     ) -> Result<Provisioned, ResetError> {
+        let locale = request.locale.as_ref().map(Locale::tag);
         let change = UserUpsert {
             id: &request.id,
             email: &request.email,
             password_hash: request.password_hash.as_deref(),
             disabled: request.disabled,
+            locale: locale.as_deref(),
         };
         let Upserted {
             user,
@@ -86,6 +91,7 @@ impl Actions {
                 password_changed_at: hash.as_ref().map(|_| now),
                 created_at: now,
                 updated_at: now,
+                locale: None,
             })
             .await?;
         Ok(())

@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 
 use super::{Actions, ResetError};
 use crate::domain::{EmailAddress, OutboxId, TokenId, UserId};
+use crate::i18n::Locale;
 use crate::messages::{OutboxMessage, Outgoing, ResetRequest};
 use crate::metrics::LinkVia;
 use crate::storage::outbox::Fulfilment;
@@ -41,11 +42,13 @@ impl Actions {
         &self,
         email: &EmailAddress,
         ip: Option<IpAddr>,
+        locale: Option<&Locale>,
     ) -> Result<(), ResetError> {
         self.limiter.forgot_password(ip, email).await?;
         let request = Outgoing::new(OutboxMessage::ResetRequest(ResetRequest {
             email: email.as_str().to_owned(),
             ip: ip.map(|ip| ip.to_string()),
+            locale: locale.map(Locale::tag),
         }));
         self.repo.enqueue(&request, self.clock.now_naive()).await?;
         // The worker is deliberately not woken here: it finds the row on its
@@ -94,7 +97,9 @@ impl Actions {
         request: &ResetRequest,
         user: &User,
     ) -> Result<Fulfilled, ResetError> {
-        let (issued, messages) = self.new_token(user, self.settings.reset_token_ttl, true)?;
+        let locale = request.locale.as_deref().and_then(Locale::parse);
+        let (issued, messages) =
+            self.new_token(user, self.settings.reset_token_ttl, true, locale.as_ref())?;
         let fulfilment = self
             .repo
             .fulfil_reset_request(

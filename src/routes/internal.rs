@@ -12,6 +12,7 @@ use super::service_auth::ServiceCaller;
 use super::state::AppState;
 use crate::domain::{EmailAddress, UserId};
 use crate::error::ApiError;
+use crate::i18n::Locale;
 use crate::reset::{Delivery, NewUserRequest, Target};
 use crate::storage::users::User;
 
@@ -41,6 +42,8 @@ pub struct PutUserBody {
     /// A bcrypt hash the service computed; never a plain password.
     password_hash: Field<String>,
     disabled: Field<bool>,
+    /// The language of the user's emails (en, de, fr, es, ...).
+    locale: Field<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -71,6 +74,7 @@ fn user_json(user: &User) -> Value {
         "email": user.email,
         "disabled": user.disabled,
         "has_password": user.password_hash.is_some(),
+        "locale": user.locale,
         "password_changed_at": user.password_changed_at.map(time),
         "created_at": time(user.created_at),
         "updated_at": time(user.updated_at),
@@ -110,13 +114,32 @@ async fn put_user(
         }
     };
     let disabled = problems.optional("disabled", body.disabled);
-    let (email, password_hash, disabled) =
-        problems.finish((|| Some((email?, password_hash?, disabled?)))())?;
+    let locale = match body.locale {
+        Field::Missing => Some(None),
+        Field::Given(raw) if Locale::parse(&raw).is_some() => Some(Locale::parse(&raw)),
+        _ => {
+            problems.add(
+                "locale",
+                format!(
+                    "Must be one of: {}.",
+                    Locale::all()
+                        .iter()
+                        .map(Locale::tag)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            None
+        }
+    };
+    let (email, password_hash, disabled, locale) =
+        problems.finish((|| Some((email?, password_hash?, disabled?, locale?)))())?;
     let request = NewUserRequest {
         id,
         email,
         password_hash,
         disabled,
+        locale,
     };
     let done = state.actions.provision_user(&request).await?;
     log::info!(

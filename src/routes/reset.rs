@@ -44,9 +44,10 @@ pub async fn forgot_password(
     let raw = problems.required("email", body.email);
     let email = problems.parsed("email", raw.as_deref().map(EmailAddress::parse));
     let email = problems.finish(email)?;
+    let locale = state.requested_locale(&req);
     state
         .actions
-        .request_link(&email, state.client_ip(&req))
+        .request_link(&email, state.client_ip(&req), locale.as_ref())
         .await?;
     Ok(HttpResponse::Accepted().json(json!({ "detail": FORGOT_PASSWORD_DETAIL })))
 }
@@ -82,9 +83,16 @@ pub async fn reset_password(
     let confirm = problems.required("confirm_password", body.confirm_password);
     let (token, new_password, confirm) =
         problems.finish((|| Some((token?, new_password?, confirm?)))())?;
+    let locale = state.requested_locale(&req);
     state
         .actions
-        .complete_reset(&token, &new_password, &confirm, state.client_ip(&req))
+        .complete_reset(
+            &token,
+            &new_password,
+            &confirm,
+            state.client_ip(&req),
+            locale.as_ref(),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "detail": RESET_DONE_DETAIL })))
 }

@@ -20,6 +20,8 @@ pub struct User {
     pub password_changed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The language of the user's emails (a supported tag), if set.
+    pub locale: Option<String>,
 }
 
 impl std::fmt::Debug for User {
@@ -43,6 +45,7 @@ pub struct NewUser<'a> {
     pub password_changed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub locale: Option<&'a str>,
 }
 
 /// What a service asks `PUT /internal/v1/users/{id}` to be true.
@@ -51,6 +54,8 @@ pub struct UserUpsert<'a> {
     pub email: &'a EmailAddress,
     pub password_hash: Option<&'a str>,
     pub disabled: Option<bool>,
+    /// None leaves an existing user's language as it is.
+    pub locale: Option<&'a str>,
 }
 
 pub struct Upserted {
@@ -167,6 +172,7 @@ impl Repo {
                         password_changed_at: change.password_hash.map(|_| now),
                         created_at: now,
                         updated_at: now,
+                        locale: change.locale,
                     })
                     .on_conflict(users::id)
                     .do_nothing()
@@ -200,6 +206,7 @@ impl Repo {
                             existing.password_changed_at
                         }),
                         users::updated_at.eq(now),
+                        users::locale.eq(change.locale.or(existing.locale.as_deref())),
                     ))
                     .execute(conn)
                     .await?;

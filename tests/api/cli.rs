@@ -250,9 +250,18 @@ async fn mail_preview_prints_what_would_be_sent() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let preview = text(&out.stdout);
     assert!(preview.contains("Subject: Reset your pwreset password"));
-    assert!(preview.contains("60 minutes") && preview.contains("<html>"));
+    assert!(preview.contains("60 minutes") && preview.contains("<html lang=\"en\">"));
     let out = pwreset(&app, &["mail", "preview", "changed"], None);
     assert!(text(&out.stdout).contains("If this wasn't you"));
+    let out = pwreset(&app, &["mail", "preview", "reset", "--locale", "de"], None);
+    assert!(text(&out.stdout).contains("Subject: Setze dein pwreset-Passwort zurück"));
+    let out = pwreset(&app, &["mail", "preview", "reset", "--locale", "tlh"], None);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("expected one of en"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

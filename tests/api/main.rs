@@ -13,6 +13,7 @@ mod expiry;
 mod forged_tokens;
 mod health;
 mod internal_api;
+mod languages;
 mod limits;
 mod links;
 mod logs;
