@@ -92,6 +92,36 @@ impl fmt::Debug for Locale {
     }
 }
 
+/// The template function `t(key, name=value, ...)` of the email and page
+/// templates: the message in the language of the template's `lang`, with
+/// `app` (the template's `app_name`) always available to it.
+pub fn template_t(
+    state: &minijinja::State,
+    key: String,
+    kwargs: minijinja::value::Kwargs,
+) -> Result<String, minijinja::Error> {
+    let locale = state
+        .lookup("lang")
+        .and_then(|v| v.as_str().and_then(Locale::parse))
+        .unwrap_or_else(Locale::english);
+    let mut args: Vec<(String, FluentValue<'static>)> = Vec::new();
+    if let Some(app) = state.lookup("app_name") {
+        args.push(("app".into(), FluentValue::from(app.to_string())));
+    }
+    for name in kwargs.args() {
+        let value: minijinja::Value = kwargs.get(name)?;
+        let value = match value.as_i64() {
+            Some(n) => FluentValue::from(n),
+            None => FluentValue::from(value.to_string()),
+        };
+        args.push((name.to_owned(), value));
+    }
+    kwargs.assert_all_used()?;
+    let args: Vec<(&str, FluentValue<'static>)> =
+        args.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    Ok(locale.text(&key, &args))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

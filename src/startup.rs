@@ -15,6 +15,7 @@ use crate::mailer::templates::Templates;
 use crate::mailer::{self, Mailer};
 use crate::metrics::Metrics;
 use crate::outbox::{Couriers, OutboxWorker};
+use crate::pages::Pages;
 use crate::reset::Actions;
 use crate::routes::{self, AppState};
 use crate::storage::{PoolOptions, Repo};
@@ -105,7 +106,8 @@ impl Application {
             actions.worker_wake(),
         );
         let settings = actions.settings.clone();
-        let state = web::Data::new(AppState { actions });
+        let pages = Pages::load(settings.page_template_dir.as_deref())?;
+        let state = web::Data::new(AppState { actions, pages });
 
         let listener = TcpListener::bind(settings.bind_addr)
             .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;

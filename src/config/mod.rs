@@ -65,6 +65,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub app_name: String,
     pub support_contact: Option<String>,
+    pub page_template_dir: Option<PathBuf>,
     pub http_workers: usize,
     pub service_keys: Vec<ServiceKey>,
     pub rate_limits: RateLimitSettings,
@@ -167,6 +168,13 @@ impl Settings {
         let mail = mail::read(&mut r);
         let app_name = r.text(&vars::APP_NAME);
         let support_contact = r.raw(&vars::SUPPORT_CONTACT);
+        let page_template_dir = r.raw(&vars::PAGE_TEMPLATE_DIR).map(PathBuf::from);
+        if let Some(dir) = page_template_dir.as_ref().filter(|d| !d.is_dir()) {
+            r.problem(format!(
+                "PAGE_TEMPLATE_DIR={}: no such folder",
+                dir.display()
+            ));
+        }
         let http_workers = r.number_or(&vars::HTTP_WORKERS, cores, 1..=64, "threads");
         let poll_ms = r.number(&vars::OUTBOX_POLL_INTERVAL_MS, 10..=60_000, "milliseconds");
         let retention = r.number(&vars::RETENTION_SECS, 60..=315_360_000u64, "seconds");
@@ -202,6 +210,7 @@ impl Settings {
             mail,
             app_name,
             support_contact,
+            page_template_dir,
             http_workers,
             service_keys,
             rate_limits,

@@ -75,7 +75,8 @@ vars! {
     MAIL_CONNECT_TIMEOUT_SECS = Value("5"), "provider and webhook connect timeout, 1..=60";
     MAIL_TIMEOUT_SECS = Value("10"), "provider and webhook request timeout, 1..=300";
     MAIL_TEMPLATE_DIR = Unset, "folder of email template overrides; unset means built-in";
-    APP_NAME = Value("pwreset"), "the product name in emails";
+    APP_NAME = Value("pwreset"), "the product name in emails and on the hosted pages";
+    PAGE_TEMPLATE_DIR = Unset, "folder of hosted-page template overrides (<file> or <tag>/<file>); unset means built-in";
     SUPPORT_CONTACT = Unset, "who to contact, in the password-changed email";
     OUTBOX_POLL_INTERVAL_MS = Value("1000"), "how often the worker looks for due rows";
     SERVICE_API_KEYS = Unset, "name:key,name:key for the internal API (keys at least 24 characters); unset means it answers 401";

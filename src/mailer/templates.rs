@@ -15,8 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use fluent_templates::fluent_bundle::FluentValue;
-use minijinja::value::Kwargs;
-use minijinja::{AutoEscape, Environment, ErrorKind, State, UndefinedBehavior, context};
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, context};
 
 use crate::i18n::Locale;
 
@@ -114,7 +113,7 @@ impl Templates {
                 .map_err(|e| minijinja::Error::new(ErrorKind::WriteFailure, e.to_string())),
             _ => minijinja::escape_formatter(out, state, value),
         });
-        env.add_function("t", translate);
+        env.add_function("t", crate::i18n::template_t);
         for (name, source) in BUILT_IN {
             // Per-language overrides first: `<dir>/<tag>/<name>`.
             for locale in Locale::all() {
@@ -247,31 +246,6 @@ fn branding_context(branding: &Branding<'_>, locale: &Locale) -> minijinja::Valu
         contact => contact,
         lang => locale.tag(),
     }
-}
-
-/// `t(key, name=value, ...)`: the message in the message's language, with
-/// `app` (APP_NAME) always available to it.
-fn translate(state: &State, key: String, kwargs: Kwargs) -> Result<String, minijinja::Error> {
-    let locale = state
-        .lookup("lang")
-        .and_then(|v| v.as_str().and_then(Locale::parse))
-        .unwrap_or_else(Locale::english);
-    let mut args: Vec<(String, FluentValue<'static>)> = Vec::new();
-    if let Some(app) = state.lookup("app_name") {
-        args.push(("app".into(), FluentValue::from(app.to_string())));
-    }
-    for name in kwargs.args() {
-        let value: minijinja::Value = kwargs.get(name)?;
-        let value = match value.as_i64() {
-            Some(n) => FluentValue::from(n),
-            None => FluentValue::from(value.to_string()),
-        };
-        args.push((name.to_owned(), value));
-    }
-    kwargs.assert_all_used()?;
-    let args: Vec<(&str, FluentValue<'static>)> =
-        args.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    Ok(locale.text(&key, &args))
 }
 
 /// The variables each template really gets, with sample values.

@@ -64,6 +64,24 @@ impl Actions {
         }
     }
 
+    /// What the policy says of a candidate password for a usable link (the
+    /// hosted page's live feedback): the problems, none when it would pass.
+    pub async fn password_problems(
+        &self,
+        jwt: &str,
+        candidate: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Vec<String>, ResetError> {
+        let LiveLink { user, .. } = self.check_link(jwt, ip).await?;
+        Ok(match self.check_password(candidate, &user.email) {
+            Ok(_) => Vec::new(),
+            Err(ResetError::Invalid(mut problems)) => {
+                problems.remove("new_password").unwrap_or_default()
+            }
+            Err(e) => return Err(e),
+        })
+    }
+
     /// An operator sets a user's password (`pwreset user set-password`): the
     /// same policy, and the same notice; every outstanding link dies.
     pub async fn set_password(

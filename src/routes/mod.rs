@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
     cfg.service(resource("/healthz", false, web::get().to(health::healthz)))
         .service(resource("/readyz", false, web::get().to(health::readyz)))
         .service(resource("/metrics", false, web::get().to(metrics::metrics)))
+        .configure(crate::pages::configure)
         .service(
             web::scope("/api/auth")
                 .wrap(cors(cors_origins))
@@ -80,7 +81,7 @@ fn resource(path: &str, with_slash: bool, route: actix_web::Route) -> actix_web:
         .default_service(web::to(method_not_allowed))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+pub(crate) async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed)
 }
 

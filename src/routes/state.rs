@@ -6,11 +6,13 @@ use actix_web::HttpRequest;
 
 use crate::config::Settings;
 use crate::i18n::Locale;
+use crate::pages::Pages;
 use crate::reset::Actions;
 
 /// Shared by all HTTP workers.
 pub struct AppState {
     pub actions: Actions,
+    pub pages: Pages,
 }
 
 impl AppState {

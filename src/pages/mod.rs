@@ -1,0 +1,409 @@
+//! The hosted pages (DESIGN §4): ask for a link, and set a new password
+//! through it, with no SPA at all. Plain HTML forms that work without
+//! JavaScript; the script only removes the token from the address bar and
+//! shows the server's password feedback as the person types. The same
+//! actions (`reset/`) as the JSON API: the same limits, token rules and
+//! single-use transaction.
+//!
+//! Mail scanners open links: GET and HEAD never consume anything, and
+//! nothing on these pages submits by itself; only a person's click does.
+
+mod render;
+
+use actix_web::http::header::{self, ContentType, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{HttpRequest, HttpResponse, web};
+use minijinja::{Value, context};
+use serde::Deserialize;
+use serde_json::json;
+
+pub use render::{PageError, Pages};
+
+use crate::domain::{EmailAddress, FieldErrors};
+use crate::i18n::Locale;
+use crate::reset::ResetError;
+use crate::routes::AppState;
+
+/// Only what the pages need, from the service itself.
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const FORM_LIMIT: usize = 16 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(page("/forgot-password", forgot_form, forgot_submit))
+        .service(page("/reset-password", reset_form, reset_submit))
+        .service(
+            web::resource("/reset-password/check")
+                .wrap(headers())
+                .route(web::post().to(check_password))
+                .default_service(web::to(crate::routes::method_not_allowed)),
+        )
+        .service(asset(
+            "/assets/pages.css",
+            "text/css; charset=utf-8",
+            include_str!("assets/pages.css"),
+        ))
+        .service(asset(
+            "/assets/pages.js",
+            "text/javascript; charset=utf-8",
+            include_str!("assets/pages.js"),
+        ));
+}
+
+fn headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, CSP))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+}
+
+/// GET and HEAD show the page; POST takes its form.
+fn page<G, P, GA, PA>(path: &str, show: G, submit: P) -> impl actix_web::dev::HttpServiceFactory
+where
+    G: actix_web::Handler<GA> + Clone,
+    GA: actix_web::FromRequest + 'static,
+    G::Output: actix_web::Responder + 'static,
+    P: actix_web::Handler<PA>,
+    PA: actix_web::FromRequest + 'static,
+    P::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .wrap(headers())
+        .app_data(web::PayloadConfig::new(FORM_LIMIT))
+        .route(web::get().to(show.clone()))
+        .route(web::head().to(show))
+        .route(web::post().to(submit))
+        .default_service(web::to(crate::routes::method_not_allowed))
+}
+
+fn asset(
+    path: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+) -> actix_web::Resource {
+    web::resource(path)
+        .route(web::get().to(move || async move {
+            HttpResponse::Ok()
+                .insert_header((header::CONTENT_TYPE, content_type))
+                .body(body)
+        }))
+        .default_service(web::to(crate::routes::method_not_allowed))
+}
+
+/// One page, answered in the reader's language.
+struct View<'a> {
+    state: &'a AppState,
+    locale: Locale,
+}
+
+impl<'a> View<'a> {
+    fn new(state: &'a AppState, req: &HttpRequest) -> Self {
+        Self {
+            state,
+            locale: state.requested_locale(req).unwrap_or_else(Locale::english),
+        }
+    }
+
+    fn render(&self, status: StatusCode, name: &str, values: Value) -> HttpResponse {
+        let app_name = &self.state.settings().app_name;
+        match self
+            .state
+            .pages
+            .render(name, &self.locale, app_name, values)
+        {
+            Ok(html) => HttpResponse::build(status)
+                .content_type(ContentType::html())
+                .body(html),
+            Err(e) => {
+                log::error!("{e}");
+                HttpResponse::InternalServerError()
+                    .content_type(ContentType::plaintext())
+                    .body("Internal server error")
+            }
+        }
+    }
+
+    fn error(&self, status: StatusCode, title: &str, body: Option<&str>) -> HttpResponse {
+        self.render(
+            status,
+            "error.html",
+            context! { title => title, body => body },
+        )
+    }
+
+    /// An action's refusal as a page.
+    fn refusal(&self, e: ResetError) -> HttpResponse {
+        match e {
+            ResetError::InvalidLink => {
+                self.render(StatusCode::BAD_REQUEST, "invalid.html", context! {})
+            }
+            ResetError::Limited { retry_after } => {
+                let mut response = self.error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "page-limited-title",
+                    Some("page-limited-body"),
+                );
+                if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
+                {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                response
+            }
+            ResetError::Busy => self.unavailable(2),
+            ResetError::Storage(e) if e.is_unavailable() => {
+                log::error!("database unavailable: {e}");
+                self.unavailable(5)
+            }
+            other => {
+                log::error!("hosted page: {other:#}");
+                self.error(StatusCode::INTERNAL_SERVER_ERROR, "page-error-title", None)
+            }
+        }
+    }
+
+    fn unavailable(&self, retry_after_secs: u64) -> HttpResponse {
+        let mut response = self.error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "page-busy-title",
+            Some("page-busy-body"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        response
+    }
+}
+
+/// A form post this service's own page made: URL-encoded, and not from
+/// another site (its `Origin`, when sent, names the host it was posted to).
+/// A refusal is the status of the error page to answer.
+fn form_fields<T: for<'de> Deserialize<'de>>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<T, StatusCode> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type.split(';').next().is_some_and(|t| {
+        t.trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    }) {
+        return Err(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+    if is_cross_site(req) {
+        log::warn!("hosted page: refused a cross-site form post");
+        return Err(StatusCode::FORBIDDEN);
+    }
+    serde_urlencoded::from_bytes(body).map_err(|_| StatusCode::BAD_REQUEST)
+}
+
+/// `Sec-Fetch-Site: cross-site`, or an `Origin` whose host is not the one
+/// the request was sent to. (The Host header is the browser's, so a page on
+/// another site cannot make the two agree.)
+fn is_cross_site(req: &HttpRequest) -> bool {
+    let fetch_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok());
+    if fetch_site == Some("cross-site") {
+        return true;
+    }
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    match url::Url::parse(origin) {
+        Ok(url) => {
+            let origin_host = match url.port() {
+                Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+                None => url.host_str().unwrap_or_default().to_owned(),
+            };
+            !origin_host.eq_ignore_ascii_case(host)
+        }
+        // `Origin: null` (sandboxed frames, some redirects) and garbage.
+        Err(_) => true,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ForgotForm {
+    email: String,
+}
+
+async fn forgot_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let view = View::new(&state, &req);
+    view.render(
+        StatusCode::OK,
+        "forgot.html",
+        context! { email => "", errors => context! {} },
+    )
+}
+
+/// The same page whatever the account (and the same work: one queued row).
+async fn forgot_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let view = View::new(&state, &req);
+    let form: ForgotForm = match form_fields(&req, &body) {
+        Ok(form) => form,
+        Err(status) => return view.error(status, "page-error-title", None),
+    };
+    let email = match EmailAddress::parse(&form.email) {
+        Ok(email) => email,
+        Err(why) => {
+            let errors = FieldErrors::from([("email".to_owned(), vec![why.to_string()])]);
+            return view.render(
+                StatusCode::BAD_REQUEST,
+                "forgot.html",
+                context! { email => form.email, errors => errors },
+            );
+        }
+    };
+    match state
+        .actions
+        .request_link(&email, state.client_ip(&req), Some(&view.locale))
+        .await
+    {
+        Ok(()) => view.render(StatusCode::OK, "sent.html", context! {}),
+        Err(e) => view.refusal(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct LinkQuery {
+    token: Option<String>,
+}
+
+/// The form for a usable link; for any other, a page that says so and
+/// offers a new link. Consumes nothing.
+async fn reset_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<LinkQuery>,
+) -> HttpResponse {
+    let view = View::new(&state, &req);
+    let Some(token) = query.token.as_deref().filter(|t| !t.is_empty()) else {
+        return view.render(StatusCode::BAD_REQUEST, "invalid.html", context! {});
+    };
+    if req.method() == Method::HEAD {
+        // Scanners probe with HEAD: nothing is checked, counted or consumed.
+        return view.render(StatusCode::OK, "invalid.html", context! {});
+    }
+    match state.actions.check_link(token, state.client_ip(&req)).await {
+        Ok(_) => reset_page(&view, StatusCode::OK, token, &FieldErrors::new()),
+        Err(e) => view.refusal(e),
+    }
+}
+
+fn reset_page(
+    view: &View<'_>,
+    status: StatusCode,
+    token: &str,
+    errors: &FieldErrors,
+) -> HttpResponse {
+    view.render(
+        status,
+        "reset.html",
+        context! {
+            token => token,
+            errors => errors,
+            min_length => view.state.settings().password_min_length,
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ResetForm {
+    token: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+async fn reset_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let view = View::new(&state, &req);
+    let form: ResetForm = match form_fields(&req, &body) {
+        Ok(form) => form,
+        Err(status) => return view.error(status, "page-error-title", None),
+    };
+    let mut errors = FieldErrors::new();
+    if form.new_password.is_empty() {
+        errors.insert(
+            "new_password".into(),
+            vec![view.locale.text("page-new-password-label", &[])],
+        );
+    }
+    if form.confirm_password != form.new_password {
+        errors.insert(
+            "confirm_password".into(),
+            vec![view.locale.text("page-mismatch", &[])],
+        );
+    }
+    if !errors.is_empty() {
+        // Still only a link that works gets the form back.
+        return match state
+            .actions
+            .check_link(&form.token, state.client_ip(&req))
+            .await
+        {
+            Ok(_) => reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors),
+            Err(e) => view.refusal(e),
+        };
+    }
+    match state
+        .actions
+        .complete_reset(
+            &form.token,
+            &form.new_password,
+            &form.confirm_password,
+            state.client_ip(&req),
+            Some(&view.locale),
+        )
+        .await
+    {
+        Ok(_) => view.render(StatusCode::OK, "done.html", context! {}),
+        // The link stays usable: the form again, each reason by its field.
+        Err(ResetError::Invalid(errors)) => {
+            reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors)
+        }
+        Err(e) => view.refusal(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CheckBody {
+    token: String,
+    new_password: String,
+}
+
+/// The password policy's verdict for the page's live feedback: the same
+/// check as the final post, for a usable link only. Consumes nothing.
+async fn check_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<CheckBody>,
+) -> Result<HttpResponse, crate::error::ApiError> {
+    let problems = state
+        .actions
+        .password_problems(&body.token, &body.new_password, state.client_ip(&req))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "problems": problems })))
+}
