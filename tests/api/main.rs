@@ -20,6 +20,7 @@ mod logs;
 mod metrics;
 mod outages;
 mod packaging;
+mod pages;
 mod postgres_only;
 mod properties;
 mod providers;
