@@ -200,29 +200,22 @@ fn form_fields<T: for<'de> Deserialize<'de>>(
     serde_urlencoded::from_bytes(body).map_err(|_| StatusCode::BAD_REQUEST)
 }
 
-/// `Sec-Fetch-Site: cross-site`, or an `Origin` whose host is not the one
-/// the request was sent to. (The Host header is the browser's, so a page on
-/// another site cannot make the two agree.)
+/// Whether a form post came from another site. Browsers say where a request
+/// comes from in `Sec-Fetch-Site`; only `same-origin` (and `none`, a person's
+/// own navigation) passes. Browsers without it send `Origin`, whose host must
+/// be the one the request was sent to (the Host header is the browser's, so
+/// a page on another site cannot make the two agree). Under this service's
+/// `Referrer-Policy: no-referrer` browsers send `Origin: null`, which passes
+/// only with `Sec-Fetch-Site: same-origin`.
 fn is_cross_site(req: &HttpRequest) -> bool {
-    let fetch_site = req
-        .headers()
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok());
-    if fetch_site == Some("cross-site") {
-        return true;
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
     }
-    let Some(origin) = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(origin) = header("origin") else {
         return false;
     };
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let host = header("host").unwrap_or_default();
     match url::Url::parse(origin) {
         Ok(url) => {
             let origin_host = match url.port() {
@@ -231,7 +224,7 @@ fn is_cross_site(req: &HttpRequest) -> bool {
             };
             !origin_host.eq_ignore_ascii_case(host)
         }
-        // `Origin: null` (sandboxed frames, some redirects) and garbage.
+        // `Origin: null` (without Sec-Fetch-Site) and garbage.
         Err(_) => true,
     }
 }

@@ -221,6 +221,31 @@ async fn pages_carry_a_strict_policy_and_refuse_other_sites_and_other_formats() 
         .await
         .unwrap();
     assert_eq!(same_site.status(), 200, "the page's own post goes through");
+    for (fetch_site, origin) in [("same-site", "null"), ("cross-site", "null")] {
+        let response = app
+            .client
+            .post(app.url("/forgot-password"))
+            .header("Sec-Fetch-Site", fetch_site)
+            .header(ORIGIN, origin)
+            .form(&[("email", "user@example.com")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{fetch_site}");
+    }
+    let null_origin = app
+        .client
+        .post(app.url("/forgot-password"))
+        .header(ORIGIN, "null")
+        .form(&[("email", "user@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        null_origin.status(),
+        403,
+        "Origin: null alone is not trusted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

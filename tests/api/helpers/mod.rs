@@ -7,6 +7,7 @@
 //! `PWRESET_TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/postgres).
 
 mod app;
+mod browser;
 mod db;
 mod hooks;
 mod logs;
@@ -15,6 +16,7 @@ mod tools;
 mod users;
 
 pub use app::*;
+pub use browser::*;
 pub use db::*;
 pub use hooks::*;
 pub use logs::*;
