@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::clock::Clock;
 use crate::config::{ConfigError, Settings, vars};
-use crate::domain::{EmailAddress, OutboxId, UserId};
+use crate::domain::{EmailAddress, OutboxId, PasswordProblem, UserId};
 use crate::i18n::Locale;
 use crate::mailer::templates::{Branding, Templates};
 use crate::messages::OutboxStatus;
@@ -248,13 +248,9 @@ async fn run_user(command: UserCommand, actions: &Actions) -> anyhow::Result<()>
 fn explain(e: ResetError, email: &EmailAddress) -> anyhow::Error {
     match e {
         ResetError::UserNotFound => anyhow::anyhow!("no user with email {email}"),
-        ResetError::Invalid(problems) => anyhow::anyhow!(
+        ResetError::WeakPassword(problems) => anyhow::anyhow!(
             "password refused: {}",
-            problems
-                .into_values()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ")
+            PasswordProblem::messages(&problems, &Locale::english()).join(" ")
         ),
         other => other.into(),
     }

@@ -6,7 +6,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::domain::{FieldErrors, field_error};
+use crate::domain::{FieldErrors, PasswordProblem, field_error};
+use crate::i18n::Locale;
 use crate::reset::ResetError;
 use crate::storage::StorageError;
 
@@ -150,6 +151,11 @@ impl From<ResetError> for ApiError {
         match e {
             ResetError::InvalidLink => Self::InvalidToken,
             ResetError::Invalid(errors) => Self::Validation(errors),
+            // The JSON API words the policy in English (a stable contract).
+            ResetError::WeakPassword(problems) => Self::Validation(FieldErrors::from([(
+                "new_password".to_owned(),
+                PasswordProblem::messages(&problems, &Locale::english()),
+            )])),
             ResetError::Limited { retry_after } => Self::RateLimited { retry_after },
             ResetError::Busy => Self::Busy {
                 retry_after_secs: 2,

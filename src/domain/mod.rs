@@ -6,7 +6,7 @@ pub mod password;
 
 pub use email::{EmailAddress, InvalidEmail};
 pub use ids::{InvalidUserId, OutboxId, TokenHash, TokenId, UserId};
-pub use password::{NewPassword, PasswordPolicy};
+pub use password::{NewPassword, PasswordPolicy, PasswordProblem};
 
 /// Problems with a request, by field, each a message a person can act on.
 pub type FieldErrors = std::collections::BTreeMap<String, Vec<String>>;

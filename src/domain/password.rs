@@ -3,7 +3,11 @@
 
 use std::fmt;
 
+use fluent_templates::fluent_bundle::FluentValue;
 use unicode_normalization::UnicodeNormalization;
+use zxcvbn::feedback::{Suggestion, Warning};
+
+use crate::i18n::Locale;
 
 /// bcrypt reads at most 72 bytes; longer input would be silently truncated.
 pub const MAX_PASSWORD_BYTES: usize = 72;
@@ -29,52 +33,94 @@ impl fmt::Debug for NewPassword {
     }
 }
 
+/// Why a password was refused; worded in any language by `message`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PasswordProblem {
+    ControlCharacters,
+    TooShort {
+        min: usize,
+    },
+    TooLong,
+    LikeEmail,
+    /// zxcvbn's verdict, with its warning and suggestions if it gave any.
+    Guessable {
+        warning: Option<Warning>,
+        suggestions: Vec<Suggestion>,
+    },
+}
+
+impl PasswordProblem {
+    /// The reason in `locale`, from the translation files.
+    pub fn message(&self, locale: &Locale) -> String {
+        match self {
+            Self::ControlCharacters => locale.text("password-control", &[]),
+            Self::TooShort { min } => locale.text(
+                "password-too-short",
+                &[("min", FluentValue::from(*min as i64))],
+            ),
+            Self::TooLong => locale.text(
+                "password-too-long",
+                &[("max", FluentValue::from(MAX_PASSWORD_BYTES as i64))],
+            ),
+            Self::LikeEmail => locale.text("password-like-email", &[]),
+            Self::Guessable {
+                warning,
+                suggestions,
+            } => {
+                let mut message = locale.text("password-guessable", &[]);
+                let hints = warning
+                    .iter()
+                    .map(|w| format!("zxcvbn-{w:?}"))
+                    .chain(suggestions.iter().map(|s| format!("zxcvbn-{s:?}")));
+                for key in hints {
+                    message.push(' ');
+                    message.push_str(&locale.text(&key, &[]));
+                }
+                message
+            }
+        }
+    }
+
+    /// Every problem in `locale`.
+    pub fn messages(problems: &[Self], locale: &Locale) -> Vec<String> {
+        problems.iter().map(|p| p.message(locale)).collect()
+    }
+}
+
 impl PasswordPolicy {
     /// Checks a candidate password. `user_inputs` are words tied to the
     /// account (email parts, the service's name) that make a password guessable.
-    /// Each message says why the password was refused.
-    pub fn check(&self, raw: &str, user_inputs: &[&str]) -> Result<NewPassword, Vec<String>> {
+    pub fn check(
+        &self,
+        raw: &str,
+        user_inputs: &[&str],
+    ) -> Result<NewPassword, Vec<PasswordProblem>> {
         let normalized: String = raw.nfc().collect();
         let mut problems = Vec::new();
         if normalized.chars().any(char::is_control) {
-            problems.push("The password cannot contain control characters.".to_owned());
+            problems.push(PasswordProblem::ControlCharacters);
         }
-        let chars = normalized.chars().count();
-        if chars < self.min_chars {
-            problems.push(format!(
-                "This password is too short. It must contain at least {} characters.",
-                self.min_chars
-            ));
+        if normalized.chars().count() < self.min_chars {
+            problems.push(PasswordProblem::TooShort {
+                min: self.min_chars,
+            });
         }
         if normalized.len() > MAX_PASSWORD_BYTES {
-            problems.push(format!(
-                "This password is too long. It can be at most {MAX_PASSWORD_BYTES} bytes \
-                 (accented letters and symbols count as more than one); it would not be \
-                 stored in full."
-            ));
+            problems.push(PasswordProblem::TooLong);
         }
         if problems.is_empty() && built_from(&normalized, user_inputs) {
-            problems.push(
-                "This password is too similar to your email address. Use words that have \
-                 nothing to do with your account."
-                    .to_owned(),
-            );
+            problems.push(PasswordProblem::LikeEmail);
         }
         if problems.is_empty() {
             let estimate = zxcvbn::zxcvbn(&normalized, user_inputs);
             if (estimate.score() as u8) < 3 {
-                let mut message = "This password is too easy to guess.".to_owned();
-                if let Some(feedback) = estimate.feedback() {
-                    if let Some(warning) = feedback.warning() {
-                        message.push(' ');
-                        message.push_str(&warning.to_string());
-                    }
-                    for suggestion in feedback.suggestions() {
-                        message.push(' ');
-                        message.push_str(&suggestion.to_string());
-                    }
-                }
-                problems.push(message);
+                let feedback = estimate.feedback();
+                problems.push(PasswordProblem::Guessable {
+                    warning: feedback.and_then(|f| f.warning()),
+                    suggestions: feedback
+                        .map(|f| f.suggestions().to_vec())
+                        .unwrap_or_default(),
+                });
             }
         }
         if problems.is_empty() {
@@ -108,10 +154,43 @@ fn built_from(password: &str, user_inputs: &[&str]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::PasswordPolicy;
+    use super::{PasswordPolicy, PasswordProblem};
+    use crate::i18n::Locale;
 
-    fn policy() -> PasswordPolicy {
-        PasswordPolicy { min_chars: 12 }
+    struct English(PasswordPolicy);
+
+    impl English {
+        /// The policy's verdict in English words, as the JSON API gives it.
+        fn check(&self, raw: &str, inputs: &[&str]) -> Result<super::NewPassword, Vec<String>> {
+            self.0
+                .check(raw, inputs)
+                .map_err(|p| PasswordProblem::messages(&p, &Locale::english()))
+        }
+    }
+
+    fn policy() -> English {
+        English(PasswordPolicy { min_chars: 12 })
+    }
+
+    #[test]
+    fn reasons_are_worded_in_each_language() {
+        let problems = PasswordPolicy { min_chars: 12 }
+            .check("password1234", &[])
+            .unwrap_err();
+        let de = PasswordProblem::messages(&problems, &Locale::parse("de").unwrap());
+        assert!(
+            de[0].starts_with("Dieses Passwort ist zu leicht zu erraten."),
+            "{de:?}"
+        );
+        assert!(
+            de[0].contains("sehr häufiges Passwort"),
+            "zxcvbn's warning too: {de:?}"
+        );
+        let short = PasswordPolicy { min_chars: 12 }
+            .check("kurz", &[])
+            .unwrap_err();
+        let fr = PasswordProblem::messages(&short, &Locale::parse("fr").unwrap());
+        assert!(fr[0].contains("au moins 12 caractères"), "{fr:?}");
     }
 
     #[test]

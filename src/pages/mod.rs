@@ -20,7 +20,7 @@ use serde_json::json;
 
 pub use render::{PageError, Pages};
 
-use crate::domain::{EmailAddress, FieldErrors};
+use crate::domain::{EmailAddress, FieldErrors, PasswordProblem};
 use crate::i18n::Locale;
 use crate::reset::ResetError;
 use crate::routes::AppState;
@@ -374,6 +374,13 @@ async fn reset_submit(
     {
         Ok(_) => view.render(StatusCode::OK, "done.html", context! {}),
         // The link stays usable: the form again, each reason by its field.
+        Err(ResetError::WeakPassword(problems)) => {
+            let errors = FieldErrors::from([(
+                "new_password".to_owned(),
+                PasswordProblem::messages(&problems, &view.locale),
+            )]);
+            reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors)
+        }
         Err(ResetError::Invalid(errors)) => {
             reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors)
         }
@@ -398,5 +405,7 @@ async fn check_password(
         .actions
         .password_problems(&body.token, &body.new_password, state.client_ip(&req))
         .await?;
+    let locale = state.requested_locale(&req).unwrap_or_else(Locale::english);
+    let problems = PasswordProblem::messages(&problems, &locale);
     Ok(HttpResponse::Ok().json(json!({ "problems": problems })))
 }

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::{Actions, ResetError, announce};
-use crate::domain::{EmailAddress, UserId, field_error};
+use crate::domain::{EmailAddress, PasswordProblem, UserId, field_error};
 use crate::i18n::Locale;
 use crate::messages::WebhookEvent;
 use crate::storage::tokens::ConsumeOutcome;
@@ -71,15 +71,13 @@ impl Actions {
         jwt: &str,
         candidate: &str,
         ip: Option<IpAddr>,
-    ) -> Result<Vec<String>, ResetError> {
+    ) -> Result<Vec<PasswordProblem>, ResetError> {
         let LiveLink { user, .. } = self.check_link(jwt, ip).await?;
-        Ok(match self.check_password(candidate, &user.email) {
-            Ok(_) => Vec::new(),
-            Err(ResetError::Invalid(mut problems)) => {
-                problems.remove("new_password").unwrap_or_default()
-            }
-            Err(e) => return Err(e),
-        })
+        match self.check_password(candidate, &user.email) {
+            Ok(_) => Ok(Vec::new()),
+            Err(ResetError::WeakPassword(problems)) => Ok(problems),
+            Err(e) => Err(e),
+        }
     }
 
     /// An operator sets a user's password (`pwreset user set-password`): the

@@ -32,7 +32,7 @@ pub use retention::PruneReport;
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::domain::{EmailAddress, FieldErrors, NewPassword, PasswordPolicy};
+use crate::domain::{EmailAddress, FieldErrors, NewPassword, PasswordPolicy, PasswordProblem};
 use crate::limits::{LimitError, Limiter};
 use crate::metrics::Metrics;
 use crate::password::{HashError, PasswordHasher};
@@ -48,6 +48,10 @@ pub enum ResetError {
     InvalidLink,
     #[error("invalid input: {0:?}")]
     Invalid(FieldErrors),
+    /// The new password breaks the policy; each problem can be worded in
+    /// the reader's language.
+    #[error("the password is refused: {0:?}")]
+    WeakPassword(Vec<PasswordProblem>),
     #[error("rate limited for {retry_after:?}")]
     Limited { retry_after: Duration },
     #[error("every bcrypt slot is busy")]
@@ -160,9 +164,9 @@ impl Actions {
         if let Some(email) = &email {
             user_inputs.extend(email.guessable_parts());
         }
-        self.policy.check(raw, &user_inputs).map_err(|problems| {
-            ResetError::Invalid(FieldErrors::from([("new_password".into(), problems)]))
-        })
+        self.policy
+            .check(raw, &user_inputs)
+            .map_err(ResetError::WeakPassword)
     }
 
     async fn hash(&self, password: &NewPassword) -> Result<String, ResetError> {

@@ -346,3 +346,58 @@ async fn page_templates_are_overridable_per_file_and_per_language() {
     assert!(sent("de").await.contains("<h1>Gesendet</h1>"));
     assert!(sent("fr").await.contains("<h1>Sent by Acme</h1>"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_password_is_explained_in_the_pages_language() {
+    let app = spawn_app().await;
+    app.add_user("u-1", "user@example.com", None).await;
+    let token = app.request_link("user@example.com").await;
+    let response = app
+        .client
+        .post(app.url("/reset-password"))
+        .header(ACCEPT_LANGUAGE, "de")
+        .form(&[
+            ("token", token.as_str()),
+            ("new_password", "password1234"),
+            ("confirm_password", "password1234"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("Dieses Passwort ist zu leicht zu erraten."),
+        "{html}"
+    );
+    let feedback: serde_json::Value = app
+        .client
+        .post(app.url("/reset-password/check"))
+        .header(ACCEPT_LANGUAGE, "es")
+        .json(&json!({"token": token, "new_password": "corto"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        feedback["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("demasiado corta")
+    );
+    // The JSON API keeps its English words.
+    let problem = assert_problem(
+        app.reset(&token, "password1234").await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert!(
+        problem["errors"]["new_password"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("This password is too easy to guess.")
+    );
+}
