@@ -40,41 +40,50 @@ impl TrustedProxies {
         if !self.contains(&peer) {
             return Some(peer);
         }
-        // Walk the chain from the right (the hop nearest to us) past our own proxies.
-        let chain = forwarded_chain(req);
-        Some(
-            chain
-                .into_iter()
-                .rev()
-                .find(|ip| !self.contains(ip))
-                .unwrap_or(peer),
-        )
+        // Walk the one chain from the right (the hop nearest to us) past our
+        // own proxies; the first address that is not ours is the client. An
+        // entry that is not an address (`unknown`, `_hidden`, garbage) ends
+        // the walk: what lies to its left cannot be trusted, so the client is
+        // taken to be the last proxy we could vouch for.
+        let mut client = peer;
+        for entry in forwarded_chain(req).iter().rev() {
+            match parse_ip(entry) {
+                Some(ip) if self.contains(&ip) => client = ip,
+                Some(ip) => return Some(ip),
+                None => break,
+            }
+        }
+        Some(client)
     }
 }
 
-/// Addresses from `X-Forwarded-For`, or else `Forwarded: for=`, left to right.
-fn forwarded_chain(req: &HttpRequest) -> Vec<IpAddr> {
+/// The entries of one forwarding chain, left to right: `Forwarded: for=`
+/// (RFC 7239) when the request has it, else `X-Forwarded-For`; never a mix,
+/// so a header the proxy does not write cannot be slipped in beside the one
+/// it does.
+fn forwarded_chain(req: &HttpRequest) -> Vec<String> {
     let headers = req.headers();
-    let xff: Vec<IpAddr> = headers
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| parse_ip(s.trim()))
-        .collect();
-    if !xff.is_empty() {
-        return xff;
-    }
-    headers
+    let forwarded: Vec<String> = headers
         .get_all("forwarded")
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .flat_map(|element| element.split(';'))
-        .filter_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            name.trim()
-                .eq_ignore_ascii_case("for")
-                .then(|| parse_ip(value.trim().trim_matches('"')))?
+        .filter_map(|element| {
+            element.split(';').find_map(|pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                name.trim()
+                    .eq_ignore_ascii_case("for")
+                    .then(|| value.trim().trim_matches('"').to_owned())
+            })
         })
+        .collect();
+    if headers.contains_key("forwarded") {
+        return forwarded;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_owned())
         .collect()
 }
 
@@ -149,6 +158,37 @@ mod tests {
             Some("2001:db8::7".parse().unwrap())
         );
         let req = request("10.0.0.2:80", &[]);
+        assert_eq!(proxies.client_ip(&req), Some("10.0.0.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn only_one_chain_is_read_and_an_unparsable_entry_ends_the_walk() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        // The proxy writes Forwarded and passes the client's X-Forwarded-For through.
+        let req = request(
+            "10.0.0.2:80",
+            &[
+                ("x-forwarded-for", "6.6.6.6"),
+                ("forwarded", "for=198.51.100.4"),
+            ],
+        );
+        assert_eq!(
+            proxies.client_ip(&req),
+            Some("198.51.100.4".parse().unwrap())
+        );
+        // A forged entry left of one that does not parse is never used.
+        for hidden in ["unknown", "_hidden", "not-an-ip"] {
+            let req = request(
+                "10.0.0.2:80",
+                &[("x-forwarded-for", &format!("6.6.6.6, {hidden}, 10.0.0.9"))],
+            );
+            assert_eq!(
+                proxies.client_ip(&req),
+                Some("10.0.0.9".parse().unwrap()),
+                "{hidden}"
+            );
+        }
+        let req = request("10.0.0.2:80", &[("forwarded", "for=6.6.6.6, for=unknown")]);
         assert_eq!(proxies.client_ip(&req), Some("10.0.0.2".parse().unwrap()));
     }
 

@@ -74,7 +74,7 @@ impl Limiter {
         let mut retry = over(by_email, self.settings.forgot_per_email, now)
             .map(|wait| (wait, "forgot_per_email"));
         if let Some(ip) = ip {
-            let by_ip = self.hit(&format!("forgot:ip:{ip}"), now).await?;
+            let by_ip = self.hit(&format!("forgot:ip:{}", network(ip)), now).await?;
             let by_ip =
                 over(by_ip, self.settings.forgot_per_ip, now).map(|wait| (wait, "forgot_per_ip"));
             retry = retry.max(by_ip);
@@ -131,8 +131,20 @@ impl Limiter {
     }
 }
 
+/// What a per-IP limit counts: an IPv4 address, or an IPv6 /64 (one
+/// subscriber's allocation, so minting fresh addresses gains nothing).
+fn network(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & (u128::MAX << 64);
+            format!("{}/64", std::net::Ipv6Addr::from(prefix))
+        }
+    }
+}
+
 fn failure_key(ip: IpAddr) -> String {
-    format!("token-failures:ip:{ip}")
+    format!("token-failures:ip:{}", network(ip))
 }
 
 /// How long until the counter's window ends, if this hit went over `limit`.
@@ -162,4 +174,20 @@ fn sha256_hex(text: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::network;
+
+    #[test]
+    fn ipv6_clients_count_per_64_and_ipv4_per_address() {
+        let a = network("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = network("2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap());
+        let other = network("2001:db8:1:3::1".parse().unwrap());
+        assert_eq!(a, b);
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_ne!(a, other);
+        assert_eq!(network("203.0.113.7".parse().unwrap()), "203.0.113.7");
+    }
 }

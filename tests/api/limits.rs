@@ -293,3 +293,75 @@ async fn cors_answers_only_the_configured_spa_origins_and_never_on_internal_rout
         "the internal API still works for services"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_ipv6_addresses_from_one_64_share_one_allowance() {
+    let app = spawn_app_with(|env| {
+        limits_on(env);
+        env.insert("RATE_LIMIT_FORGOT_PER_IP".into(), "3".into());
+        env.insert("TRUSTED_PROXIES".into(), "127.0.0.1/32,::1".into());
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for n in 1..=6 {
+        let ip = format!("2001:db8:1:2:{n:x}:{n:x}:{n:x}:{n:x}");
+        statuses.push(
+            forgot_from(&app, &format!("v6-{n}@example.com"), Some(&ip))
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses,
+        [202, 202, 202, 429, 429, 429],
+        "one /64, one allowance"
+    );
+    let neighbour = forgot_from(&app, "v6-other@example.com", Some("2001:db8:1:3::1")).await;
+    assert_eq!(
+        neighbour.status(),
+        202,
+        "the next /64 is another subscriber"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_cannot_slip_its_own_chain_past_the_proxys() {
+    let app = spawn_app_with(|env| {
+        limits_on(env);
+        env.insert("RATE_LIMIT_FORGOT_PER_IP".into(), "2".into());
+        env.insert("TRUSTED_PROXIES".into(), "127.0.0.1/32,::1".into());
+    })
+    .await;
+    // The proxy writes Forwarded; the client's own X-Forwarded-For varies.
+    let mut statuses = Vec::new();
+    for n in 1..=4 {
+        let response = app
+            .client
+            .post(app.url("/api/auth/forgot-password/"))
+            .header("Forwarded", "for=198.51.100.20")
+            .header("X-Forwarded-For", format!("203.0.113.{n}"))
+            .json(&json!({ "email": format!("chain-{n}@example.com") }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [202, 202, 429, 429]);
+    // A forged entry left of an `unknown` one gains nothing either.
+    let mut statuses = Vec::new();
+    for n in 1..=3 {
+        let xff = format!("203.0.113.{n}, unknown");
+        statuses.push(
+            forgot_from(&app, &format!("hidden-{n}@example.com"), Some(&xff))
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses,
+        [202, 202, 429],
+        "all counted against the proxy itself"
+    );
+}
