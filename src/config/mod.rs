@@ -270,6 +270,14 @@ fn read_keys(r: &mut Reader<'_>, database_url: &DatabaseUrl) -> KeySource {
     }
     let current = match r.raw(&vars::JWT_SECRET) {
         Some(secret) => match SigningKey::new(secret.as_bytes()) {
+            Ok(_) if looks_guessable(&secret) => {
+                r.problem(format!(
+                    "JWT_SECRET has only {} different characters: it looks typed by hand or \
+                     patterned, not random; generate one with `pwreset keys generate`",
+                    distinct_bytes(&secret)
+                ));
+                None
+            }
             Ok(key) => Some(key),
             Err(why) => {
                 r.problem(format!("JWT_SECRET {why}"));
@@ -302,6 +310,21 @@ fn read_keys(r: &mut Reader<'_>, database_url: &DatabaseUrl) -> KeySource {
             }
         }
     }
+}
+
+/// A signing key with so few different characters that it cannot be random
+/// (a random 32-character key has about 25): one repeated character, `abab`,
+/// a short word repeated. Hex keys (16 symbols) pass.
+fn looks_guessable(secret: &str) -> bool {
+    distinct_bytes(secret) < 10
+}
+
+fn distinct_bytes(secret: &str) -> usize {
+    let mut seen = [false; 256];
+    for b in secret.bytes() {
+        seen[usize::from(b)] = true;
+    }
+    seen.iter().filter(|s| **s).count()
 }
 
 /// `FRONTEND_URL` and `RESET_LINK_TEMPLATE`.
@@ -485,6 +508,25 @@ mod tests {
         for var in vars::ALL {
             assert!(listing.contains(var.name) && listing.contains(var.meaning));
         }
+    }
+
+    #[test]
+    fn an_obviously_patterned_signing_key_refuses_start_up() {
+        for weak in ["a".repeat(40), "ab".repeat(20), "password".repeat(5)] {
+            let err = settings(&[("JWT_SECRET", &weak)])
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.contains("JWT_SECRET has only") && err.contains("pwreset keys generate"),
+                "{err}"
+            );
+            assert!(!err.contains(&weak), "the key itself is not echoed");
+        }
+        let generated = crate::tokens::generate_secret().unwrap();
+        assert!(settings(&[("JWT_SECRET", &generated)]).is_ok());
+        let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        assert!(settings(&[("JWT_SECRET", hex)]).is_ok());
     }
 
     #[test]

@@ -16,6 +16,21 @@ impl FileMailer {
     }
 }
 
+/// Writes a file readable by its owner only (0600): messages hold reset links.
+async fn write_private(path: &std::path::Path, bytes: Vec<u8>) -> std::io::Result<()> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(&path)?.write_all(&bytes)
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
 impl Mailer for FileMailer {
     fn send<'a>(&'a self, message: &'a EmailMessage) -> SendFuture<'a> {
         Box::pin(async move {
@@ -36,7 +51,7 @@ impl Mailer for FileMailer {
                 .map_err(transient)?;
             let final_path = self.dir.join(format!("{}.json", message.id));
             let temp_path = self.dir.join(format!(".{}.json.tmp", message.id));
-            tokio::fs::write(&temp_path, body.to_string())
+            write_private(&temp_path, body.to_string().into_bytes())
                 .await
                 .map_err(transient)?;
             tokio::fs::rename(&temp_path, &final_path)

@@ -95,6 +95,8 @@ pub enum StorageError {
     Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("cannot serialize an outbox payload: {0}")]
     Payload(#[source] serde_json::Error),
+    #[error("cannot create the SQLite file: {0}")]
+    File(#[source] std::io::Error),
 }
 
 impl StorageError {
@@ -238,6 +240,7 @@ impl Repo {
                 })
             }
             DatabaseUrl::Sqlite(path) => {
+                create_private_file(path).map_err(StorageError::File)?;
                 let mut config = ManagerConfig::<SqliteConn>::default();
                 config.recycling_method = RecyclingMethod::Fast;
                 config.custom_setup = Box::new(|url| establish_sqlite(url.to_owned()).boxed());
@@ -387,6 +390,21 @@ fn latest_version(migrations: &EmbeddedMigrations) -> String {
         .ok()
         .and_then(|all| all.iter().map(|m| m.name().version().to_string()).max())
         .unwrap_or_default()
+}
+
+/// Creates the SQLite file readable by its owner only (0600) if it does not
+/// exist yet; SQLite gives its WAL and SHM files the database file's mode.
+/// An existing file keeps the mode its operator gave it.
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// SQLite allows one writer: WAL plus a busy timeout lets the server, its

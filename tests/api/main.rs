@@ -11,6 +11,7 @@ mod cli;
 mod delivery;
 mod enumeration;
 mod expiry;
+mod file_modes;
 mod forged_tokens;
 mod health;
 mod internal_api;

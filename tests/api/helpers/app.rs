@@ -99,7 +99,7 @@ pub async fn spawn_custom_app(
     let secret = test_secret();
     let mut env = base_env(&db, mail_tmp.path(), &secret);
     customize(&mut env);
-    let jwt_secret = env["JWT_SECRET"].clone();
+    let jwt_secret = env.get("JWT_SECRET").cloned().unwrap_or_default();
     let mut settings = Settings::from_map(&env).expect("test settings must be valid");
     // Tests hash with the cheapest cost; production enforces 10..=15.
     settings.bcrypt_cost = 4;
