@@ -35,6 +35,8 @@ pub enum ApiError {
     UserDisabled,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("CORS request refused")]
+    CorsRefused,
     #[error("rate limited")]
     RateLimited { retry_after: std::time::Duration },
     #[error("too busy")]
@@ -63,6 +65,7 @@ impl ApiError {
             Self::EmailTaken => "email_taken",
             Self::UserDisabled => "user_disabled",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::CorsRefused => "cors_refused",
             Self::Busy { .. } => "busy",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
@@ -112,6 +115,11 @@ impl ApiError {
             Self::MethodNotAllowed => (
                 "Method not allowed",
                 "This address does not accept that method.".into(),
+            ),
+            Self::CorsRefused => (
+                "Cross-origin request refused",
+                "This origin, method or header is not allowed to call the API from a browser."
+                    .into(),
             ),
             Self::Busy { .. } => (
                 "Service busy",
@@ -184,9 +192,10 @@ struct Problem<'a> {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidToken | Self::Validation(_) | Self::MalformedBody(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::InvalidToken
+            | Self::Validation(_)
+            | Self::MalformedBody(_)
+            | Self::CorsRefused => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound | Self::UserNotFound => StatusCode::NOT_FOUND,

@@ -31,6 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
         .service(
             web::scope("/api/auth")
                 .wrap(cors(cors_origins))
+                // Outside the CORS layer: its refusals become problem+json.
+                .wrap(actix_web::middleware::from_fn(cors_refusal_as_problem))
                 .service(resource(
                     "/forgot-password",
                     true,
@@ -79,6 +81,33 @@ fn resource(path: &str, with_slash: bool, route: actix_web::Route) -> actix_web:
     web::resource(paths)
         .route(route)
         .default_service(web::to(method_not_allowed))
+}
+
+/// actix-cors refuses a disallowed origin with its own `400 text/plain`;
+/// answer it like every other refusal.
+async fn cors_refusal_as_problem(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    let refused = |e: &actix_web::Error| e.as_error::<actix_cors::CorsError>().is_some();
+    match next.call(req).await {
+        // A refused preflight comes back as a response carrying the error.
+        Ok(response) if response.response().error().is_some_and(refused) => {
+            log::info!("CORS: refused a preflight");
+            let (request, _) = response.into_parts();
+            let problem = actix_web::ResponseError::error_response(&ApiError::CorsRefused);
+            Ok(actix_web::dev::ServiceResponse::new(request, problem).map_into_right_body())
+        }
+        Ok(response) => Ok(response.map_into_left_body()),
+        Err(e) if refused(&e) => {
+            log::info!("CORS: refused ({e})");
+            Err(ApiError::CorsRefused.into())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub(crate) async fn method_not_allowed() -> Result<HttpResponse, ApiError> {

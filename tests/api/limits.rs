@@ -250,6 +250,7 @@ async fn cors_answers_only_the_configured_spa_origins_and_never_on_internal_rout
         .await
         .unwrap();
     assert!(!evil.headers().contains_key("access-control-allow-origin"));
+    assert_problem(evil, 400, "cors_refused").await;
 
     let internal = preflight("https://spa.example.test", "/internal/v1/reset-requests")
         .await
