@@ -11,6 +11,7 @@ pub mod error;
 pub mod i18n;
 mod keyfile;
 pub mod limits;
+pub mod log_safe;
 pub mod mailer;
 pub mod messages;
 pub mod metrics;

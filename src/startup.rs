@@ -126,7 +126,7 @@ impl Application {
                 // Method, path (never the query string) and status: no secrets.
                 .wrap(
                     Logger::new("%{route}xi %s %Dms").custom_request_replace("route", |req| {
-                        format!("{} {}", req.method(), req.path())
+                        format!("{} {}", req.method(), crate::log_safe::clean(req.path()))
                     }),
                 )
                 // Outermost: counts every answer, refusals by the layers above included.

@@ -240,8 +240,9 @@ impl TokenCodec {
         if jwt.is_empty() || jwt.len() > MAX_JWT_LEN {
             return Err(Rejection::Malformed(format!("length {}", jwt.len())));
         }
-        let header =
-            jsonwebtoken::decode_header(jwt).map_err(|e| Rejection::Malformed(e.to_string()))?;
+        // The parser's messages may quote the header: kept log-safe.
+        let header = jsonwebtoken::decode_header(jwt)
+            .map_err(|e| Rejection::Malformed(crate::log_safe::clean(&e.to_string())))?;
         if header.alg != Algorithm::HS256 || header.typ.as_deref() != Some(TOKEN_TYPE) {
             return Err(Rejection::WrongType);
         }
@@ -263,7 +264,7 @@ impl TokenCodec {
             &DecodingKey::from_secret(key.secret.expose_secret()),
             &validation,
         )
-        .map_err(|e| Rejection::BadSignatureOrClaims(e.to_string()))?;
+        .map_err(|e| Rejection::BadSignatureOrClaims(crate::log_safe::clean(&e.to_string())))?;
         let claims = data.claims;
         // The library checks `exp` against the system clock; the service's
         // own clock is the one the database rows are compared with.

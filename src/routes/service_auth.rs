@@ -15,6 +15,7 @@ use subtle::ConstantTimeEq;
 use super::state::AppState;
 use crate::config::ServiceKey;
 use crate::error::ApiError;
+use crate::log_safe::clean;
 
 /// The authenticated caller, available to handlers as `ReqData<ServiceCaller>`.
 #[derive(Clone, Debug)]
@@ -32,11 +33,15 @@ pub async fn require_service_key(
         log::warn!(
             "internal API: refused {} {} (missing or unknown service key)",
             req.method(),
-            req.path()
+            clean(req.path())
         );
         return Err(ApiError::Unauthorized.into());
     };
-    log::info!("internal API: {name} calls {} {}", req.method(), req.path());
+    log::info!(
+        "internal API: {name} calls {} {}",
+        req.method(),
+        clean(req.path())
+    );
     req.extensions_mut().insert(ServiceCaller(name));
     next.call(req).await
 }

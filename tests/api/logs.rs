@@ -95,3 +95,53 @@ async fn urls_are_logged_without_credentials() {
         );
     }
 }
+
+/// A client cannot write a log line of its own: CR/LF and ANSI escapes in
+/// every request value that reaches a log come out escaped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_values_cannot_forge_log_lines_or_terminal_escapes() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let forged = "[2026-01-01T00:00:00Z INFO  pwreset] forged line";
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    for (field, value) in [
+        ("alg", format!("HS256\r\n{forged}\u{1b}[2J")),
+        ("typ", format!("x\n{forged}\u{1b}]0;owned\u{7}")),
+        ("kid", format!("k\r{forged}")),
+    ] {
+        let mut header = serde_json::json!({"alg": "HS256", "typ": "pwreset+jwt", "kid": "k"});
+        header[field] = value.into();
+        let jwt = format!(
+            "{}.{}.c2ln",
+            b64(header),
+            b64(serde_json::json!({"sub": "u"}))
+        );
+        assert_problem(app.validate(&jwt).await, 400, "invalid_token").await;
+    }
+    let response = app
+        .client
+        .get(app.url("/internal/v1/users/a%0d%0a%1b%5b31mforged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+
+    let logs = captured_logs();
+    assert!(
+        logs.contains("forged line"),
+        "the values were logged, escaped"
+    );
+    for line in logs.lines() {
+        assert!(
+            !line.trim_start().starts_with("[2026-01-01"),
+            "a forged line: {line}"
+        );
+    }
+    assert!(!logs.contains('\r'), "no carriage return");
+    assert!(
+        !logs.contains('\u{1b}') && !logs.contains('\u{7}'),
+        "no terminal escapes"
+    );
+}
