@@ -1,6 +1,7 @@
 //! pwreset: a password-reset microservice. The map of the modules and who
 //! may call whom is docs/architecture.md.
 
+pub mod breach;
 pub mod cli;
 pub mod client_ip;
 pub mod clock;

@@ -9,6 +9,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio::sync::watch;
 
+use crate::breach::BreachCheck;
 use crate::clock::Clock;
 use crate::config::{MailProvider, Settings};
 use crate::mailer::templates::Templates;
@@ -58,12 +59,20 @@ pub async fn build_actions(settings: Settings, clock: Clock) -> anyhow::Result<A
         settings.jwt_issuer.clone(),
         settings.jwt_audience.clone(),
     );
+    let breach = match &settings.pwned_passwords_url {
+        Some(url) => Some(
+            BreachCheck::new(url.clone(), settings.pwned_passwords_timeout)
+                .context("building the breached-password client")?,
+        ),
+        None => None,
+    };
     Ok(Actions::new(
         repo,
         codec,
         Arc::new(settings),
         clock,
         Arc::new(Metrics::new()),
+        breach,
     ))
 }
 

@@ -49,6 +49,7 @@ password-control = Das Passwort darf keine Steuerzeichen enthalten.
 password-too-short = Dieses Passwort ist zu kurz. Es muss mindestens { $min } Zeichen lang sein.
 password-too-long = Dieses Passwort ist zu lang. Es darf höchstens { $max } Bytes lang sein (Umlaute und Sonderzeichen zählen mehrfach); es würde nicht vollständig gespeichert.
 password-like-email = Dieses Passwort ähnelt deiner E-Mail-Adresse zu sehr. Verwende Wörter, die nichts mit deinem Konto zu tun haben.
+password-breached = Dieses Passwort ist in einem Datenleck aufgetaucht; Angreifer probieren es zuerst. Wähle ein anderes.
 password-guessable = Dieses Passwort ist zu leicht zu erraten.
 zxcvbn-StraightRowsOfKeysAreEasyToGuess = Tastenreihen sind leicht zu erraten.
 zxcvbn-ShortKeyboardPatternsAreEasyToGuess = Kurze Tastaturmuster sind leicht zu erraten.

@@ -50,6 +50,7 @@ password-control = The password cannot contain control characters.
 password-too-short = This password is too short. It must contain at least { $min } characters.
 password-too-long = This password is too long. It can be at most { $max } bytes (accented letters and symbols count as more than one); it would not be stored in full.
 password-like-email = This password is too similar to your email address. Use words that have nothing to do with your account.
+password-breached = This password has appeared in a data breach, so attackers try it first. Choose another one.
 password-guessable = This password is too easy to guess.
 zxcvbn-StraightRowsOfKeysAreEasyToGuess = Straight rows of keys are easy to guess.
 zxcvbn-ShortKeyboardPatternsAreEasyToGuess = Short keyboard patterns are easy to guess.

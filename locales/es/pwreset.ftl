@@ -49,6 +49,7 @@ password-control = La contraseña no puede contener caracteres de control.
 password-too-short = Esta contraseña es demasiado corta. Debe tener al menos { $min } caracteres.
 password-too-long = Esta contraseña es demasiado larga. Puede tener como máximo { $max } bytes (las letras acentuadas y los símbolos cuentan más de uno); no se guardaría completa.
 password-like-email = Esta contraseña se parece demasiado a tu correo. Usa palabras que no tengan nada que ver con tu cuenta.
+password-breached = Esta contraseña apareció en una filtración de datos, así que los atacantes la prueban primero. Elige otra.
 password-guessable = Esta contraseña es demasiado fácil de adivinar.
 zxcvbn-StraightRowsOfKeysAreEasyToGuess = Las filas de teclas seguidas son fáciles de adivinar.
 zxcvbn-ShortKeyboardPatternsAreEasyToGuess = Los patrones cortos de teclado son fáciles de adivinar.

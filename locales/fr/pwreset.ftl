@@ -49,6 +49,7 @@ password-control = Le mot de passe ne peut pas contenir de caractères de contr�
 password-too-short = Ce mot de passe est trop court. Il doit contenir au moins { $min } caractères.
 password-too-long = Ce mot de passe est trop long. Il peut compter au plus { $max } octets (les lettres accentuées et les symboles comptent pour plus d'un) ; il ne serait pas enregistré en entier.
 password-like-email = Ce mot de passe ressemble trop à votre adresse e-mail. Utilisez des mots sans rapport avec votre compte.
+password-breached = Ce mot de passe figure dans une fuite de données : les attaquants l'essaient en premier. Choisissez-en un autre.
 password-guessable = Ce mot de passe est trop facile à deviner.
 zxcvbn-StraightRowsOfKeysAreEasyToGuess = Les rangées de touches sont faciles à deviner.
 zxcvbn-ShortKeyboardPatternsAreEasyToGuess = Les motifs de clavier courts sont faciles à deviner.

@@ -66,6 +66,9 @@ pub struct Settings {
     pub app_name: String,
     pub support_contact: Option<String>,
     pub page_template_dir: Option<PathBuf>,
+    /// The breached-password range API; None turns the check off.
+    pub pwned_passwords_url: Option<Url>,
+    pub pwned_passwords_timeout: Duration,
     pub http_workers: usize,
     pub service_keys: Vec<ServiceKey>,
     pub rate_limits: RateLimitSettings,
@@ -168,6 +171,12 @@ impl Settings {
         let mail = mail::read(&mut r);
         let app_name = r.text(&vars::APP_NAME);
         let support_contact = r.raw(&vars::SUPPORT_CONTACT);
+        let pwned_passwords_url = r.url(&vars::PWNED_PASSWORDS_URL);
+        let pwned_timeout_ms = r.number(
+            &vars::PWNED_PASSWORDS_TIMEOUT_MS,
+            50..=30_000u64,
+            "milliseconds",
+        );
         let page_template_dir = r.raw(&vars::PAGE_TEMPLATE_DIR).map(PathBuf::from);
         if let Some(dir) = page_template_dir.as_ref().filter(|d| !d.is_dir()) {
             r.problem(format!(
@@ -211,6 +220,8 @@ impl Settings {
             app_name,
             support_contact,
             page_template_dir,
+            pwned_passwords_url,
+            pwned_passwords_timeout: Duration::from_millis(pwned_timeout_ms),
             http_workers,
             service_keys,
             rate_limits,

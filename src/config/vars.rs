@@ -90,6 +90,8 @@ vars! {
     RATE_LIMIT_TOKEN_FAILURES_PER_IP = Value("20"), "invalid tokens per client address per hour before backoff";
     TRUSTED_PROXIES = Unset, "comma list of IPs/CIDRs whose forwarding headers are believed";
     CORS_ALLOWED_ORIGINS = Unset, "comma list of SPA origins allowed to call the public API";
+    PWNED_PASSWORDS_URL = Unset, "range API base for the breached-password check (e.g. https://api.pwnedpasswords.com); unset means off";
+    PWNED_PASSWORDS_TIMEOUT_MS = Value("1500"), "after this the breached-password check fails open";
     RETENTION_SECS = Value("604800"), "how long settled outbox rows and used, expired or revoked tokens are kept, at least 60";
     SHUTDOWN_TIMEOUT_SECS = Value("30"), "grace period on SIGTERM/SIGINT for requests and deliveries in hand, 1..=3600";
     RUST_LOG = Value("info"), "log filter (env_logger)";

@@ -42,6 +42,8 @@ pub enum PasswordProblem {
     },
     TooLong,
     LikeEmail,
+    /// Found in a data breach (the Pwned Passwords range check).
+    Breached,
     /// zxcvbn's verdict, with its warning and suggestions if it gave any.
     Guessable {
         warning: Option<Warning>,
@@ -63,6 +65,7 @@ impl PasswordProblem {
                 &[("max", FluentValue::from(MAX_PASSWORD_BYTES as i64))],
             ),
             Self::LikeEmail => locale.text("password-like-email", &[]),
+            Self::Breached => locale.text("password-breached", &[]),
             Self::Guessable {
                 warning,
                 suggestions,

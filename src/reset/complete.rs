@@ -30,7 +30,7 @@ impl Actions {
             )));
         }
         let LiveLink { row, user } = self.check_link(jwt, ip).await?;
-        let password = self.check_password(new_password, &user.email)?;
+        let password = self.vet_password(new_password, &user.email).await?;
         let hash = self.hash(&password).await?;
 
         let mut messages = vec![announce::password_changed(&user, locale)];
@@ -73,7 +73,7 @@ impl Actions {
         ip: Option<IpAddr>,
     ) -> Result<Vec<PasswordProblem>, ResetError> {
         let LiveLink { user, .. } = self.check_link(jwt, ip).await?;
-        match self.check_password(candidate, &user.email) {
+        match self.vet_password(candidate, &user.email).await {
             Ok(_) => Ok(Vec::new()),
             Err(ResetError::WeakPassword(problems)) => Ok(problems),
             Err(e) => Err(e),
@@ -92,7 +92,7 @@ impl Actions {
             .find_user_by_email(email)
             .await?
             .ok_or(ResetError::UserNotFound)?;
-        let password = self.check_password(new_password, &user.email)?;
+        let password = self.vet_password(new_password, &user.email).await?;
         let hash = self.hash(&password).await?;
         let notice = announce::password_changed(&user, None);
         if !self

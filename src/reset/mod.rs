@@ -30,6 +30,7 @@ pub use provision::{NewUserRequest, Provisioned};
 pub use request::Fulfilled;
 pub use retention::PruneReport;
 
+use crate::breach::{BreachCheck, BreachVerdict};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{EmailAddress, FieldErrors, NewPassword, PasswordPolicy, PasswordProblem};
@@ -97,6 +98,8 @@ pub struct Actions {
     pub(crate) clock: Clock,
     pub(crate) limiter: Limiter,
     pub(crate) metrics: Arc<Metrics>,
+    /// The breached-password check, when `PWNED_PASSWORDS_URL` is set.
+    breach: Option<BreachCheck>,
     /// Wakes the in-process worker when something is ready to send.
     wake_worker: Arc<Notify>,
 }
@@ -108,6 +111,7 @@ impl Actions {
         settings: Arc<Settings>,
         clock: Clock,
         metrics: Arc<Metrics>,
+        breach: Option<BreachCheck>,
     ) -> Self {
         let limiter = Limiter::new(
             repo.clone(),
@@ -132,6 +136,7 @@ impl Actions {
             clock,
             limiter,
             metrics,
+            breach,
             wake_worker: Arc::new(Notify::new()),
         }
     }
@@ -167,6 +172,30 @@ impl Actions {
         self.policy
             .check(raw, &user_inputs)
             .map_err(ResetError::WeakPassword)
+    }
+
+    /// The policy, then (when configured) the breached-password check. An
+    /// unreachable breach API lets the password through: logged and counted.
+    async fn vet_password(&self, raw: &str, email: &str) -> Result<NewPassword, ResetError> {
+        let password = self.check_password(raw, email)?;
+        let Some(breach) = &self.breach else {
+            return Ok(password);
+        };
+        match breach.check(&password).await {
+            Ok(BreachVerdict::Clean) => {
+                self.metrics.breach_check("clean");
+                Ok(password)
+            }
+            Ok(BreachVerdict::Breached(_)) => {
+                self.metrics.breach_check("breached");
+                Err(ResetError::WeakPassword(vec![PasswordProblem::Breached]))
+            }
+            Err(e) => {
+                self.metrics.breach_check("failed_open");
+                log::warn!("breached-password check skipped (failing open): {e}");
+                Ok(password)
+            }
+        }
     }
 
     async fn hash(&self, password: &NewPassword) -> Result<String, ResetError> {

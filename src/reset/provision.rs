@@ -76,7 +76,7 @@ impl Actions {
     ) -> Result<(), ResetError> {
         let hash = match password {
             Some(raw) => {
-                let password = self.check_password(raw, email.as_str())?;
+                let password = self.vet_password(raw, email.as_str()).await?;
                 Some(self.hash(&password).await?)
             }
             None => None,

@@ -6,6 +6,7 @@ mod helpers;
 
 mod address;
 mod bad_input;
+mod breach;
 mod browser;
 mod cli;
 mod delivery;
