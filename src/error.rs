@@ -37,6 +37,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("CORS request refused")]
     CorsRefused,
+    #[error("request body too slow")]
+    RequestTimeout,
     #[error("rate limited")]
     RateLimited { retry_after: std::time::Duration },
     #[error("too busy")]
@@ -66,6 +68,7 @@ impl ApiError {
             Self::UserDisabled => "user_disabled",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::CorsRefused => "cors_refused",
+            Self::RequestTimeout => "request_timeout",
             Self::Busy { .. } => "busy",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
@@ -115,6 +118,10 @@ impl ApiError {
             Self::MethodNotAllowed => (
                 "Method not allowed",
                 "This address does not accept that method.".into(),
+            ),
+            Self::RequestTimeout => (
+                "Request timeout",
+                "The request did not arrive in time; send it again in one go.".into(),
             ),
             Self::CorsRefused => (
                 "Cross-origin request refused",
@@ -203,6 +210,7 @@ impl ResponseError for ApiError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::EmailTaken | Self::UserDisabled => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Busy { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -230,6 +238,10 @@ impl ResponseError for ApiError {
         };
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if matches!(self, Self::RequestTimeout) {
+            // The connection was being held open: end it.
+            response.force_close();
+        }
         match self {
             Self::Busy { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));

@@ -138,6 +138,7 @@ impl Application {
                         format!("{} {}", req.method(), crate::log_safe::clean(req.path()))
                     }),
                 )
+                .wrap(actix_web::middleware::from_fn(routes::body_deadline))
                 // Outermost: counts every answer, refusals by the layers above included.
                 .wrap(actix_web::middleware::from_fn(routes::observe))
                 .app_data(app_state.clone())
@@ -148,6 +149,7 @@ impl Application {
         .workers(settings.http_workers)
         // Signals are ours (run_until_stopped), so the worker stops with the server.
         .disable_signals()
+        .client_request_timeout(settings.client_request_timeout)
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
         .listen(listener)?
         .run();

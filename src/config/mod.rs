@@ -79,6 +79,8 @@ pub struct Settings {
     /// Settled outbox rows and dead tokens older than this are deleted.
     pub retention: Duration,
     pub shutdown_timeout: Duration,
+    /// Headers, and then the body, must arrive within this.
+    pub client_request_timeout: Duration,
     /// Whether `serve` runs the outbox worker in-process (tests drive it by hand).
     pub run_outbox_worker: bool,
 }
@@ -188,6 +190,7 @@ impl Settings {
         let poll_ms = r.number(&vars::OUTBOX_POLL_INTERVAL_MS, 10..=60_000, "milliseconds");
         let retention = r.number(&vars::RETENTION_SECS, 60..=315_360_000u64, "seconds");
         let shutdown = r.number(&vars::SHUTDOWN_TIMEOUT_SECS, 1..=3600u64, "seconds");
+        let client_timeout = r.number(&vars::CLIENT_REQUEST_TIMEOUT_SECS, 1..=300u64, "seconds");
 
         let service_keys = access::read_service_keys(&mut r);
         let rate_limits = access::read_rate_limits(&mut r);
@@ -231,6 +234,7 @@ impl Settings {
             outbox_poll_interval: Duration::from_millis(poll_ms),
             retention: Duration::from_secs(retention),
             shutdown_timeout: Duration::from_secs(shutdown),
+            client_request_timeout: Duration::from_secs(client_timeout),
             run_outbox_worker: true,
         })
     }

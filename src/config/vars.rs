@@ -92,6 +92,7 @@ vars! {
     CORS_ALLOWED_ORIGINS = Unset, "comma list of SPA origins allowed to call the public API";
     PWNED_PASSWORDS_URL = Unset, "range API base for the breached-password check (e.g. https://api.pwnedpasswords.com); unset means off";
     PWNED_PASSWORDS_TIMEOUT_MS = Value("1500"), "after this the breached-password check fails open";
+    CLIENT_REQUEST_TIMEOUT_SECS = Value("10"), "a request's headers, and then its body, must arrive within this (408 otherwise), 1..=300";
     RETENTION_SECS = Value("604800"), "how long settled outbox rows and used, expired or revoked tokens are kept, at least 60";
     SHUTDOWN_TIMEOUT_SECS = Value("30"), "grace period on SIGTERM/SIGINT for requests and deliveries in hand, 1..=3600";
     RUST_LOG = Value("info"), "log filter (env_logger)";

@@ -2,6 +2,7 @@
 //! answer; they hold no SQL and no HTTP-client calls.
 
 mod body;
+mod deadline;
 mod health;
 mod internal;
 mod metrics;
@@ -16,6 +17,7 @@ use actix_web::{HttpResponse, web};
 use crate::error::ApiError;
 
 pub use body::json_config;
+pub use deadline::body_deadline;
 pub use metrics::observe;
 pub use state::AppState;
 

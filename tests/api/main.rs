@@ -31,5 +31,6 @@ mod reset_flow;
 mod retention;
 mod rotation;
 mod shutdown;
+mod slow_clients;
 mod webhooks;
 mod worker;
