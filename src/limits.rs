@@ -16,7 +16,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::clock::Clock;
 use crate::config::RateLimitSettings;
-use crate::domain::EmailAddress;
+use crate::domain::{AccountEmailLimit, EmailAddress, client_network};
 use crate::metrics::Metrics;
 use crate::storage::rate_limits::Counter;
 use crate::storage::{Repo, StorageError};
@@ -69,7 +69,13 @@ impl Limiter {
         }
         let now = self.clock.now_naive();
         // Addresses are stored hashed: the limit table is no list of emails.
-        let email_key = format!("forgot:email:{}", sha256_hex(email.as_str()));
+        // Per address *and* client network: requests from other networks
+        // never use up the allowance of the owner's own.
+        let email_key = format!(
+            "forgot:email:{}:{}",
+            sha256_hex(email.as_str()),
+            client_network(ip.map(|ip| ip.to_string()).as_deref()).unwrap_or_default()
+        );
         let by_email = self.hit(&email_key, now).await?;
         let mut retry = over(by_email, self.settings.forgot_per_email, now)
             .map(|wait| (wait, "forgot_per_email"));
@@ -115,14 +121,13 @@ impl Limiter {
         Ok(())
     }
 
-    /// The per-account limit on reset emails as (at most, since when), for
-    /// the worker to enforce inside its transaction; None when limits are off.
-    pub fn account_email_limit(&self) -> Option<(i64, NaiveDateTime)> {
-        self.settings.enabled.then(|| {
-            (
-                i64::from(self.settings.emails_per_account),
-                self.clock.now_naive() - WINDOW,
-            )
+    /// The per-account limit on reset emails, for the worker to enforce
+    /// inside its transaction; None when limits are off.
+    pub fn account_email_limit(&self) -> Option<AccountEmailLimit> {
+        self.settings.enabled.then(|| AccountEmailLimit {
+            since: self.clock.now_naive() - WINDOW,
+            per_network: self.settings.emails_per_account as usize,
+            overall: self.settings.emails_per_account_max as usize,
         })
     }
 

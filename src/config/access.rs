@@ -59,8 +59,10 @@ pub struct RateLimitSettings {
     pub forgot_per_ip: u32,
     /// forgot-password requests per normalized email, whether or not it has an account.
     pub forgot_per_email: u32,
-    /// reset emails actually sent per account (enforced by the worker, silently).
+    /// reset emails actually sent per account and client network (enforced by the worker, silently).
     pub emails_per_account: u32,
+    /// reset emails per account from all networks together.
+    pub emails_per_account_max: u32,
     /// invalid tokens per client IP before exponential backoff starts.
     pub token_failures_per_ip: u32,
 }
@@ -81,6 +83,11 @@ pub(super) fn read_rate_limits(r: &mut Reader<'_>) -> RateLimitSettings {
         emails_per_account: r.number(
             &vars::RATE_LIMIT_EMAILS_PER_ACCOUNT,
             1..=1000,
+            "emails per hour",
+        ),
+        emails_per_account_max: r.number(
+            &vars::RATE_LIMIT_EMAILS_PER_ACCOUNT_MAX,
+            1..=10_000,
             "emails per hour",
         ),
         token_failures_per_ip: r.number(

@@ -86,7 +86,8 @@ vars! {
     RATE_LIMIT_ENABLED = Value("true"), "false turns every limit off (benchmarks, some tests)";
     RATE_LIMIT_FORGOT_PER_IP = Value("100"), "forgot-password requests per client address per hour";
     RATE_LIMIT_FORGOT_PER_EMAIL = Value("5"), "forgot-password requests per email address per hour";
-    RATE_LIMIT_EMAILS_PER_ACCOUNT = Value("3"), "reset emails sent per account per hour";
+    RATE_LIMIT_EMAILS_PER_ACCOUNT = Value("3"), "reset emails sent per account and client network (IPv4 /24, IPv6 /48) per hour";
+    RATE_LIMIT_EMAILS_PER_ACCOUNT_MAX = Value("20"), "reset emails sent per account per hour, all networks together";
     RATE_LIMIT_TOKEN_FAILURES_PER_IP = Value("20"), "invalid tokens per client address per hour before backoff";
     TRUSTED_PROXIES = Unset, "comma list of IPs/CIDRs whose forwarding headers are believed";
     CORS_ALLOWED_ORIGINS = Unset, "comma list of SPA origins allowed to call the public API";

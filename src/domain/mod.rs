@@ -1,9 +1,11 @@
 //! Parsed domain values: once a value of these types exists, it is valid.
 
+pub mod account_limit;
 pub mod email;
 pub mod ids;
 pub mod password;
 
+pub use account_limit::{AccountEmailLimit, client_network};
 pub use email::{EmailAddress, InvalidEmail};
 pub use ids::{InvalidUserId, OutboxId, TokenHash, TokenId, UserId};
 pub use password::{NewPassword, PasswordPolicy, PasswordProblem};

@@ -10,7 +10,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use super::schema::{outbox, password_reset_tokens, users};
 use super::tokens::NewToken;
 use super::{Pools, Repo, StorageError, insert_outbox_rows, with_conn};
-use crate::domain::OutboxId;
+use crate::domain::{AccountEmailLimit, OutboxId};
 use crate::messages::{OutboxKind, OutboxStatus, Outgoing};
 
 #[derive(Queryable, QueryableByName, Selectable, Clone, Debug)]
@@ -259,7 +259,7 @@ impl Repo {
         email: &str,
         token: &NewToken<'_>,
         messages: &[Outgoing],
-        limit: Option<(i64, NaiveDateTime)>,
+        limit: Option<AccountEmailLimit>,
     ) -> Result<Fulfilment, StorageError> {
         let rows = new_rows(messages, now)?;
         Ok(with_conn!(self, |conn| {
@@ -295,14 +295,14 @@ impl Repo {
                 if current.is_none_or(|(now_email, disabled)| now_email != email || disabled) {
                     return Ok(Fulfilment::AccountChanged);
                 }
-                if let Some((max, since)) = limit {
-                    let recent: i64 = password_reset_tokens::table
+                if let Some(limit) = limit {
+                    let recent: Vec<Option<String>> = password_reset_tokens::table
                         .filter(password_reset_tokens::user_id.eq(token.user_id))
-                        .filter(password_reset_tokens::created_at.gt(since))
-                        .count()
-                        .get_result(conn)
+                        .filter(password_reset_tokens::created_at.gt(limit.since))
+                        .select(password_reset_tokens::requested_ip)
+                        .load(conn)
                         .await?;
-                    if recent >= max {
+                    if !limit.allows(token.requested_ip, &recent) {
                         return Ok(Fulfilment::AccountLimitReached);
                     }
                 }

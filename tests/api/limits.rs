@@ -366,3 +366,86 @@ async fn a_client_cannot_slip_its_own_chain_past_the_proxys() {
         "all counted against the proxy itself"
     );
 }
+
+fn behind_proxy(env: &mut std::collections::HashMap<String, String>) {
+    limits_on(env);
+    env.insert("TRUSTED_PROXIES".into(), "127.0.0.1/32,::1".into());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_from_other_networks_never_lock_the_owner_out() {
+    let app = spawn_app_with(behind_proxy).await;
+    app.add_user("u-1", "owner@example.com", None).await;
+    // An attacker spends the address's allowance and the account's emails
+    // from one network (several addresses of one /24).
+    let mut attacker = Vec::new();
+    for n in 1..=8 {
+        let ip = format!("203.0.113.{n}");
+        attacker.push(
+            forgot_from(&app, "owner@example.com", Some(&ip))
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(&attacker[..5], &[202; 5], "{attacker:?}");
+    assert!(attacker[5..].iter().all(|s| *s == 429), "{attacker:?}");
+    app.deliver().await;
+    assert_eq!(
+        app.reset_emails_to("owner@example.com").len(),
+        3,
+        "the per-network email cap"
+    );
+
+    // The owner, at home, is neither refused nor left without an email.
+    let response = forgot_from(&app, "owner@example.com", Some("198.51.100.7")).await;
+    assert_eq!(response.status(), 202);
+    app.deliver().await;
+    assert_eq!(
+        app.reset_emails_to("owner@example.com").len(),
+        4,
+        "the owner got a link"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overall_ceiling_bounds_mail_bombing_from_many_networks() {
+    let app = spawn_app_with(|env| {
+        behind_proxy(env);
+        env.insert("RATE_LIMIT_EMAILS_PER_ACCOUNT_MAX".into(), "5".into());
+    })
+    .await;
+    app.add_user("u-1", "target@example.com", None).await;
+    for network in 1..=12 {
+        let ip = format!("198.51.{network}.9");
+        assert_eq!(
+            forgot_from(&app, "target@example.com", Some(&ip))
+                .await
+                .status(),
+            202
+        );
+    }
+    app.deliver().await;
+    assert_eq!(
+        app.reset_emails_to("target@example.com").len(),
+        5,
+        "never past the ceiling"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_network_429s_still_come_at_the_same_request_whatever_the_account() {
+    let app = spawn_app_with(behind_proxy).await;
+    app.add_user("u-1", "exists@example.com", None).await;
+    let mut first_refused = Vec::new();
+    for email in ["exists@example.com", "ghost@example.com"] {
+        let mut statuses = Vec::new();
+        for n in 1..=7 {
+            let ip = format!("192.0.2.{n}");
+            statuses.push(forgot_from(&app, email, Some(&ip)).await.status().as_u16());
+        }
+        first_refused.push(statuses.iter().position(|s| *s == 429));
+    }
+    assert_eq!(first_refused[0], Some(5));
+    assert_eq!(first_refused[0], first_refused[1]);
+}
