@@ -42,11 +42,13 @@ async fn range_server(breached: &str, padded: &str) -> MockServer {
     server
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_breached_password_is_refused_and_only_five_hex_characters_leave() {
-    // Both pass zxcvbn; the first is in "the breach".
-    let breached = "quiet Harbor lantern 93 drifts";
-    let server = range_server(breached, STRONG_PASSWORD).await;
+/// Passes zxcvbn, and is in "the breach" of `range_server`.
+const BREACHED: &str = "quiet Harbor lantern 93 drifts";
+
+/// A range server listing BREACHED (and STRONG_PASSWORD as padding), an app
+/// that asks it, a user and a live link.
+async fn app_with_breach_check() -> (MockServer, TestApp, String) {
+    let server = range_server(BREACHED, STRONG_PASSWORD).await;
     let uri = server.uri();
     let app = spawn_app_with(move |env| {
         env.insert("PWNED_PASSWORDS_URL".into(), uri);
@@ -54,6 +56,13 @@ async fn a_breached_password_is_refused_and_only_five_hex_characters_leave() {
     .await;
     app.add_user("u-1", "user@example.com", None).await;
     let token = app.request_link("user@example.com").await;
+    (server, app, token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breached_password_is_refused_and_only_five_hex_characters_leave() {
+    let breached = BREACHED;
+    let (server, app, token) = app_with_breach_check().await;
 
     let problem = assert_problem(app.reset(&token, breached).await, 400, "validation_failed").await;
     assert!(
@@ -119,15 +128,8 @@ async fn an_outage_of_the_breach_api_never_blocks_a_reset() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_and_the_hosted_page_get_the_same_check() {
-    let breached = "quiet Harbor lantern 93 drifts";
-    let server = range_server(breached, STRONG_PASSWORD).await;
-    let uri = server.uri();
-    let app = spawn_app_with(move |env| {
-        env.insert("PWNED_PASSWORDS_URL".into(), uri);
-    })
-    .await;
-    app.add_user("u-1", "user@example.com", None).await;
-    let token = app.request_link("user@example.com").await;
+    let breached = BREACHED;
+    let (server, app, token) = app_with_breach_check().await;
     let page = app
         .client
         .post(app.url("/reset-password"))
