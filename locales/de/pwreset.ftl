@@ -27,6 +27,7 @@ page-limited-body = Von hier kamen zu viele Anfragen. Warte eine Weile und versu
 page-errors-heading = Bitte korrigiere Folgendes:
 page-feedback-checking = Wird geprüft…
 page-feedback-ok = Dieses Passwort sieht gut aus.
+page-password-required = Gib ein neues Passwort ein.
 page-mismatch = Die beiden Passwörter stimmen nicht überein.
 
 ## E-Mails

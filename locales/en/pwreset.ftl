@@ -28,6 +28,7 @@ page-limited-body = Too many requests came from here. Wait a while and try again
 page-errors-heading = Please correct the following:
 page-feedback-checking = Checking…
 page-feedback-ok = This password looks good.
+page-password-required = Enter a new password.
 page-mismatch = The two password fields don't match.
 
 ## Emails

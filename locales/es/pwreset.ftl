@@ -27,6 +27,7 @@ page-limited-body = Llegaron demasiadas solicitudes desde aquí. Espera un rato 
 page-errors-heading = Corrige lo siguiente:
 page-feedback-checking = Comprobando…
 page-feedback-ok = Esta contraseña parece buena.
+page-password-required = Escribe una contraseña nueva.
 page-mismatch = Las dos contraseñas no coinciden.
 
 ## Correos

@@ -27,6 +27,7 @@ page-limited-body = Trop de demandes sont venues d'ici. Patientez un moment puis
 page-errors-heading = Veuillez corriger ce qui suit :
 page-feedback-checking = Vérification…
 page-feedback-ok = Ce mot de passe semble bon.
+page-password-required = Saisissez un nouveau mot de passe.
 page-mismatch = Les deux mots de passe ne correspondent pas.
 
 ## E-mails

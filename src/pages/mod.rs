@@ -341,7 +341,7 @@ async fn reset_submit(
     if form.new_password.is_empty() {
         errors.insert(
             "new_password".into(),
-            vec![view.locale.text("page-new-password-label", &[])],
+            vec![view.locale.text("page-password-required", &[])],
         );
     }
     if form.confirm_password != form.new_password {
