@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::{Actions, ResetError, announce};
+use super::{Actions, LiveLink, ResetError, announce};
 use crate::domain::{EmailAddress, PasswordProblem, UserId, field_error};
 use crate::i18n::Locale;
 use crate::messages::WebhookEvent;
@@ -106,5 +106,3 @@ impl Actions {
         Ok(user)
     }
 }
-
-use super::LiveLink;
