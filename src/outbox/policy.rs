@@ -41,12 +41,11 @@ pub fn decide(
         return Decision::GiveUp;
     }
     let delay = next_delay(row.attempts.max(0) as u32, *retry_after);
-    let at =
-        now + TimeDelta::from_std(delay).unwrap_or(TimeDelta::seconds(BACKOFF_CAP_SECS as i64));
-    if row.give_up_at.is_some_and(|t| t <= at) {
-        Decision::GiveUp
-    } else {
-        Decision::RetryAt(at)
+    let delay = TimeDelta::from_std(delay).unwrap_or(TimeDelta::seconds(BACKOFF_CAP_SECS as i64));
+    // Checked: a retry time past the end of the calendar is no retry.
+    match now.checked_add_signed(delay) {
+        Some(at) if row.give_up_at.is_none_or(|t| at < t) => Decision::RetryAt(at),
+        _ => Decision::GiveUp,
     }
 }
 
@@ -125,6 +124,19 @@ mod tests {
         assert_eq!(
             decide(&row(1, Some(soon)), &later, now, 8),
             Decision::GiveUp
+        );
+        let forever = Failure::Retryable {
+            retry_after: Some(Duration::from_secs(u64::MAX)),
+        };
+        assert!(
+            matches!(decide(&row(1, None), &forever, now, 8), Decision::RetryAt(at)
+                if at <= now + TimeDelta::seconds(BACKOFF_CAP_SECS as i64)),
+            "a huge Retry-After is capped"
+        );
+        assert_eq!(
+            decide(&row(1, None), &retry, NaiveDateTime::MAX, 8),
+            Decision::GiveUp,
+            "no overflow at the end of time"
         );
     }
 }
