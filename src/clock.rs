@@ -29,6 +29,12 @@ impl Clock {
             .unwrap_or(now)
     }
 
+    /// Unix time in seconds, to the millisecond (metrics and readiness).
+    pub fn unix_secs(&self) -> f64 {
+        let now = self.now();
+        now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0
+    }
+
     /// UTC wall time as stored in the database.
     pub fn now_naive(&self) -> NaiveDateTime {
         self.now().naive_utc()

@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::LazyLock;
 
 use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{LanguageIdentifier, Loader};
@@ -30,34 +31,39 @@ impl Locale {
     }
 
     /// Every language with a translation file, English first.
-    pub fn all() -> Vec<Self> {
-        let mut all: Vec<Self> = LOCALES.locales().cloned().map(Self).collect();
-        all.sort_by_key(|l| (l.0.language.as_str() != "en", l.to_string()));
-        all
+    /// (Listed once: templates look a language up for every message.)
+    pub fn all() -> &'static [Self] {
+        static ALL: LazyLock<Vec<Locale>> = LazyLock::new(|| {
+            let mut all: Vec<Locale> = LOCALES.locales().cloned().map(Locale).collect();
+            all.sort_by_key(|l| (l.0.language.as_str() != "en", l.to_string()));
+            all
+        });
+        &ALL
     }
 
     /// A tag (`de`, `de-AT`, `FR`) as the supported language it names, if any.
     pub fn parse(raw: &str) -> Option<Self> {
         let wanted: LanguageIdentifier = raw.trim().parse().ok()?;
         Self::all()
-            .into_iter()
+            .iter()
             .find(|l| l.0.language == wanted.language)
+            .cloned()
     }
 
     /// The best supported language for an `Accept-Language` header, English
     /// when nothing matches (or there is no header).
     pub fn negotiate(accept_language: Option<&str>) -> Self {
         let requested = fluent_langneg::accepted_languages::parse(accept_language.unwrap_or(""));
-        let available: Vec<LanguageIdentifier> = Self::all().into_iter().map(|l| l.0).collect();
+        let available: Vec<&LanguageIdentifier> = Self::all().iter().map(|l| &l.0).collect();
         let default = fluent_templates::langid!("en");
         fluent_langneg::negotiate_languages(
             &requested,
             &available,
-            Some(&default),
+            Some(&&default),
             fluent_langneg::NegotiationStrategy::Lookup,
         )
         .first()
-        .map(|l| Self((*l).clone()))
+        .map(|l| Self((**l).clone()))
         .unwrap_or_else(Self::english)
     }
 

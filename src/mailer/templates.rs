@@ -128,7 +128,7 @@ impl Templates {
                     env.add_template_owned(localized.clone(), text)
                         .map_err(|e| template_error(&path, &e))?;
                     env.get_template(&localized)
-                        .and_then(|t| t.render(sample_context(name, &locale)))
+                        .and_then(|t| t.render(sample_context(name, locale)))
                         .map_err(|e| template_error(&path, &e))?;
                 }
             }

@@ -204,9 +204,9 @@ impl OutboxWorker {
 
     /// Records progress for `/readyz` and the metrics.
     fn alive(&self) {
-        let now = self.actions.clock().now();
-        let secs = now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0;
-        self.actions.metrics().worker_alive(secs);
+        self.actions
+            .metrics()
+            .worker_alive(self.actions.clock().unix_secs());
     }
 
     /// Retention (see `reset::retention`); a failure is logged and tried

@@ -70,7 +70,7 @@ impl Pages {
                 pages
                     .render(
                         name,
-                        &locale,
+                        locale,
                         "pwreset",
                         context! { title => "page-error-title", min_length => 12 },
                     )

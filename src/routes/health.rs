@@ -57,8 +57,6 @@ fn worker_stalled(state: &AppState) -> Option<f64> {
     }
     let allowed =
         settings.outbox_poll_interval * 3 + settings.mail.connect_timeout + settings.mail.timeout;
-    let now = state.actions.clock().now();
-    let now = now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0;
-    let silent = now - state.actions.metrics().worker_last_run();
+    let silent = state.actions.clock().unix_secs() - state.actions.metrics().worker_last_run();
     (silent > allowed.as_secs_f64()).then_some(silent)
 }
