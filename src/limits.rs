@@ -16,7 +16,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::clock::Clock;
 use crate::config::RateLimitSettings;
-use crate::domain::{AccountEmailLimit, EmailAddress, client_network};
+use crate::domain::{AccountEmailLimit, EmailAddress, network_of};
 use crate::metrics::Metrics;
 use crate::storage::rate_limits::Counter;
 use crate::storage::{Repo, StorageError};
@@ -74,7 +74,7 @@ impl Limiter {
         let email_key = format!(
             "forgot:email:{}:{}",
             sha256_hex(email.as_str()),
-            client_network(ip.map(|ip| ip.to_string()).as_deref()).unwrap_or_default()
+            ip.map(network_of).unwrap_or_default()
         );
         let by_email = self.hit(&email_key, now).await?;
         let mut retry = over(by_email, self.settings.forgot_per_email, now)

@@ -38,14 +38,19 @@ impl AccountEmailLimit {
 /// The network a client address belongs to for the owner's allowance:
 /// IPv4 /24, IPv6 /48 (a site). None when unknown.
 pub fn client_network(ip: Option<&str>) -> Option<String> {
-    match ip?.parse::<IpAddr>().ok()? {
+    ip?.parse::<IpAddr>().ok().map(network_of)
+}
+
+/// The /24 or /48 of an address.
+pub fn network_of(ip: IpAddr) -> String {
+    match ip {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
-            Some(format!("{a}.{b}.{c}.0/24"))
+            format!("{a}.{b}.{c}.0/24")
         }
         IpAddr::V6(v6) => {
             let prefix = u128::from(v6) & (u128::MAX << 80);
-            Some(format!("{}/48", std::net::Ipv6Addr::from(prefix)))
+            format!("{}/48", std::net::Ipv6Addr::from(prefix))
         }
     }
 }
