@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::config::RateLimitSettings;
 use crate::domain::{AccountEmailLimit, EmailAddress, network_of};
 use crate::metrics::Metrics;
+use crate::storage::group_commit::{Hit, Written};
 use crate::storage::rate_limits::Counter;
 use crate::storage::{Repo, StorageError};
 
@@ -57,34 +58,50 @@ impl Limiter {
         }
     }
 
-    /// Counts a forgot-password request against its IP and its address.
-    /// Both are counted even when one is over, so neither can be probed.
-    pub async fn forgot_password(
-        &self,
-        ip: Option<IpAddr>,
-        email: &EmailAddress,
-    ) -> Result<(), LimitError> {
+    /// The counters a forgot-password request counts against (none when
+    /// limits are off): its address and its IP. The storage counts both, even
+    /// when one is over, so neither can be probed, and writes the request
+    /// only if both are within their limits.
+    pub fn forgot_password_hits(&self, ip: Option<IpAddr>, email: &EmailAddress) -> Vec<Hit> {
         if !self.settings.enabled {
-            return Ok(());
+            return Vec::new();
         }
-        let now = self.clock.now_naive();
         // Addresses are stored hashed: the limit table is no list of emails.
         // Per address *and* client network: requests from other networks
         // never use up the allowance of the owner's own.
-        let email_key = format!(
-            "forgot:email:{}:{}",
-            sha256_hex(email.as_str()),
-            ip.map(network_of).unwrap_or_default()
-        );
-        let by_email = self.hit(&email_key, now).await?;
-        let mut retry = over(by_email, self.settings.forgot_per_email, now)
-            .map(|wait| (wait, "forgot_per_email"));
-        if let Some(ip) = ip {
-            let by_ip = self.hit(&format!("forgot:ip:{}", network(ip)), now).await?;
-            let by_ip =
-                over(by_ip, self.settings.forgot_per_ip, now).map(|wait| (wait, "forgot_per_ip"));
-            retry = retry.max(by_ip);
-        }
+        let by_email = Hit {
+            key: format!(
+                "forgot:email:{}:{}",
+                sha256_hex(email.as_str()),
+                ip.map(network_of).unwrap_or_default()
+            ),
+            limit: self.settings.forgot_per_email,
+            name: "forgot_per_email",
+        };
+        let by_ip = ip.map(|ip| Hit {
+            key: format!("forgot:ip:{}", network(ip)),
+            limit: self.settings.forgot_per_ip,
+            name: "forgot_per_ip",
+        });
+        std::iter::once(by_email).chain(by_ip).collect()
+    }
+
+    /// The answer to a written forgot-password request: refused, with the
+    /// longest wait, if any of its counters went over.
+    pub fn forgot_password_verdict(
+        &self,
+        ip: Option<IpAddr>,
+        hits: &[Hit],
+        written: &Written,
+    ) -> Result<(), LimitError> {
+        let now = self.clock.now_naive();
+        let retry = hits
+            .iter()
+            .zip(&written.counters)
+            .filter_map(|(hit, counter)| {
+                over(*counter, hit.limit, now).map(|wait| (wait, hit.name))
+            })
+            .max();
         match retry {
             Some((wait, limit)) => Err(self.limited(limit, ip, wait)),
             None => Ok(()),

@@ -1,7 +1,10 @@
-//! Is a link usable? Verifies the JWT, then the row behind it, for a client
-//! not inside its failure backoff. Every failure is the same `InvalidLink`
-//! to the client (and counts against its address); the log says which check
-//! failed.
+//! Is a link usable? Verifies the JWT first: a token the service did not
+//! sign (bad signature, malformed, unknown key, wrong type, expired) costs
+//! one HMAC and is counted in metrics only, never a database round trip,
+//! since nobody can guess a token's signature. A signed token is then looked
+//! up, for a client not inside its failure backoff; a failed lookup counts
+//! against the client's address. Every failure is the same `InvalidLink` to
+//! the client; the log says which check failed.
 
 use std::net::IpAddr;
 
@@ -10,6 +13,7 @@ use chrono::{DateTime, Utc};
 use super::{Actions, ResetError};
 use crate::storage::tokens::TokenRow;
 use crate::storage::users::User;
+use crate::tokens::VerifiedLink;
 
 /// A link that passed every check, with its row and user.
 #[derive(Debug)]
@@ -27,21 +31,26 @@ impl LiveLink {
 impl Actions {
     /// Consumes nothing (validate, and the first step of a reset).
     pub async fn check_link(&self, jwt: &str, ip: Option<IpAddr>) -> Result<LiveLink, ResetError> {
-        self.limiter.check_token_attempt(ip).await?;
-        let result = self.verify_link(jwt).await;
-        if matches!(result, Err(ResetError::InvalidLink)) {
-            self.limiter.record_token_failure(ip).await?;
-        }
-        result
-    }
-
-    async fn verify_link(&self, jwt: &str) -> Result<LiveLink, ResetError> {
         let now = self.clock.now();
         let link = self.codec.verify(jwt, now).map_err(|why| {
             log::info!("reset token refused: {why}");
             self.metrics.token_rejected(why.label());
             ResetError::InvalidLink
         })?;
+        self.limiter.check_token_attempt(ip).await?;
+        let result = self.look_up(&link, now).await;
+        if matches!(result, Err(ResetError::InvalidLink)) {
+            self.limiter.record_token_failure(ip).await?;
+        }
+        result
+    }
+
+    /// The row behind a link the service signed.
+    async fn look_up(
+        &self,
+        link: &VerifiedLink,
+        now: DateTime<Utc>,
+    ) -> Result<LiveLink, ResetError> {
         let refuse = |label: &'static str, why: &str| {
             log::info!("reset token {} refused: {why}", link.token_id);
             self.metrics.token_rejected(label);

@@ -19,7 +19,7 @@ mod provision;
 mod request;
 mod retention;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -37,6 +37,7 @@ use crate::domain::{EmailAddress, FieldErrors, NewPassword, PasswordPolicy, Pass
 use crate::limits::{LimitError, Limiter};
 use crate::metrics::Metrics;
 use crate::password::{HashError, PasswordHasher};
+use crate::storage::group_commit::GroupCommit;
 use crate::storage::{Repo, StorageError};
 use crate::tokens::TokenCodec;
 
@@ -102,6 +103,9 @@ pub struct Actions {
     breach: Option<BreachCheck>,
     /// Wakes the in-process worker when something is ready to send.
     wake_worker: Arc<Notify>,
+    /// Writes forgot-password requests in batches; started on first use
+    /// (it needs the runtime, which the constructor may not run under).
+    forgot_writer: Arc<OnceLock<GroupCommit>>,
 }
 
 impl Actions {
@@ -138,6 +142,7 @@ impl Actions {
             metrics,
             breach,
             wake_worker: Arc::new(Notify::new()),
+            forgot_writer: Arc::default(),
         }
     }
 
@@ -209,5 +214,10 @@ impl Actions {
     /// What the in-process worker waits on besides its poll interval.
     pub fn worker_wake(&self) -> Arc<Notify> {
         self.wake_worker.clone()
+    }
+
+    fn forgot_writer(&self) -> &GroupCommit {
+        self.forgot_writer
+            .get_or_init(|| GroupCommit::start(self.repo.clone()))
     }
 }

@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 use super::{Actions, ResetError};
 use crate::domain::{EmailAddress, OutboxId, TokenId, UserId};
 use crate::i18n::Locale;
+use crate::limits::WINDOW;
 use crate::messages::{OutboxMessage, Outgoing, ResetRequest};
 use crate::metrics::LinkVia;
 use crate::storage::outbox::Fulfilment;
@@ -44,13 +45,26 @@ impl Actions {
         ip: Option<IpAddr>,
         locale: Option<&Locale>,
     ) -> Result<(), ResetError> {
-        self.limiter.forgot_password(ip, email).await?;
         let request = Outgoing::new(OutboxMessage::ResetRequest(ResetRequest {
             email: email.as_str().to_owned(),
             ip: ip.map(|ip| ip.to_string()),
             locale: locale.map(Locale::tag),
         }));
-        self.repo.enqueue(&request, self.clock.now_naive()).await?;
+        // Counted and queued in one transaction with whatever other requests
+        // arrive meanwhile (group commit); the row exists once this returns.
+        let hits = self.limiter.forgot_password_hits(ip, email);
+        let now = self.clock.now_naive();
+        let written = self
+            .forgot_writer()
+            .write(&request, hits.clone(), now, now - WINDOW)
+            .await?;
+        self.limiter.forgot_password_verdict(ip, &hits, &written)?;
+        if !written.queued {
+            // The storage and the limiter read the same counters the same way.
+            return Err(
+                anyhow::anyhow!("a refused forgot-password request was let through").into(),
+            );
+        }
         // The worker is deliberately not woken here: it finds the row on its
         // next poll (OUTBOX_POLL_INTERVAL_MS), so the extra work an existing
         // account causes never runs while this response is still being sent.

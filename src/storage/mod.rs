@@ -2,6 +2,7 @@
 //! written once inside `with_conn!`, which type-checks it against both
 //! backends. Nothing outside this module sees diesel.
 
+pub mod group_commit;
 pub mod outbox;
 pub mod rate_limits;
 pub mod schema;
@@ -97,6 +98,10 @@ pub enum StorageError {
     Payload(#[source] serde_json::Error),
     #[error("cannot create the SQLite file: {0}")]
     File(#[source] std::io::Error),
+    #[error(transparent)]
+    Batch(#[from] group_commit::BatchFailed),
+    #[error("the forgot-password writer has stopped")]
+    WriterStopped,
 }
 
 impl StorageError {
@@ -106,7 +111,13 @@ impl StorageError {
     pub fn is_unavailable(&self) -> bool {
         use diesel::result::{DatabaseErrorKind, Error};
         match self {
-            Self::Checkout(_) | Self::Connection(_) | Self::Pool(_) => true,
+            // A failed batch fails every request in it alike, whatever the
+            // cause (logged once by the writer): each may simply try again.
+            Self::Checkout(_)
+            | Self::Connection(_)
+            | Self::Pool(_)
+            | Self::Batch(_)
+            | Self::WriterStopped => true,
             Self::Query(Error::DatabaseError(
                 DatabaseErrorKind::UnableToSendCommand
                 | DatabaseErrorKind::ClosedConnection

@@ -49,21 +49,21 @@ pub(super) fn new_rows(
     messages: &[Outgoing],
     now: NaiveDateTime,
 ) -> Result<Vec<NewOutboxRow>, StorageError> {
-    messages
-        .iter()
-        .map(|out| {
-            Ok(NewOutboxRow {
-                id: out.id.clone(),
-                kind: out.message.kind(),
-                payload: out.message.to_json().map_err(StorageError::Payload)?,
-                status: OutboxStatus::Pending,
-                attempts: 0,
-                next_attempt_at: now,
-                created_at: now,
-                give_up_at: out.give_up_at,
-            })
-        })
-        .collect()
+    messages.iter().map(|out| new_row(out, now)).collect()
+}
+
+/// The row for one message: pending, due now.
+pub(super) fn new_row(out: &Outgoing, now: NaiveDateTime) -> Result<NewOutboxRow, StorageError> {
+    Ok(NewOutboxRow {
+        id: out.id.clone(),
+        kind: out.message.kind(),
+        payload: out.message.to_json().map_err(StorageError::Payload)?,
+        status: OutboxStatus::Pending,
+        attempts: 0,
+        next_attempt_at: now,
+        created_at: now,
+        give_up_at: out.give_up_at,
+    })
 }
 
 /// What a handled reset request keeps: nothing. The address someone typed

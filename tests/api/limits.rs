@@ -137,9 +137,17 @@ async fn guessing_tokens_from_one_address_is_blocked_long_before_a_hundred_tries
     })
     .await;
     app.add_user("u-1", "owner@example.com", None).await;
+    let owners_link = {
+        let response = forgot_from(&app, "owner@example.com", Some("203.0.113.5")).await;
+        assert_eq!(response.status(), 202);
+        app.deliver().await;
+        app.reset_emails_to("owner@example.com")[0].reset_token()
+    };
+    // Guesses at the reset token inside a properly signed link (as if the
+    // signing key had leaked): only the database can refuse them.
     let mut statuses = Vec::new();
     for i in 0..100 {
-        let forged = format!("eyJhbGciOiJIUzI1NiJ9.guess{i}.sig");
+        let forged = signed_guess(&owners_link, &app.jwt_secret, i);
         let response = app
             .client
             .post(app.url("/api/auth/reset-password/"))
@@ -162,11 +170,12 @@ async fn guessing_tokens_from_one_address_is_blocked_long_before_a_hundred_tries
 
     // Backoff: after waiting, one more try; then a longer wait.
     app.clock.advance(2);
+    let still_guessing = signed_guess(&owners_link, &app.jwt_secret, 1000);
     let try_again = |app: &TestApp| {
         app.client
             .post(app.url("/api/auth/reset-password/validate/"))
             .header("X-Forwarded-For", "192.0.2.66")
-            .json(&json!({"token": "still-guessing"}))
+            .json(&json!({"token": still_guessing}))
             .send()
     };
     assert_eq!(try_again(&app).await.unwrap().status(), 400);
@@ -175,17 +184,11 @@ async fn guessing_tokens_from_one_address_is_blocked_long_before_a_hundred_tries
     assert_eq!(blocked.headers()["retry-after"], "2");
 
     // The real owner, elsewhere, is not affected.
-    let token = {
-        let response = forgot_from(&app, "owner@example.com", Some("203.0.113.5")).await;
-        assert_eq!(response.status(), 202);
-        app.deliver().await;
-        app.reset_emails_to("owner@example.com")[0].reset_token()
-    };
     let response = app
         .client
         .post(app.url("/api/auth/reset-password/"))
         .header("X-Forwarded-For", "203.0.113.5")
-        .json(&json!({"token": token, "new_password": STRONG_PASSWORD, "confirm_password": STRONG_PASSWORD}))
+        .json(&json!({"token": owners_link, "new_password": STRONG_PASSWORD, "confirm_password": STRONG_PASSWORD}))
         .send()
         .await
         .unwrap();
@@ -448,4 +451,79 @@ async fn per_network_429s_still_come_at_the_same_request_whatever_the_account() 
     }
     assert_eq!(first_refused[0], Some(5));
     assert_eq!(first_refused[0], first_refused[1]);
+}
+
+/// POSTs `token` to the validate endpoint as a client behind the proxy.
+async fn validate_from(app: &TestApp, token: &str, forwarded_for: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/auth/reset-password/validate/"))
+        .header("X-Forwarded-For", forwarded_for)
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_tokens_cost_no_database_work_and_no_backoff() {
+    let app = spawn_app_with(|env| {
+        limits_on(env);
+        env.insert("RATE_LIMIT_TOKEN_FAILURES_PER_IP".into(), "3".into());
+        env.insert("TRUSTED_PROXIES".into(), "127.0.0.1/32,::1".into());
+    })
+    .await;
+    app.add_user("u-1", "owner@example.com", None).await;
+    let real = app.request_link("owner@example.com").await;
+
+    // Signed with another key, or no JWT at all: nobody can guess a
+    // signature, so these are refused on the HMAC alone.
+    let other_key = test_secret();
+    for i in 0..30 {
+        let forged = if i % 2 == 0 {
+            signed_guess(&real, &other_key, i)
+        } else {
+            format!("not-a-jwt-{i}")
+        };
+        assert_problem(
+            validate_from(&app, &forged, "192.0.2.80").await,
+            400,
+            "invalid_token",
+        )
+        .await;
+    }
+    assert_eq!(
+        app.repo()
+            .read_rate_limit("token-failures:ip:192.0.2.80")
+            .await
+            .unwrap(),
+        None,
+        "no failure counter was written"
+    );
+    let metrics = app.metrics_text().await;
+    assert!(
+        metrics.contains(r#"pwreset_token_rejections_total{reason="bad_signature"} 15"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"pwreset_token_rejections_total{reason="malformed"} 15"#),
+        "{metrics}"
+    );
+    // The address is in no backoff: the real link still works from it.
+    assert_eq!(validate_from(&app, &real, "192.0.2.80").await.status(), 200);
+
+    // A signed guess is looked up, counted, and past the allowance held back.
+    for i in 0..3 {
+        let guess = signed_guess(&real, &app.jwt_secret, i);
+        assert_eq!(
+            validate_from(&app, &guess, "192.0.2.80").await.status(),
+            400
+        );
+    }
+    let guess = signed_guess(&real, &app.jwt_secret, 3);
+    assert_problem(
+        validate_from(&app, &guess, "192.0.2.80").await,
+        429,
+        "rate_limited",
+    )
+    .await;
 }

@@ -14,6 +14,7 @@ mod enumeration;
 mod expiry;
 mod file_modes;
 mod forged_tokens;
+mod group_commit;
 mod health;
 mod internal_api;
 mod languages;

@@ -78,3 +78,26 @@ fn repo_for(url: &str) -> Repo {
     };
     Repo::connect(&DatabaseUrl::parse(url).unwrap(), &options).unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Postgres: PWRESET_TEST_BACKEND=postgres cargo test -- --include-ignored"]
+async fn forged_tokens_are_refused_even_with_the_database_gone() {
+    assert_eq!(
+        backend(),
+        Backend::Postgres,
+        "run with PWRESET_TEST_BACKEND=postgres"
+    );
+    let app = spawn_app_with(|env| {
+        env.insert("RATE_LIMIT_ENABLED".into(), "true".into());
+    })
+    .await;
+    app.add_user("u-1", "owner@example.com", None).await;
+    let real = app.request_link("owner@example.com").await;
+    app.db.drop_postgres_database_now();
+
+    // Refused on the signature alone: no database needed to say no.
+    let forged = signed_guess(&real, &test_secret(), 1);
+    assert_problem(app.validate(&forged).await, 400, "invalid_token").await;
+    // A signed token needs its row, and the database is gone.
+    assert_eq!(app.validate(&real).await.status(), 503);
+}

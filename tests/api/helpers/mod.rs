@@ -1,7 +1,8 @@
 //! The test harness, by what a test needs: `app` (the service on port 0 and
 //! requests as a user sends them), `db` (a fresh database per test), `mail`
 //! (the mailbox and fake email APIs), `hooks` (webhook receivers), `users`
-//! (accounts provisioned as a backend service would), `logs`.
+//! (accounts provisioned as a backend service would), `tokens` (links an
+//! attacker could hold), `logs`.
 //!
 //! Backend: `PWRESET_TEST_BACKEND=sqlite` (default) or `postgres`, with
 //! `PWRESET_TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/postgres).
@@ -12,6 +13,7 @@ mod db;
 mod hooks;
 mod logs;
 mod mail;
+mod tokens;
 mod tools;
 mod users;
 
@@ -21,6 +23,7 @@ pub use db::*;
 pub use hooks::*;
 pub use logs::*;
 pub use mail::*;
+pub use tokens::*;
 pub use tools::*;
 pub use users::*;
 

@@ -1,0 +1,395 @@
+//! Group commit for forgot-password. Concurrent requests are written
+//! together: one transaction counts every request's rate-limit hits (one
+//! upsert per distinct key, in key order so that transactions never wait on
+//! each other in a cycle) and inserts the rows of the requests still inside
+//! their limits. Each caller hears back only after that commit, so a 202 is
+//! never sent for a row that is not durable.
+//!
+//! There is no timer: when idle, a request is committed at once, alone;
+//! under load, requests that arrive while earlier batches are committing
+//! wait for the next one, and that wait is the collection window.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use super::outbox::{NewOutboxRow, new_row};
+use super::rate_limits::Counter;
+use super::{Pools, Repo, StorageError, insert_outbox_rows};
+use crate::messages::Outgoing;
+
+/// Requests written in one transaction at most.
+const MAX_BATCH: usize = 256;
+/// Requests waiting for a batch at most; past this, callers wait to queue.
+const QUEUE: usize = 4096;
+
+/// One rate-limit counter a request counts against, and its limit: the
+/// request's row is written only if every counter stays within its limit.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub key: String,
+    pub limit: u32,
+    /// Which limit this is, for the caller's log and metrics.
+    pub name: &'static str,
+}
+
+/// What became of a request: its counters after its hits (in the order of
+/// its `Hit`s), and whether its row was written.
+#[derive(Debug)]
+pub struct Written {
+    pub counters: Vec<Counter>,
+    pub queued: bool,
+}
+
+/// A batch that could not be committed: every request in it gets this.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the batch this request joined was not committed: {0}")]
+pub struct BatchFailed(Arc<StorageError>);
+
+struct Job {
+    row: NewOutboxRow,
+    hits: Vec<Hit>,
+    now: NaiveDateTime,
+    expired_before: NaiveDateTime,
+    reply: oneshot::Sender<Result<Written, BatchFailed>>,
+}
+
+/// The handle requests are written through; cheap to clone. The committing
+/// task ends when the last handle is dropped.
+#[derive(Clone)]
+pub struct GroupCommit {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl GroupCommit {
+    /// Starts the committing task (needs a Tokio runtime). `in_flight`
+    /// batches may commit at once: 1 for SQLite (one writer anyway), a few
+    /// for Postgres so that one batch collects while another commits.
+    pub fn start(repo: Repo) -> Self {
+        let in_flight = match repo.pools {
+            Pools::Postgres(_) => 4,
+            Pools::Sqlite(_) => 1,
+        };
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(run(repo, queue, in_flight));
+        Self { jobs }
+    }
+
+    /// Counts `hits` and, if none is over its limit, writes `message`; both
+    /// committed (with whatever else shared the batch) before this returns.
+    pub async fn write(
+        &self,
+        message: &Outgoing,
+        hits: Vec<Hit>,
+        now: NaiveDateTime,
+        expired_before: NaiveDateTime,
+    ) -> Result<Written, StorageError> {
+        let row = new_row(message, now)?;
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            row,
+            hits,
+            now,
+            expired_before,
+            reply,
+        };
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| StorageError::WriterStopped)?;
+        Ok(answer.await.map_err(|_| StorageError::WriterStopped)??)
+    }
+}
+
+async fn run(repo: Repo, mut queue: mpsc::Receiver<Job>, in_flight: usize) {
+    let permits = Arc::new(Semaphore::new(in_flight));
+    loop {
+        // Waiting for a free commit slot first is what lets a batch grow
+        // under load; when idle the slot is free and the first job goes alone.
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = Vec::new();
+        if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
+        }
+        let repo = repo.clone();
+        tokio::spawn(async move {
+            commit(&repo, batch).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Commits one batch and answers each of its callers.
+async fn commit(repo: &Repo, jobs: Vec<Job>) {
+    match write_batch(repo, &jobs).await {
+        Ok(results) => {
+            for (job, written) in jobs.into_iter().zip(results) {
+                // A caller that went away (client disconnected) is no error:
+                // its row is written all the same.
+                let _ = job.reply.send(Ok(written));
+            }
+        }
+        Err(error) => {
+            log::error!(
+                "forgot-password batch of {} request(s) failed: {error}",
+                jobs.len()
+            );
+            let failed = BatchFailed(Arc::new(error));
+            for job in jobs {
+                let _ = job.reply.send(Err(failed.clone()));
+            }
+        }
+    }
+}
+
+/// The hits of a batch, summed per key; sorted by key (a `BTreeMap`), which
+/// is the order the upsert takes its row locks in.
+fn tally<'a>(hits: impl Iterator<Item = &'a [Hit]>) -> BTreeMap<&'a str, i32> {
+    let mut tally = BTreeMap::new();
+    for hit in hits.flatten() {
+        *tally.entry(hit.key.as_str()).or_insert(0) += 1;
+    }
+    tally
+}
+
+/// Each job's counters as if the batch's hits had come one by one in queue
+/// order: a key hit `n` times in the batch ends at `after.count`, so its
+/// i-th hit (from 1) saw `after.count - n + i`.
+fn share_out<'a>(
+    hits: impl Iterator<Item = &'a [Hit]>,
+    tally: &BTreeMap<&str, i32>,
+    after: &HashMap<String, Counter>,
+) -> Result<Vec<Written>, StorageError> {
+    let mut seen: HashMap<&str, i32> = HashMap::new();
+    hits.map(|hits| {
+        let counters = hits
+            .iter()
+            .map(|hit| {
+                let key = hit.key.as_str();
+                // Every key of the batch was upserted; one missing from
+                // the answer would be a bug, and fails the batch.
+                let total = after
+                    .get(key)
+                    .ok_or(StorageError::Query(diesel::result::Error::NotFound))?;
+                let nth = seen.entry(key).or_insert(0);
+                *nth += 1;
+                Ok(Counter {
+                    count: total.count - tally[key] + *nth,
+                    ..*total
+                })
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        let queued = hits
+            .iter()
+            .zip(&counters)
+            .all(|(hit, counter)| i64::from(counter.count) <= i64::from(hit.limit));
+        Ok(Written { counters, queued })
+    })
+    .collect()
+}
+
+async fn write_batch(repo: &Repo, jobs: &[Job]) -> Result<Vec<Written>, StorageError> {
+    let tally = tally(hits_of(jobs));
+    if tally.is_empty() {
+        // Limits off: one multi-row insert, atomic on its own.
+        let rows: Vec<&NewOutboxRow> = jobs.iter().map(|job| &job.row).collect();
+        insert_rows(repo, &rows).await?;
+        return Ok(jobs
+            .iter()
+            .map(|_| Written {
+                counters: Vec::new(),
+                queued: true,
+            })
+            .collect());
+    }
+    let now = jobs.iter().map(|job| job.now).max().unwrap_or_default();
+    let expired_before = jobs
+        .iter()
+        .map(|job| job.expired_before)
+        .max()
+        .unwrap_or_default();
+    match &repo.pools {
+        Pools::Postgres(pool) => {
+            let mut conn = pool.get().await?;
+            conn.transaction(async |conn| {
+                use diesel::sql_types::{Array, Integer, Text, Timestamp};
+                let (keys, counts): (Vec<&str>, Vec<i32>) = tally.iter().unzip();
+                let after: Vec<KeyedCounter> = diesel::sql_query(format!(
+                    "INSERT INTO rate_limits (key, window_start, count, last_at) \
+                     SELECT h.key, $3, h.n, $3 FROM unnest($1::text[], $2::int[]) AS h(key, n) \
+                     {ON_CONFLICT}"
+                ))
+                .bind::<Array<Text>, _>(keys)
+                .bind::<Array<Integer>, _>(counts)
+                .bind::<Timestamp, _>(now)
+                .bind::<Timestamp, _>(expired_before)
+                .load(conn)
+                .await?;
+                let written = share_out(hits_of(jobs), &tally, &keyed(after))?;
+                let rows: Vec<&NewOutboxRow> = admitted(jobs, &written).collect();
+                if !rows.is_empty() {
+                    diesel::insert_into(super::schema::outbox::table)
+                        .values(rows)
+                        .execute(conn)
+                        .await?;
+                }
+                Ok(written)
+            })
+            .await
+        }
+        Pools::Sqlite(pool) => {
+            let mut conn = pool.get().await?;
+            conn.transaction(async |conn| {
+                use diesel::sql_types::{Integer, Text, Timestamp};
+                let mut after = Vec::with_capacity(tally.len());
+                for (key, n) in &tally {
+                    after.push(
+                        // `?N` is SQLite's numbered parameter (`$N` is a named one).
+                        diesel::sql_query(
+                            format!(
+                                "INSERT INTO rate_limits (key, window_start, count, last_at) \
+                                 VALUES ($1, $3, $2, $3) {ON_CONFLICT}"
+                            )
+                            .replace('$', "?"),
+                        )
+                        .bind::<Text, _>(*key)
+                        .bind::<Integer, _>(*n)
+                        .bind::<Timestamp, _>(now)
+                        .bind::<Timestamp, _>(expired_before)
+                        .get_result::<KeyedCounter>(conn)
+                        .await?,
+                    );
+                }
+                let written = share_out(hits_of(jobs), &tally, &keyed(after))?;
+                insert_outbox_rows!(conn, admitted(jobs, &written));
+                Ok(written)
+            })
+            .await
+        }
+    }
+}
+
+/// The upsert's tail, shared by both backends ($3 is now, $4 the end of an
+/// expired window): a window that is over starts again with this batch's hits.
+const ON_CONFLICT: &str = "ON CONFLICT (key) DO UPDATE SET \
+       count = CASE WHEN rate_limits.window_start <= $4 THEN excluded.count \
+                    ELSE rate_limits.count + excluded.count END, \
+       window_start = CASE WHEN rate_limits.window_start <= $4 THEN $3 \
+                           ELSE rate_limits.window_start END, \
+       last_at = $3 \
+     RETURNING key, window_start, count, last_at";
+
+#[derive(QueryableByName)]
+struct KeyedCounter {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    key: String,
+    #[diesel(embed)]
+    counter: Counter,
+}
+
+fn hits_of(jobs: &[Job]) -> impl Iterator<Item = &[Hit]> {
+    jobs.iter().map(|job| job.hits.as_slice())
+}
+
+fn keyed(rows: Vec<KeyedCounter>) -> HashMap<String, Counter> {
+    rows.into_iter().map(|row| (row.key, row.counter)).collect()
+}
+
+fn admitted<'a>(jobs: &'a [Job], written: &'a [Written]) -> impl Iterator<Item = &'a NewOutboxRow> {
+    jobs.iter()
+        .zip(written)
+        .filter(|(_, written)| written.queued)
+        .map(|(job, _)| &job.row)
+}
+
+async fn insert_rows(repo: &Repo, rows: &[&NewOutboxRow]) -> Result<(), StorageError> {
+    match &repo.pools {
+        Pools::Postgres(pool) => {
+            let mut conn = pool.get().await?;
+            diesel::insert_into(super::schema::outbox::table)
+                .values(rows.to_vec())
+                .execute(&mut conn)
+                .await?;
+        }
+        Pools::Sqlite(pool) => {
+            let mut conn = pool.get().await?;
+            // One transaction: a single commit for the whole batch.
+            conn.transaction(async |conn| {
+                insert_outbox_rows!(conn, rows.iter().copied());
+                Ok::<_, StorageError>(())
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(key: &str, limit: u32) -> Hit {
+        Hit {
+            key: key.to_owned(),
+            limit,
+            name: "test",
+        }
+    }
+
+    fn at(count: i32) -> Counter {
+        let t = chrono::DateTime::UNIX_EPOCH.naive_utc();
+        Counter {
+            window_start: t,
+            count,
+            last_at: t,
+        }
+    }
+
+    #[test]
+    fn a_batch_shares_out_counts_as_if_requests_came_one_by_one() {
+        // Three requests from one address (limit 4) with their own addresses
+        // (limit 5); the address already had 2 hits before this batch.
+        let jobs = [
+            vec![hit("email:a", 5), hit("ip:1", 4)],
+            vec![hit("email:b", 5), hit("ip:1", 4)],
+            vec![hit("email:a", 5), hit("ip:1", 4)],
+        ];
+        let slices = || jobs.iter().map(Vec::as_slice);
+        let tally = tally(slices());
+        assert_eq!(
+            tally.iter().map(|(k, n)| (*k, *n)).collect::<Vec<_>>(),
+            [("email:a", 2), ("email:b", 1), ("ip:1", 3)],
+            "sorted by key: the order rows are locked in"
+        );
+        let after = HashMap::from([
+            ("email:a".to_owned(), at(2)),
+            ("email:b".to_owned(), at(1)),
+            ("ip:1".to_owned(), at(5)),
+        ]);
+        let written = share_out(slices(), &tally, &after).unwrap();
+        let counts: Vec<Vec<i32>> = written
+            .iter()
+            .map(|w| w.counters.iter().map(|c| c.count).collect())
+            .collect();
+        assert_eq!(counts, [vec![1, 3], vec![1, 4], vec![2, 5]]);
+        let queued: Vec<bool> = written.iter().map(|w| w.queued).collect();
+        assert_eq!(
+            queued,
+            [true, true, false],
+            "the fifth hit on ip:1 is over 4"
+        );
+    }
+
+    #[test]
+    fn a_key_missing_from_the_answer_fails_the_batch() {
+        let jobs = [vec![hit("ip:1", 4)]];
+        let tally = tally(jobs.iter().map(Vec::as_slice));
+        assert!(share_out(jobs.iter().map(Vec::as_slice), &tally, &HashMap::new()).is_err());
+    }
+}
