@@ -242,6 +242,9 @@ impl OutboxWorker {
             .claim_due_outbox_rows(now, lease_until, BATCH)
             .await?;
         let claimed = rows.len();
+        let rows = self
+            .settle_requests_without_account(rows, lease_until)
+            .await?;
         let stopping = || stop.is_some_and(|s| *s.borrow());
         let results: Vec<Result<Option<OutboxId>, StorageError>> = futures_util::stream::iter(rows)
             .map(|row| async move {

@@ -216,32 +216,64 @@ async fn write_batch(repo: &Repo, jobs: &[Job]) -> Result<Vec<Written>, StorageE
         .unwrap_or_default();
     match &repo.pools {
         Pools::Postgres(pool) => {
+            // One statement (so one implicit transaction and one round trip
+            // for the whole batch): the same arithmetic as `share_out`, in SQL.
+            use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamp};
             let mut conn = pool.get().await?;
-            conn.transaction(async |conn| {
-                use diesel::sql_types::{Array, Integer, Text, Timestamp};
-                let (keys, counts): (Vec<&str>, Vec<i32>) = tally.iter().unzip();
-                let after: Vec<KeyedCounter> = diesel::sql_query(format!(
-                    "INSERT INTO rate_limits (key, window_start, count, last_at) \
-                     SELECT h.key, $3, h.n, $3 FROM unnest($1::text[], $2::int[]) AS h(key, n) \
-                     {ON_CONFLICT}"
-                ))
+            let (keys, counts): (Vec<&str>, Vec<i32>) = tally.iter().unzip();
+            let mut hit_jobs = Vec::new();
+            let mut hit_keys = Vec::new();
+            let mut hit_limits = Vec::new();
+            for (job, hits) in hits_of(jobs).enumerate() {
+                for hit in hits {
+                    hit_jobs.push(job as i32);
+                    hit_keys.push(hit.key.as_str());
+                    hit_limits.push(i64::from(hit.limit).min(i64::from(i32::MAX)) as i32);
+                }
+            }
+            let rows: Vec<&NewOutboxRow> = jobs.iter().map(|job| &job.row).collect();
+            let judged: Vec<Judged> = diesel::sql_query(BATCH_WITH_LIMITS)
                 .bind::<Array<Text>, _>(keys)
                 .bind::<Array<Integer>, _>(counts)
                 .bind::<Timestamp, _>(now)
                 .bind::<Timestamp, _>(expired_before)
-                .load(conn)
+                .bind::<Array<Integer>, _>(hit_jobs)
+                .bind::<Array<Text>, _>(hit_keys)
+                .bind::<Array<Integer>, _>(hit_limits)
+                .bind::<Array<Text>, _>(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(rows.iter().map(|r| r.payload.as_str()).collect::<Vec<_>>())
+                .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                .bind::<Array<Nullable<Timestamp>>, _>(
+                    rows.iter().map(|r| r.give_up_at).collect::<Vec<_>>(),
+                )
+                .load(&mut conn)
                 .await?;
-                let written = share_out(hits_of(jobs), &tally, &keyed(after))?;
-                let rows: Vec<&NewOutboxRow> = admitted(jobs, &written).collect();
-                if !rows.is_empty() {
-                    diesel::insert_into(super::schema::outbox::table)
-                        .values(rows)
-                        .execute(conn)
-                        .await?;
-                }
-                Ok(written)
-            })
-            .await
+            let mut written: Vec<Written> = jobs
+                .iter()
+                .map(|job| Written {
+                    counters: Vec::with_capacity(job.hits.len()),
+                    queued: true,
+                })
+                .collect();
+            for row in judged {
+                let Some(w) = usize::try_from(row.job)
+                    .ok()
+                    .and_then(|j| written.get_mut(j))
+                else {
+                    return Err(StorageError::Query(diesel::result::Error::NotFound));
+                };
+                w.queued &= row.within;
+                w.counters.push(row.counter);
+            }
+            if jobs
+                .iter()
+                .zip(&written)
+                .any(|(job, w)| w.counters.len() != job.hits.len())
+            {
+                return Err(StorageError::Query(diesel::result::Error::NotFound));
+            }
+            Ok(written)
         }
         Pools::Sqlite(pool) => {
             let mut conn = pool.get().await?;
@@ -284,6 +316,52 @@ const ON_CONFLICT: &str = "ON CONFLICT (key) DO UPDATE SET \
                            ELSE rate_limits.window_start END, \
        last_at = $3 \
      RETURNING key, window_start, count, last_at";
+
+/// The Postgres batch: counts the hits ($1 distinct keys, $2 hits per key)
+/// and judges each one as if they had come one by one in queue order
+/// ($5..$7: job, key and limit of each hit, in order), then inserts the rows
+/// ($8..$12) of the jobs none of whose hits went over. Data-modifying CTEs
+/// run once and to completion, all in the statement's one transaction.
+const BATCH_WITH_LIMITS: &str = "WITH tally AS ( \
+       SELECT * FROM unnest($1::text[], $2::int[]) AS t(key, n)), \
+     counted AS ( \
+       INSERT INTO rate_limits (key, window_start, count, last_at) \
+       SELECT key, $3, n, $3 FROM tally ORDER BY key \
+       ON CONFLICT (key) DO UPDATE SET \
+         count = CASE WHEN rate_limits.window_start <= $4 THEN excluded.count \
+                      ELSE rate_limits.count + excluded.count END, \
+         window_start = CASE WHEN rate_limits.window_start <= $4 THEN $3 \
+                             ELSE rate_limits.window_start END, \
+         last_at = $3 \
+       RETURNING key, window_start, count, last_at), \
+     hits AS ( \
+       SELECT h.job, h.key, h.lim, h.ord, \
+              row_number() OVER (PARTITION BY h.key ORDER BY h.ord) AS nth \
+       FROM unnest($5::int[], $6::text[], $7::int[]) WITH ORDINALITY AS h(job, key, lim, ord)), \
+     judged AS ( \
+       SELECT hits.job, hits.ord, counted.window_start, counted.last_at, \
+              (counted.count - tally.n + hits.nth)::int AS count, \
+              counted.count - tally.n + hits.nth <= hits.lim AS within \
+       FROM hits JOIN counted ON counted.key = hits.key JOIN tally ON tally.key = hits.key), \
+     written AS ( \
+       INSERT INTO outbox (id, kind, payload, status, attempts, next_attempt_at, created_at, give_up_at) \
+       SELECT r.id, r.kind, r.payload, 'pending', 0, r.at, r.at, r.give_up_at \
+       FROM unnest($8::text[], $9::text[], $10::text[], $11::timestamp[], $12::timestamp[]) \
+            WITH ORDINALITY AS r(id, kind, payload, at, give_up_at, job) \
+       WHERE NOT EXISTS (SELECT 1 FROM judged WHERE judged.job = r.job - 1 AND NOT judged.within) \
+       RETURNING 1) \
+     SELECT job, window_start, count, last_at, within FROM judged ORDER BY ord";
+
+/// One judged hit of the Postgres batch.
+#[derive(QueryableByName)]
+struct Judged {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    job: i32,
+    #[diesel(embed)]
+    counter: Counter,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    within: bool,
+}
 
 #[derive(QueryableByName)]
 struct KeyedCounter {

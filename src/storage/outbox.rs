@@ -34,14 +34,14 @@ pub struct OutboxRow {
 #[derive(Insertable, Debug)]
 #[diesel(table_name = outbox)]
 pub(super) struct NewOutboxRow {
-    id: OutboxId,
-    kind: OutboxKind,
-    payload: String,
+    pub(super) id: OutboxId,
+    pub(super) kind: OutboxKind,
+    pub(super) payload: String,
     status: OutboxStatus,
     attempts: i32,
     next_attempt_at: NaiveDateTime,
-    created_at: NaiveDateTime,
-    give_up_at: Option<NaiveDateTime>,
+    pub(super) created_at: NaiveDateTime,
+    pub(super) give_up_at: Option<NaiveDateTime>,
 }
 
 /// The rows for these messages, serialized before any transaction starts.
@@ -128,6 +128,35 @@ impl Repo {
                 .await?
         });
         Ok(())
+    }
+
+    /// Settles claimed reset requests that turned out to need nothing (no
+    /// live account has their address), in one statement, for the rows whose
+    /// lease is still `lease`; returns the ids it settled.
+    pub async fn settle_handled_requests(
+        &self,
+        ids: &[OutboxId],
+        lease: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> Result<Vec<OutboxId>, StorageError> {
+        Ok(with_conn!(self, |conn| {
+            diesel::update(
+                outbox::table
+                    .filter(outbox::id.eq_any(ids))
+                    .filter(outbox::kind.eq(OutboxKind::ResetRequest))
+                    .filter(outbox::status.eq(OutboxStatus::Pending))
+                    .filter(outbox::locked_until.eq(lease)),
+            )
+            .set((
+                outbox::status.eq(OutboxStatus::Done),
+                outbox::sent_at.eq(now),
+                outbox::payload.eq(HANDLED_PAYLOAD),
+                outbox::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .returning(outbox::id)
+            .get_results(conn)
+            .await?
+        }))
     }
 
     /// Leases up to `limit` due rows (oldest first) and counts the attempt,
