@@ -14,12 +14,12 @@ use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::outbox::{NewOutboxRow, new_row};
 use super::rate_limits::Counter;
-use super::{Pools, Repo, StorageError, insert_outbox_rows};
+use super::{Pools, Repo, StorageError};
 use crate::messages::Outgoing;
 
 /// Requests written in one transaction at most.
@@ -195,11 +195,38 @@ fn share_out<'a>(
 }
 
 async fn write_batch(repo: &Repo, jobs: &[Job]) -> Result<Vec<Written>, StorageError> {
+    let now = jobs.iter().map(|job| job.now).max().unwrap_or_default();
+    let expired_before = jobs
+        .iter()
+        .map(|job| job.expired_before)
+        .max()
+        .unwrap_or_default();
+    let pool = match &repo.pools {
+        Pools::Postgres(pool) => pool,
+        Pools::Sqlite(pool) => {
+            // The whole batch in one trip to a blocking thread, where the
+            // synchronous connection lives (not one trip per statement).
+            let batch = SqliteBatch {
+                rows: jobs.iter().map(|job| job.row.clone()).collect(),
+                hits: jobs.iter().map(|job| job.hits.clone()).collect(),
+                now,
+                expired_before,
+            };
+            let mut conn = pool.get().await?;
+            return Ok(conn
+                .spawn_blocking(move |conn| write_sqlite_batch(conn, &batch))
+                .await?);
+        }
+    };
     let tally = tally(hits_of(jobs));
     if tally.is_empty() {
         // Limits off: one multi-row insert, atomic on its own.
         let rows: Vec<&NewOutboxRow> = jobs.iter().map(|job| &job.row).collect();
-        insert_rows(repo, &rows).await?;
+        let mut conn = pool.get().await?;
+        diesel::insert_into(super::schema::outbox::table)
+            .values(rows)
+            .execute(&mut conn)
+            .await?;
         return Ok(jobs
             .iter()
             .map(|_| Written {
@@ -208,14 +235,8 @@ async fn write_batch(repo: &Repo, jobs: &[Job]) -> Result<Vec<Written>, StorageE
             })
             .collect());
     }
-    let now = jobs.iter().map(|job| job.now).max().unwrap_or_default();
-    let expired_before = jobs
-        .iter()
-        .map(|job| job.expired_before)
-        .max()
-        .unwrap_or_default();
-    match &repo.pools {
-        Pools::Postgres(pool) => {
+    {
+        {
             // One statement (so one implicit transaction and one round trip
             // for the whole batch): the same arithmetic as `share_out`, in SQL.
             use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamp};
@@ -275,36 +296,57 @@ async fn write_batch(repo: &Repo, jobs: &[Job]) -> Result<Vec<Written>, StorageE
             }
             Ok(written)
         }
-        Pools::Sqlite(pool) => {
-            let mut conn = pool.get().await?;
-            conn.transaction(async |conn| {
-                use diesel::sql_types::{Integer, Text, Timestamp};
-                let mut after = Vec::with_capacity(tally.len());
-                for (key, n) in &tally {
-                    after.push(
-                        // `?N` is SQLite's numbered parameter (`$N` is a named one).
-                        diesel::sql_query(
-                            format!(
-                                "INSERT INTO rate_limits (key, window_start, count, last_at) \
-                                 VALUES ($1, $3, $2, $3) {ON_CONFLICT}"
-                            )
-                            .replace('$', "?"),
-                        )
-                        .bind::<Text, _>(*key)
-                        .bind::<Integer, _>(*n)
-                        .bind::<Timestamp, _>(now)
-                        .bind::<Timestamp, _>(expired_before)
-                        .get_result::<KeyedCounter>(conn)
-                        .await?,
-                    );
-                }
-                let written = share_out(hits_of(jobs), &tally, &keyed(after))?;
-                insert_outbox_rows!(conn, admitted(jobs, &written));
-                Ok(written)
-            })
-            .await
-        }
     }
+}
+
+/// A batch for the SQLite connection's blocking thread (owned: it moves there).
+struct SqliteBatch {
+    rows: Vec<NewOutboxRow>,
+    hits: Vec<Vec<Hit>>,
+    now: NaiveDateTime,
+    expired_before: NaiveDateTime,
+}
+
+/// The SQLite batch, synchronously: one `BEGIN IMMEDIATE` transaction (the
+/// write lock from the start) with an upsert per distinct key, the same
+/// `share_out` judgement, and the admitted rows.
+fn write_sqlite_batch(
+    conn: &mut diesel::SqliteConnection,
+    batch: &SqliteBatch,
+) -> diesel::QueryResult<Vec<Written>> {
+    use diesel::sql_types::{Integer, Text, Timestamp};
+    // The synchronous diesel calls (this module imports the async ones).
+    use diesel::RunQueryDsl as Sync;
+    let hits = || batch.hits.iter().map(Vec::as_slice);
+    conn.immediate_transaction(|conn| {
+        let tally = tally(hits());
+        // `?N` is SQLite's numbered parameter (`$N` is a named one).
+        let upsert = format!(
+            "INSERT INTO rate_limits (key, window_start, count, last_at) \
+             VALUES ($1, $3, $2, $3) {ON_CONFLICT}"
+        )
+        .replace('$', "?");
+        let mut after = Vec::with_capacity(tally.len());
+        for (key, n) in &tally {
+            let query = diesel::sql_query(&upsert)
+                .bind::<Text, _>(*key)
+                .bind::<Integer, _>(*n)
+                .bind::<Timestamp, _>(batch.now)
+                .bind::<Timestamp, _>(batch.expired_before);
+            after.push(Sync::get_result::<KeyedCounter>(query, conn)?);
+        }
+        let written = share_out(hits(), &tally, &keyed(after))
+            .map_err(|_| diesel::result::Error::NotFound)?;
+        for (row, w) in batch.rows.iter().zip(&written) {
+            if w.queued {
+                Sync::execute(
+                    diesel::insert_into(super::schema::outbox::table).values(row),
+                    conn,
+                )?;
+            }
+        }
+        Ok(written)
+    })
 }
 
 /// The upsert's tail, shared by both backends ($3 is now, $4 the end of an
@@ -377,35 +419,6 @@ fn hits_of(jobs: &[Job]) -> impl Iterator<Item = &[Hit]> {
 
 fn keyed(rows: Vec<KeyedCounter>) -> HashMap<String, Counter> {
     rows.into_iter().map(|row| (row.key, row.counter)).collect()
-}
-
-fn admitted<'a>(jobs: &'a [Job], written: &'a [Written]) -> impl Iterator<Item = &'a NewOutboxRow> {
-    jobs.iter()
-        .zip(written)
-        .filter(|(_, written)| written.queued)
-        .map(|(job, _)| &job.row)
-}
-
-async fn insert_rows(repo: &Repo, rows: &[&NewOutboxRow]) -> Result<(), StorageError> {
-    match &repo.pools {
-        Pools::Postgres(pool) => {
-            let mut conn = pool.get().await?;
-            diesel::insert_into(super::schema::outbox::table)
-                .values(rows.to_vec())
-                .execute(&mut conn)
-                .await?;
-        }
-        Pools::Sqlite(pool) => {
-            let mut conn = pool.get().await?;
-            // One transaction: a single commit for the whole batch.
-            conn.transaction(async |conn| {
-                insert_outbox_rows!(conn, rows.iter().copied());
-                Ok::<_, StorageError>(())
-            })
-            .await?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ pub struct OutboxRow {
 }
 
 /// A row as first written: pending, due now.
-#[derive(Insertable, Debug)]
+#[derive(Insertable, Clone, Debug)]
 #[diesel(table_name = outbox)]
 pub(super) struct NewOutboxRow {
     pub(super) id: OutboxId,
