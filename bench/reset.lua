@@ -4,18 +4,20 @@ local tokens = {}
 for line in io.lines(os.getenv("BENCH_TOKENS")) do
   tokens[#tokens + 1] = line
 end
-local thread_id = 0
+-- `setup` runs in the main Lua state and numbers the threads; `id` is set
+-- as a global in each thread's own state.
+local threads_made = 0
 local threads = tonumber(os.getenv("BENCH_THREADS") or "2")
 
 function setup(thread)
-  thread:set("thread_id", thread_id)
-  thread_id = thread_id + 1
+  thread:set("id", threads_made)
+  threads_made = threads_made + 1
 end
 
 local next_index = nil
 
 function request()
-  if next_index == nil then next_index = thread_id + 1 end
+  if next_index == nil then next_index = id + 1 end
   local token = tokens[next_index] or "used-up"
   next_index = next_index + threads
   local body = string.format(
