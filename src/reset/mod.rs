@@ -103,9 +103,13 @@ pub struct Actions {
     breach: Option<BreachCheck>,
     /// Wakes the in-process worker when something is ready to send.
     wake_worker: Arc<Notify>,
-    /// Writes forgot-password requests in batches; started on first use
-    /// (it needs the runtime, which the constructor may not run under).
+    /// Writes forgot-password requests in batches; started on first use.
     forgot_writer: Arc<OnceLock<GroupCommit>>,
+    /// The runtime the actions were built on (the main one, when there is
+    /// one): the batch writer runs there, not on whichever HTTP worker
+    /// happened to take the first forgot-password request (an HTTP worker's
+    /// runtime stops before the others have drained at shutdown).
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Actions {
@@ -143,6 +147,7 @@ impl Actions {
             breach,
             wake_worker: Arc::new(Notify::new()),
             forgot_writer: Arc::default(),
+            runtime: tokio::runtime::Handle::try_current().ok(),
         }
     }
 
@@ -218,6 +223,6 @@ impl Actions {
 
     fn forgot_writer(&self) -> &GroupCommit {
         self.forgot_writer
-            .get_or_init(|| GroupCommit::start(self.repo.clone()))
+            .get_or_init(|| GroupCommit::start(self.repo.clone(), self.runtime.as_ref()))
     }
 }

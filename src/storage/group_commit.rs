@@ -66,16 +66,20 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the committing task (needs a Tokio runtime). `in_flight`
-    /// batches may commit at once: 1 for SQLite (one writer anyway), a few
-    /// for Postgres so that one batch collects while another commits.
-    pub fn start(repo: Repo) -> Self {
+    /// Starts the committing task on `runtime` (else on the current one).
+    /// `in_flight` batches may commit at once: 1 for SQLite (one writer
+    /// anyway), a few for Postgres so that one batch collects while another
+    /// commits.
+    pub fn start(repo: Repo, runtime: Option<&tokio::runtime::Handle>) -> Self {
         let in_flight = match repo.pools {
             Pools::Postgres(_) => 4,
             Pools::Sqlite(_) => 1,
         };
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(repo, queue, in_flight));
+        match runtime {
+            Some(runtime) => drop(runtime.spawn(run(repo, queue, in_flight))),
+            None => drop(tokio::spawn(run(repo, queue, in_flight))),
+        }
         Self { jobs }
     }
 
