@@ -54,6 +54,28 @@ impl ApiError {
         Self::Validation(field_error(field, message))
     }
 
+    /// Every `code` a problem can carry, as the OpenAPI document lists them
+    /// (a unit test checks each variant's code is here).
+    pub const CODES: &[&'static str] = &[
+        "invalid_token",
+        "validation_failed",
+        "malformed_request",
+        "payload_too_large",
+        "unsupported_media_type",
+        "not_found",
+        "unauthorized",
+        "user_not_found",
+        "email_taken",
+        "user_disabled",
+        "method_not_allowed",
+        "cors_refused",
+        "request_timeout",
+        "busy",
+        "rate_limited",
+        "unavailable",
+        "internal_error",
+    ];
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidToken => "invalid_token",
@@ -276,6 +298,36 @@ mod tests {
     use actix_web::body::MessageBody;
 
     use super::ApiError;
+
+    #[test]
+    fn every_code_is_listed_for_the_document() {
+        use std::time::Duration;
+        let all = [
+            ApiError::InvalidToken,
+            ApiError::Validation(Default::default()),
+            ApiError::MalformedBody(String::new()),
+            ApiError::PayloadTooLarge,
+            ApiError::UnsupportedMediaType,
+            ApiError::NotFound,
+            ApiError::Unauthorized,
+            ApiError::UserNotFound,
+            ApiError::EmailTaken,
+            ApiError::UserDisabled,
+            ApiError::MethodNotAllowed,
+            ApiError::CorsRefused,
+            ApiError::RequestTimeout,
+            ApiError::Busy {
+                retry_after_secs: 1,
+            },
+            ApiError::RateLimited {
+                retry_after: Duration::from_secs(1),
+            },
+            ApiError::Unavailable(String::new()),
+            ApiError::Internal(anyhow::anyhow!("x")),
+        ];
+        let codes: Vec<&str> = all.iter().map(ApiError::code).collect();
+        assert_eq!(codes, ApiError::CODES);
+    }
 
     #[test]
     fn busy_and_unavailable_say_when_to_retry_and_hide_internals() {

@@ -24,7 +24,7 @@ pub const TOKEN_TYPE: &str = "pwreset+jwt";
 pub const LEEWAY_SECS: u64 = 5;
 pub const MIN_KEY_BYTES: usize = 32;
 /// Longer input is refused before any parsing (a JWT here is ~400 bytes).
-const MAX_JWT_LEN: usize = 2048;
+pub const MAX_JWT_LEN: usize = 2048;
 
 /// The random reset token. Debug is redacted; it exists only in memory.
 #[derive(Clone, PartialEq, Eq)]

@@ -16,7 +16,6 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::{Value, context};
 use serde::Deserialize;
-use serde_json::json;
 
 pub use render::{PageError, Pages};
 
@@ -40,16 +39,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(check_password))
                 .default_service(web::to(crate::routes::method_not_allowed)),
         )
-        .service(asset(
-            "/assets/pages.css",
-            "text/css; charset=utf-8",
-            include_str!("assets/pages.css"),
-        ))
-        .service(asset(
-            "/assets/pages.js",
-            "text/javascript; charset=utf-8",
-            include_str!("assets/pages.js"),
-        ));
+        .service(asset("/assets/pages.css", stylesheet))
+        .service(asset("/assets/pages.js", script));
+}
+
+/// The pages' stylesheet
+#[utoipa::path(
+    get,
+    path = "/assets/pages.css",
+    tag = "pages",
+    responses((status = 200, description = "CSS", content_type = "text/css", body = String))
+)]
+pub(crate) async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .body(include_str!("assets/pages.css"))
+}
+
+/// The pages' script (live password feedback; the pages work without it)
+#[utoipa::path(
+    get,
+    path = "/assets/pages.js",
+    tag = "pages",
+    responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String))
+)]
+pub(crate) async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .body(include_str!("assets/pages.js"))
 }
 
 fn headers() -> DefaultHeaders {
@@ -77,17 +94,13 @@ where
         .default_service(web::to(crate::routes::method_not_allowed))
 }
 
-fn asset(
-    path: &'static str,
-    content_type: &'static str,
-    body: &'static str,
-) -> actix_web::Resource {
+fn asset<F, R>(path: &'static str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<(), Output = R>,
+    R: actix_web::Responder + 'static,
+{
     web::resource(path)
-        .route(web::get().to(move || async move {
-            HttpResponse::Ok()
-                .insert_header((header::CONTENT_TYPE, content_type))
-                .body(body)
-        }))
+        .route(web::get().to(handler))
         .default_service(web::to(crate::routes::method_not_allowed))
 }
 
@@ -229,13 +242,20 @@ fn is_cross_site(req: &HttpRequest) -> bool {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
-struct ForgotForm {
+pub(crate) struct ForgotForm {
     email: String,
 }
 
-async fn forgot_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+/// The forgot-password page
+#[utoipa::path(
+    method(get, head),
+    path = "/forgot-password",
+    tag = "pages",
+    responses((status = 200, description = "The form", content_type = "text/html", body = String))
+)]
+pub(crate) async fn forgot_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let view = View::new(&state, &req);
     view.render(
         StatusCode::OK,
@@ -245,7 +265,24 @@ async fn forgot_form(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
 }
 
 /// The same page whatever the account (and the same work: one queued row).
-async fn forgot_submit(
+/// Ask for a link from the page
+///
+/// A same-origin form post (a cross-site one is refused).
+#[utoipa::path(
+    post,
+    path = "/forgot-password",
+    tag = "pages",
+    request_body(content = ForgotForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The same page for every address: check your email", content_type = "text/html", body = String),
+        (status = 400, description = "The form again, with what is wrong", content_type = "text/html", body = String),
+        (status = 403, description = "A cross-site post", content_type = "text/html", body = String),
+        (status = 415, description = "Not a URL-encoded form", content_type = "text/html", body = String),
+        (status = 429, description = "Too many requests", content_type = "text/html", body = String),
+        (status = 503, description = "Try again later", content_type = "text/html", body = String),
+    )
+)]
+pub(crate) async fn forgot_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
@@ -276,14 +313,28 @@ async fn forgot_submit(
     }
 }
 
-#[derive(Deserialize)]
-struct LinkQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct LinkQuery {
+    /// The JWT from the email.
     token: Option<String>,
 }
 
 /// The form for a usable link; for any other, a page that says so and
 /// offers a new link. Consumes nothing.
-async fn reset_form(
+#[utoipa::path(
+    method(get, head),
+    path = "/reset-password",
+    tag = "pages",
+    params(LinkQuery),
+    responses(
+        (status = 200, description = "The new-password form (or, for HEAD and unusable links, a page saying the link cannot be used)", content_type = "text/html", body = String),
+        (status = 400, description = "No token", content_type = "text/html", body = String),
+        (status = 429, description = "Too many invalid links from this address", content_type = "text/html", body = String),
+        (status = 503, description = "Try again later", content_type = "text/html", body = String),
+    )
+)]
+pub(crate) async fn reset_form(
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<LinkQuery>,
@@ -319,15 +370,30 @@ fn reset_page(
     )
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
-struct ResetForm {
+pub(crate) struct ResetForm {
     token: String,
     new_password: String,
     confirm_password: String,
 }
 
-async fn reset_submit(
+/// Set a new password from the page
+#[utoipa::path(
+    post,
+    path = "/reset-password",
+    tag = "pages",
+    request_body(content = ResetForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done (or the link cannot be used)", content_type = "text/html", body = String),
+        (status = 400, description = "The form again, with what is wrong", content_type = "text/html", body = String),
+        (status = 403, description = "A cross-site post", content_type = "text/html", body = String),
+        (status = 415, description = "Not a URL-encoded form", content_type = "text/html", body = String),
+        (status = 429, description = "Too many invalid links from this address", content_type = "text/html", body = String),
+        (status = 503, description = "Try again later", content_type = "text/html", body = String),
+    )
+)]
+pub(crate) async fn reset_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
@@ -388,15 +454,33 @@ async fn reset_submit(
     }
 }
 
-#[derive(Deserialize)]
-struct CheckBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct CheckBody {
     token: String,
     new_password: String,
 }
 
+/// What the policy says of a password.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct PasswordVerdict {
+    /// Empty when the password would be accepted; else each reason, in the
+    /// reader's language.
+    problems: Vec<String>,
+}
+
 /// The password policy's verdict for the page's live feedback: the same
 /// check as the final post, for a usable link only. Consumes nothing.
-async fn check_password(
+#[utoipa::path(
+    post,
+    path = "/reset-password/check",
+    tag = "pages",
+    request_body = CheckBody,
+    responses(
+        (status = 200, description = "The verdict", body = PasswordVerdict),
+        crate::routes::openapi::PublicRefusals,
+    )
+)]
+pub(crate) async fn check_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<CheckBody>,
@@ -407,5 +491,5 @@ async fn check_password(
         .await?;
     let locale = state.requested_locale(&req).unwrap_or_else(Locale::english);
     let problems = PasswordProblem::messages(&problems, &locale);
-    Ok(HttpResponse::Ok().json(json!({ "problems": problems })))
+    Ok(HttpResponse::Ok().json(PasswordVerdict { problems }))
 }

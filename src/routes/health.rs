@@ -1,29 +1,59 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::state::AppState;
 
-/// The process is alive and serving.
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    #[schema(example = "ok")]
+    status: &'static str,
 }
 
+const fn status(status: &'static str) -> Status {
+    Status { status }
+}
+
+/// Liveness
+///
+/// The process is alive and serving.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "Alive: {\"status\":\"ok\"}", body = Status))
+)]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(status("ok"))
+}
+
+/// Readiness
+///
 /// Ready when the database answers within a second, every migration is
 /// applied, the database takes writes (not full, not read-only), and the
 /// outbox worker (when this process runs one) is making progress. The body
 /// stays minimal; the log says which check failed.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready: {\"status\":\"ready\"}", body = Status),
+        (status = 503, description = "Not ready: {\"status\":\"unavailable\"} (the log says why)", body = Status),
+    )
+)]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match tokio::time::timeout(Duration::from_secs(1), not_ready(&state)).await {
-        Ok(None) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Ok(None) => HttpResponse::Ok().json(status("ready")),
         Ok(Some(why)) => {
             log::warn!("readyz: {why}");
-            HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable"}))
+            HttpResponse::ServiceUnavailable().json(status("unavailable"))
         }
         Err(_) => {
             log::warn!("readyz: database did not answer within 1 s");
-            HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable"}))
+            HttpResponse::ServiceUnavailable().json(status("unavailable"))
         }
     }
 }

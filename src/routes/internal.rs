@@ -4,10 +4,12 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::SecondsFormat;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::body::{Body, Field, FieldValue, Problems};
+use super::openapi::InternalRefusals;
 use super::service_auth::ServiceCaller;
 use super::state::AppState;
 use crate::domain::{EmailAddress, UserId};
@@ -35,24 +37,90 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct PutUserBody {
+    #[schema(value_type = String, required = true, format = Email, min_length = 1, max_length = 254)]
+    #[serde(default)]
     email: Field<String>,
-    /// A bcrypt hash the service computed; never a plain password.
+    /// A bcrypt hash the service computed ($2b$..., 60 characters); never a
+    /// plain password. Absent: the user has no password yet.
+    #[schema(value_type = Option<String>, min_length = 60, max_length = 60, pattern = r"^\$2[aby]\$")]
+    #[serde(default)]
     password_hash: Field<String>,
+    #[schema(value_type = Option<bool>)]
+    #[serde(default)]
     disabled: Field<bool>,
-    /// The language of the user's emails (en, de, fr, es, ...).
+    /// The language of the user's emails and pages.
+    #[schema(value_type = Option<String>, example = "de")]
+    #[serde(default)]
     locale: Field<String>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+/// Exactly one of `email` and `user_id`.
+#[derive(Deserialize, Default, ToSchema)]
 pub struct ResetRequestBody {
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
+    #[serde(default)]
     email: Field<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255)]
+    #[serde(default)]
     user_id: Field<String>,
+    /// `email` (default): sent through the outbox. `link`: returned, nothing
+    /// is emailed (support tools).
+    #[schema(value_type = Option<DeliveryName>)]
+    #[serde(default)]
     delivery: Field<DeliveryField>,
+    /// From 60 to RESET_TOKEN_MAX_TTL_SECS; default RESET_TOKEN_TTL_SECS.
+    #[schema(value_type = Option<u64>, minimum = 60)]
+    #[serde(default)]
     ttl_seconds: Field<u64>,
+}
+
+/// How a reset link reaches the user.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // the document's name for `Delivery`'s wire values
+pub enum DeliveryName {
+    Email,
+    Link,
+}
+
+/// A user as the internal API shows it (never its hash).
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    #[schema(value_type = String)]
+    id: crate::domain::UserId,
+    email: String,
+    disabled: bool,
+    has_password: bool,
+    locale: Option<String>,
+    #[schema(format = DateTime)]
+    password_changed_at: Option<String>,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+/// A reset started by email.
+#[derive(Serialize, ToSchema)]
+pub struct ResetEmailQueued {
+    detail: &'static str,
+    #[schema(value_type = String)]
+    user_id: crate::domain::UserId,
+    #[schema(format = DateTime)]
+    expires_at: String,
+}
+
+/// A link for a support tool: give it to the user yourself.
+#[derive(Serialize, ToSchema)]
+pub struct ResetLink {
+    #[schema(value_type = String)]
+    user_id: crate::domain::UserId,
+    reset_url: String,
+    token: String,
+    #[schema(format = DateTime)]
+    expires_at: String,
 }
 
 pub struct DeliveryField(Delivery);
@@ -67,18 +135,18 @@ impl FieldValue for DeliveryField {
     }
 }
 
-fn user_json(user: &User) -> Value {
+fn user_view(user: &User) -> UserView {
     let time = |t: chrono::NaiveDateTime| t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true);
-    json!({
-        "id": user.id,
-        "email": user.email,
-        "disabled": user.disabled,
-        "has_password": user.password_hash.is_some(),
-        "locale": user.locale,
-        "password_changed_at": user.password_changed_at.map(time),
-        "created_at": time(user.created_at),
-        "updated_at": time(user.updated_at),
-    })
+    UserView {
+        id: user.id.clone(),
+        email: user.email.clone(),
+        disabled: user.disabled,
+        has_password: user.password_hash.is_some(),
+        locale: user.locale.clone(),
+        password_changed_at: user.password_changed_at.map(time),
+        created_at: time(user.created_at),
+        updated_at: time(user.updated_at),
+    }
 }
 
 fn path_user_id(raw: &str) -> Result<UserId, ApiError> {
@@ -92,6 +160,24 @@ fn is_bcrypt_hash(hash: &str) -> bool {
         && hash.parse::<bcrypt::HashParts>().is_ok()
 }
 
+/// Create or update a user
+///
+/// Changing the email, disabling, or a new hash revokes the user's
+/// outstanding links.
+#[utoipa::path(
+    put,
+    path = "/internal/v1/users/{id}",
+    tag = "internal",
+    params(("id" = String, Path, description = "Your system's user id", min_length = 1, max_length = 255)),
+    request_body = PutUserBody,
+    security(("service_key" = [])),
+    responses(
+        (status = 200, description = "Updated", body = UserView),
+        (status = 201, description = "Created", body = UserView),
+        (status = 409, description = "email_taken: another user has the address", content_type = "application/problem+json", body = super::openapi::Problem),
+        InternalRefusals,
+    )
+)]
 async fn put_user(
     state: web::Data<AppState>,
     caller: web::ReqData<ServiceCaller>,
@@ -153,7 +239,7 @@ async fn put_user(
             ""
         }
     );
-    let body = user_json(&done.user);
+    let body = user_view(&done.user);
     Ok(if done.created {
         HttpResponse::Created().json(body)
     } else {
@@ -161,6 +247,19 @@ async fn put_user(
     })
 }
 
+/// Delete a user and its links
+#[utoipa::path(
+    delete,
+    path = "/internal/v1/users/{id}",
+    tag = "internal",
+    params(("id" = String, Path, description = "Your system's user id", min_length = 1, max_length = 255)),
+    security(("service_key" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = super::openapi::Problem),
+        InternalRefusals,
+    )
+)]
 async fn delete_user(
     state: web::Data<AppState>,
     caller: web::ReqData<ServiceCaller>,
@@ -175,6 +274,19 @@ async fn delete_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Revoke every outstanding link of a user
+#[utoipa::path(
+    delete,
+    path = "/internal/v1/users/{id}/reset-tokens",
+    tag = "internal",
+    params(("id" = String, Path, description = "Your system's user id", min_length = 1, max_length = 255)),
+    security(("service_key" = [])),
+    responses(
+        (status = 204, description = "Revoked (also when there was none)"),
+        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = super::openapi::Problem),
+        InternalRefusals,
+    )
+)]
 async fn revoke_tokens(
     state: web::Data<AppState>,
     caller: web::ReqData<ServiceCaller>,
@@ -189,6 +301,23 @@ async fn revoke_tokens(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Start a reset for a user
+///
+/// By email (sent through the outbox) or as a link returned to the caller.
+#[utoipa::path(
+    post,
+    path = "/internal/v1/reset-requests",
+    tag = "internal",
+    request_body = ResetRequestBody,
+    security(("service_key" = [])),
+    responses(
+        (status = 201, description = "delivery link: the link, nothing emailed", body = ResetLink),
+        (status = 202, description = "delivery email: queued", body = ResetEmailQueued),
+        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = super::openapi::Problem),
+        (status = 409, description = "user_disabled", content_type = "application/problem+json", body = super::openapi::Problem),
+        InternalRefusals,
+    )
+)]
 async fn create_reset_request(
     state: web::Data<AppState>,
     caller: web::ReqData<ServiceCaller>,
@@ -249,16 +378,16 @@ async fn create_reset_request(
     );
     let expires_at = issued.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true);
     match issued.link {
-        None => Ok(HttpResponse::Accepted().json(json!({
-            "detail": "A password reset link has been sent.",
-            "user_id": issued.user_id,
-            "expires_at": expires_at,
-        }))),
-        Some((jwt, reset_url)) => Ok(HttpResponse::Created().json(json!({
-            "user_id": issued.user_id,
-            "reset_url": reset_url,
-            "token": jwt,
-            "expires_at": expires_at,
-        }))),
+        None => Ok(HttpResponse::Accepted().json(ResetEmailQueued {
+            detail: "A password reset link has been sent.",
+            user_id: issued.user_id,
+            expires_at,
+        })),
+        Some((jwt, reset_url)) => Ok(HttpResponse::Created().json(ResetLink {
+            user_id: issued.user_id,
+            reset_url: reset_url.to_string(),
+            token: jwt,
+            expires_at,
+        })),
     }
 }

@@ -13,6 +13,18 @@ use super::state::AppState;
 use crate::error::ApiError;
 
 /// The text exposition format; the outbox gauges are read from the database now.
+/// Prometheus metrics
+///
+/// The families of DESIGN §8 in the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4", content_type = "text/plain", body = String),
+        (status = 503, description = "unavailable: the database (for the outbox gauges)", content_type = "application/problem+json", body = super::openapi::Problem),
+    )
+)]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let actions = &state.actions;
     let now = actions.clock().now_naive();

@@ -6,6 +6,7 @@ mod deadline;
 mod health;
 mod internal;
 mod metrics;
+pub mod openapi;
 mod reset;
 pub mod service_auth;
 mod state;
@@ -29,6 +30,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
     cfg.service(resource("/healthz", false, web::get().to(health::healthz)))
         .service(resource("/readyz", false, web::get().to(health::readyz)))
         .service(resource("/metrics", false, web::get().to(metrics::metrics)))
+        .service(resource(
+            "/openapi.json",
+            false,
+            web::get().to(openapi::openapi_json),
+        ))
         .configure(crate::pages::configure)
         .service(
             web::scope("/api/auth")

@@ -2,10 +2,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::SecondsFormat;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::body::{Body, Field, Problems};
+use super::openapi::PublicRefusals;
 use super::state::AppState;
 use crate::domain::EmailAddress;
 use crate::error::ApiError;
@@ -14,27 +15,67 @@ pub const FORGOT_PASSWORD_DETAIL: &str =
     "If an account exists for this email, a password reset link has been sent.";
 pub const RESET_DONE_DETAIL: &str = "Password has been reset successfully.";
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct ForgotPasswordBody {
+    /// The address someone typed; whether an account has it is never said.
+    #[schema(value_type = String, required = true, format = Email, min_length = 1, max_length = 254)]
+    #[serde(default)]
     email: Field<String>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct ValidateTokenBody {
+    /// The JWT from the link (its `token` query parameter).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 2048)]
+    #[serde(default)]
     token: Field<String>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct ResetPasswordBody {
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 2048)]
+    #[serde(default)]
     token: Field<String>,
+    /// Checked against the password policy (PASSWORD_MIN_LENGTH, strength,
+    /// breached passwords when configured).
+    #[schema(value_type = String, required = true, min_length = 1)]
+    #[serde(default)]
     new_password: Field<String>,
+    /// Must equal new_password.
+    #[schema(value_type = String, required = true, min_length = 1)]
+    #[serde(default)]
     confirm_password: Field<String>,
 }
 
-/// Always the same answer, after the same work: one outbox row.
+/// A fixed message for a person.
+#[derive(Serialize, ToSchema)]
+pub struct Detail {
+    pub detail: &'static str,
+}
+
+/// A usable link.
+#[derive(Serialize, ToSchema)]
+pub struct LinkStatus {
+    /// Always true (an unusable link is a 400 invalid_token).
+    valid: bool,
+    #[schema(format = DateTime)]
+    expires_at: String,
+}
+
+/// Ask for a reset link
+///
+/// Always the same answer, after the same work (one queued row), whether or
+/// not an account has the address.
+#[utoipa::path(
+    post,
+    path = "/api/auth/forgot-password",
+    tag = "reset",
+    request_body = ForgotPasswordBody,
+    responses(
+        (status = 202, description = "Accepted; an email follows if an account has the address", body = Detail),
+        PublicRefusals,
+    )
+)]
 pub async fn forgot_password(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -49,11 +90,25 @@ pub async fn forgot_password(
         .actions
         .request_link(&email, state.client_ip(&req), locale.as_ref())
         .await?;
-    Ok(HttpResponse::Accepted().json(json!({ "detail": FORGOT_PASSWORD_DETAIL })))
+    Ok(HttpResponse::Accepted().json(Detail {
+        detail: FORGOT_PASSWORD_DETAIL,
+    }))
 }
 
+/// Check a link
+///
 /// Says whether a link is usable, so the SPA can show the form or an error
 /// before the user types a password. Consumes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/auth/reset-password/validate",
+    tag = "reset",
+    request_body = ValidateTokenBody,
+    responses(
+        (status = 200, description = "The link is usable", body = LinkStatus),
+        PublicRefusals,
+    )
+)]
 pub async fn validate_token(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -66,12 +121,25 @@ pub async fn validate_token(
         .actions
         .check_link(&token, state.client_ip(&req))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "valid": true,
-        "expires_at": link.expires_at().to_rfc3339_opts(SecondsFormat::Secs, true),
-    })))
+    Ok(HttpResponse::Ok().json(LinkStatus {
+        valid: true,
+        expires_at: link.expires_at().to_rfc3339_opts(SecondsFormat::Secs, true),
+    }))
 }
 
+/// Set a new password
+///
+/// Consumes the link: a second use is a 400 invalid_token.
+#[utoipa::path(
+    post,
+    path = "/api/auth/reset-password",
+    tag = "reset",
+    request_body = ResetPasswordBody,
+    responses(
+        (status = 200, description = "The password was changed; the user's other links are revoked", body = Detail),
+        PublicRefusals,
+    )
+)]
 pub async fn reset_password(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -94,5 +162,7 @@ pub async fn reset_password(
             locale.as_ref(),
         )
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "detail": RESET_DONE_DETAIL })))
+    Ok(HttpResponse::Ok().json(Detail {
+        detail: RESET_DONE_DETAIL,
+    }))
 }
