@@ -217,6 +217,7 @@ async fn write_batch(repo: &Repo, jobs: &[Job]) -> Result<Vec<Written>, StorageE
                 expired_before,
             };
             let mut conn = pool.get().await?;
+            let _turn = repo.sqlite_write_turn().await;
             return Ok(conn
                 .spawn_blocking(move |conn| write_sqlite_batch(conn, &batch))
                 .await?);

@@ -161,6 +161,12 @@ pub struct Repo {
     pub(crate) pools: Pools,
     url: DatabaseUrl,
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// SQLite takes one writer at a time, and a second one waits in SQLite's
+    /// busy handler, which sleeps (1, 2, 5, 10 ms ...). The busy writers of
+    /// this process (forgot-password batches, the worker's claims and
+    /// settlements) queue here instead, in order and without sleeping.
+    /// Unused with Postgres.
+    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Runs `$body` with `$conn` bound to a pooled connection of whichever backend
@@ -248,6 +254,7 @@ impl Repo {
                     pools: Pools::Postgres(pool),
                     url,
                     tls: Some(tls),
+                    sqlite_writer: Default::default(),
                 })
             }
             DatabaseUrl::Sqlite(path) => {
@@ -269,9 +276,18 @@ impl Repo {
                     pools: Pools::Sqlite(pool),
                     url: url.clone(),
                     tls: None,
+                    sqlite_writer: Default::default(),
                 })
             }
         }
+    }
+
+    /// This process's turn to write to SQLite (see `sqlite_writer`). Take
+    /// it after checking out the connection, never before: a turn held while
+    /// waiting for the pool could wait on connections whose holders wait for
+    /// the turn.
+    pub(crate) async fn sqlite_write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.sqlite_writer.lock().await
     }
 
     pub fn backend(&self) -> Backend {

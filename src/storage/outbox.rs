@@ -139,7 +139,11 @@ impl Repo {
         lease: NaiveDateTime,
         now: NaiveDateTime,
     ) -> Result<Vec<OutboxId>, StorageError> {
+        let mut _turn = None;
         Ok(with_conn!(self, |conn| {
+            if matches!(self.pools, Pools::Sqlite(_)) {
+                _turn = Some(self.sqlite_write_turn().await);
+            }
             diesel::update(
                 outbox::table
                     .filter(outbox::id.eq_any(ids))
@@ -189,6 +193,7 @@ impl Repo {
             }
             Pools::Sqlite(pool) => {
                 let mut conn = pool.get().await?;
+                let _turn = self.sqlite_write_turn().await;
                 diesel::sql_query(format!(
                     "UPDATE outbox SET locked_until = ?1, attempts = attempts + 1 \
                      WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' \
@@ -219,7 +224,11 @@ impl Repo {
         let target = outbox::table
             .filter(outbox::id.eq(id))
             .filter(outbox::locked_until.eq(lease));
+        let mut _turn = None;
         let updated = with_conn!(self, |conn| {
+            if matches!(self.pools, Pools::Sqlite(_)) {
+                _turn = Some(self.sqlite_write_turn().await);
+            }
             match settlement {
                 Settlement::Sent {
                     provider_message_id,
