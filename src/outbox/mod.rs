@@ -31,6 +31,9 @@ use policy::{Decision, Failure};
 
 /// Rows claimed per batch, and how many of them are in flight at once.
 const BATCH: i64 = 16;
+/// Reset requests claimed per batch besides: most need only the one update
+/// that settles them together (no account has the address).
+const REQUEST_BATCH: i64 = 256;
 const CONCURRENCY: usize = 4;
 /// How often the worker applies retention (the first pass runs at start).
 const PRUNE_EVERY: Duration = Duration::from_secs(300);
@@ -236,11 +239,11 @@ impl OutboxWorker {
         let lease_until = now
             .checked_add_signed(self.lease())
             .unwrap_or(NaiveDateTime::MAX);
-        let rows = self
-            .actions
-            .repo()
-            .claim_due_outbox_rows(now, lease_until, BATCH)
+        let repo = self.actions.repo();
+        let mut rows = repo
+            .claim_due_reset_requests(now, lease_until, REQUEST_BATCH)
             .await?;
+        rows.extend(repo.claim_due_outbox_rows(now, lease_until, BATCH).await?);
         let claimed = rows.len();
         let rows = self
             .settle_requests_without_account(rows, lease_until)

@@ -173,6 +173,28 @@ impl Repo {
         lease_until: NaiveDateTime,
         limit: i64,
     ) -> Result<Vec<OutboxRow>, StorageError> {
+        self.claim(now, lease_until, limit, "").await
+    }
+
+    /// Like `claim_due_outbox_rows`, reset requests only: the worker takes
+    /// them in larger batches, since most are settled together in one update.
+    pub async fn claim_due_reset_requests(
+        &self,
+        now: NaiveDateTime,
+        lease_until: NaiveDateTime,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, StorageError> {
+        self.claim(now, lease_until, limit, "AND kind = 'reset_request'")
+            .await
+    }
+
+    async fn claim(
+        &self,
+        now: NaiveDateTime,
+        lease_until: NaiveDateTime,
+        limit: i64,
+        only: &str,
+    ) -> Result<Vec<OutboxRow>, StorageError> {
         use diesel::sql_types::{BigInt, Timestamp};
         const RETURNING: &str = "RETURNING id, kind, payload, status, attempts, next_attempt_at, \
              locked_until, last_error, provider_message_id, created_at, sent_at, give_up_at";
@@ -182,7 +204,7 @@ impl Repo {
                 diesel::sql_query(format!(
                     "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
                      WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' \
-                       AND next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until < $2) \
+                       AND next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until < $2) {only} \
                        ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) {RETURNING}"
                 ))
                 .bind::<Timestamp, _>(lease_until)
@@ -197,7 +219,7 @@ impl Repo {
                 diesel::sql_query(format!(
                     "UPDATE outbox SET locked_until = ?1, attempts = attempts + 1 \
                      WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' \
-                       AND next_attempt_at <= ?2 AND (locked_until IS NULL OR locked_until < ?2) \
+                       AND next_attempt_at <= ?2 AND (locked_until IS NULL OR locked_until < ?2) {only} \
                        ORDER BY next_attempt_at LIMIT ?3) {RETURNING}"
                 ))
                 .bind::<Timestamp, _>(lease_until)
