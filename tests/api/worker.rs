@@ -178,3 +178,39 @@ async fn readiness_fails_when_the_worker_stops_making_progress() {
         "a worker stuck on one send is reported"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_batch_of_requests_settles_the_unanswerable_and_answers_the_live() {
+    let app = spawn_app().await;
+    app.add_user("u-1", "live@example.com", None).await;
+    app.add_disabled_user("u-2", "disabled@example.com").await;
+    for email in [
+        "nobody-1@example.com",
+        "live@example.com",
+        "disabled@example.com",
+        "nobody-2@example.com",
+    ] {
+        assert_eq!(app.forgot(email).await.status(), 202);
+    }
+    app.deliver().await;
+
+    // Only the live account gets its email; the other requests are settled
+    // in the same batch, nothing of them kept.
+    let emails = app.emails();
+    assert_eq!(emails.len(), 1, "only the live account is written to");
+    assert_eq!(app.reset_emails_to("live@example.com").len(), 1);
+    let requests = app.outbox_rows(OutboxKind::ResetRequest).await;
+    assert_eq!(requests.len(), 4);
+    for row in &requests {
+        assert_eq!(row.status, OutboxStatus::Done, "{row:?}");
+        assert_eq!(row.payload, "{}", "{row:?}");
+        assert_eq!(row.locked_until, None, "{row:?}");
+    }
+    let metrics = app.metrics_text().await;
+    assert!(
+        metrics.contains(
+            r#"pwreset_outbox_deliveries_total{kind="reset_request",outcome="skipped"} 3"#
+        ),
+        "{metrics}"
+    );
+}
