@@ -15,6 +15,7 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use diesel_async::pooled_connection::deadpool::Pool;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::outbox::{NewOutboxRow, new_row};
@@ -240,68 +241,74 @@ async fn write_batch(repo: &Repo, jobs: &[Job]) -> Result<Vec<Written>, StorageE
             })
             .collect());
     }
-    {
-        {
-            // One statement (so one implicit transaction and one round trip
-            // for the whole batch): the same arithmetic as `share_out`, in SQL.
-            use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamp};
-            let mut conn = pool.get().await?;
-            let (keys, counts): (Vec<&str>, Vec<i32>) = tally.iter().unzip();
-            let mut hit_jobs = Vec::new();
-            let mut hit_keys = Vec::new();
-            let mut hit_limits = Vec::new();
-            for (job, hits) in hits_of(jobs).enumerate() {
-                for hit in hits {
-                    hit_jobs.push(job as i32);
-                    hit_keys.push(hit.key.as_str());
-                    hit_limits.push(i64::from(hit.limit).min(i64::from(i32::MAX)) as i32);
-                }
-            }
-            let rows: Vec<&NewOutboxRow> = jobs.iter().map(|job| &job.row).collect();
-            let judged: Vec<Judged> = diesel::sql_query(BATCH_WITH_LIMITS)
-                .bind::<Array<Text>, _>(keys)
-                .bind::<Array<Integer>, _>(counts)
-                .bind::<Timestamp, _>(now)
-                .bind::<Timestamp, _>(expired_before)
-                .bind::<Array<Integer>, _>(hit_jobs)
-                .bind::<Array<Text>, _>(hit_keys)
-                .bind::<Array<Integer>, _>(hit_limits)
-                .bind::<Array<Text>, _>(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
-                .bind::<Array<Text>, _>(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
-                .bind::<Array<Text>, _>(rows.iter().map(|r| r.payload.as_str()).collect::<Vec<_>>())
-                .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                .bind::<Array<Nullable<Timestamp>>, _>(
-                    rows.iter().map(|r| r.give_up_at).collect::<Vec<_>>(),
-                )
-                .load(&mut conn)
-                .await?;
-            let mut written: Vec<Written> = jobs
-                .iter()
-                .map(|job| Written {
-                    counters: Vec::with_capacity(job.hits.len()),
-                    queued: true,
-                })
-                .collect();
-            for row in judged {
-                let Some(w) = usize::try_from(row.job)
-                    .ok()
-                    .and_then(|j| written.get_mut(j))
-                else {
-                    return Err(StorageError::Query(diesel::result::Error::NotFound));
-                };
-                w.queued &= row.within;
-                w.counters.push(row.counter);
-            }
-            if jobs
-                .iter()
-                .zip(&written)
-                .any(|(job, w)| w.counters.len() != job.hits.len())
-            {
-                return Err(StorageError::Query(diesel::result::Error::NotFound));
-            }
-            Ok(written)
+    write_postgres_batch(pool, jobs, &tally, now, expired_before).await
+}
+
+/// One statement (so one implicit transaction and one round trip for the
+/// whole batch): the same arithmetic as `share_out`, in SQL.
+async fn write_postgres_batch(
+    pool: &Pool<diesel_async::AsyncPgConnection>,
+    jobs: &[Job],
+    tally: &BTreeMap<&str, i32>,
+    now: NaiveDateTime,
+    expired_before: NaiveDateTime,
+) -> Result<Vec<Written>, StorageError> {
+    use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamp};
+    let mut conn = pool.get().await?;
+    let (keys, counts): (Vec<&str>, Vec<i32>) = tally.iter().unzip();
+    let mut hit_jobs = Vec::new();
+    let mut hit_keys = Vec::new();
+    let mut hit_limits = Vec::new();
+    for (job, hits) in hits_of(jobs).enumerate() {
+        for hit in hits {
+            hit_jobs.push(job as i32);
+            hit_keys.push(hit.key.as_str());
+            hit_limits.push(i64::from(hit.limit).min(i64::from(i32::MAX)) as i32);
         }
     }
+    let rows: Vec<&NewOutboxRow> = jobs.iter().map(|job| &job.row).collect();
+    let judged: Vec<Judged> = diesel::sql_query(BATCH_WITH_LIMITS)
+        .bind::<Array<Text>, _>(keys)
+        .bind::<Array<Integer>, _>(counts)
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(expired_before)
+        .bind::<Array<Integer>, _>(hit_jobs)
+        .bind::<Array<Text>, _>(hit_keys)
+        .bind::<Array<Integer>, _>(hit_limits)
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.payload.as_str()).collect::<Vec<_>>())
+        .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Timestamp>>, _>(
+            rows.iter().map(|r| r.give_up_at).collect::<Vec<_>>(),
+        )
+        .load(&mut conn)
+        .await?;
+    let mut written: Vec<Written> = jobs
+        .iter()
+        .map(|job| Written {
+            counters: Vec::with_capacity(job.hits.len()),
+            queued: true,
+        })
+        .collect();
+    for row in judged {
+        let Some(w) = usize::try_from(row.job)
+            .ok()
+            .and_then(|j| written.get_mut(j))
+        else {
+            return Err(StorageError::Query(diesel::result::Error::NotFound));
+        };
+        w.queued &= row.within;
+        w.counters.push(row.counter);
+    }
+    if jobs
+        .iter()
+        .zip(&written)
+        .any(|(job, w)| w.counters.len() != job.hits.len())
+    {
+        return Err(StorageError::Query(diesel::result::Error::NotFound));
+    }
+    Ok(written)
 }
 
 /// A batch for the SQLite connection's blocking thread (owned: it moves there).
