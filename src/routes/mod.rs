@@ -125,3 +125,131 @@ pub(crate) async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use actix_web::{App, HttpRequest, test};
+    use utoipa::OpenApi;
+
+    /// Every path the router knows, read from actix's resource map (its
+    /// `Debug` form is the only way to list it): scopes' prefixes joined
+    /// with their resources' patterns.
+    fn routed_paths(map_debug: &str) -> BTreeSet<String> {
+        let mut paths = BTreeSet::new();
+        walk(map_debug, "", &mut paths);
+        paths
+    }
+
+    /// `text` starts inside one `ResourceMap { ... }`: its own patterns,
+    /// then its `nodes`, each a `ResourceMap` of its own.
+    fn walk(text: &str, prefix: &str, paths: &mut BTreeSet<String>) {
+        let own = &text[..text.find("nodes:").unwrap_or(text.len())];
+        let patterns = patterns_in(own);
+        let nodes = text
+            .find("nodes: Some([")
+            .map(|at| &text[at + "nodes: Some([".len()..]);
+        match nodes {
+            Some(children) => {
+                // A scope (or the root): its one pattern prefixes its children.
+                let here = format!("{prefix}{}", patterns.first().map_or("", String::as_str));
+                for child in split_maps(children) {
+                    walk(child, &here, paths);
+                }
+            }
+            None => {
+                for pattern in patterns {
+                    paths.insert(format!("{prefix}{pattern}"));
+                }
+            }
+        }
+    }
+
+    /// The string literals of the first `patterns: Single(..)` or `List([..])`.
+    fn patterns_in(text: &str) -> Vec<String> {
+        let Some(at) = text.find("patterns: ") else {
+            return Vec::new();
+        };
+        let rest = &text[at..];
+        let end = rest.find(')').unwrap_or(rest.len());
+        rest[..end]
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The top-level `ResourceMap { .. }` items of a list, by brace depth.
+    fn split_maps(list: &str) -> Vec<&str> {
+        let mut items = Vec::new();
+        let mut depth = 0i32;
+        let mut start = None;
+        let mut in_string = false;
+        let mut escaped = false;
+        for (i, c) in list.char_indices() {
+            if in_string {
+                match (escaped, c) {
+                    (true, _) => escaped = false,
+                    (false, '\\') => escaped = true,
+                    (false, '"') => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match c {
+                '"' => in_string = true,
+                '{' | '[' | '(' => {
+                    if depth == 0 && c == '{' {
+                        start = Some(i + 1);
+                    }
+                    depth += 1;
+                }
+                '}' | ']' | ')' => {
+                    depth -= 1;
+                    if depth < 0 {
+                        return items;
+                    }
+                    if depth == 0 && c == '}' {
+                        if let Some(s) = start.take() {
+                            items.push(&list[s..i]);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        items
+    }
+
+    #[actix_web::test]
+    async fn every_routed_path_is_in_the_openapi_document_and_the_reverse() {
+        let app = test::init_service(
+            App::new()
+                .configure(|cfg| super::configure(cfg, &[]))
+                .default_service(actix_web::web::to(|req: HttpRequest| async move {
+                    actix_web::HttpResponse::Ok().body(format!("{:?}", req.resource_map()))
+                })),
+        )
+        .await;
+        let dump =
+            test::call_and_read_body(&app, test::TestRequest::get().uri("/__routes").to_request())
+                .await;
+        let routed = routed_paths(&String::from_utf8_lossy(&dump));
+        // actix writes path parameters as {id}, like OpenAPI.
+        let documented: BTreeSet<String> = super::openapi::ApiDoc::openapi()
+            .paths
+            .paths
+            .keys()
+            .cloned()
+            .collect();
+        // The public API's trailing-slash twins are described once.
+        let routed: BTreeSet<String> = routed
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .filter(|p| !(p.starts_with("/api/") && p.ends_with('/')))
+            .collect();
+        assert_eq!(routed, documented);
+    }
+}
