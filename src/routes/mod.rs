@@ -211,10 +211,11 @@ mod tests {
                     if depth < 0 {
                         return items;
                     }
-                    if depth == 0 && c == '}' {
-                        if let Some(s) = start.take() {
-                            items.push(&list[s..i]);
-                        }
+                    if depth == 0
+                        && c == '}'
+                        && let Some(s) = start.take()
+                    {
+                        items.push(&list[s..i]);
                     }
                 }
                 _ => {}
