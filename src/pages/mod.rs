@@ -264,9 +264,9 @@ pub(crate) async fn forgot_form(state: web::Data<AppState>, req: HttpRequest) ->
     )
 }
 
-/// The same page whatever the account (and the same work: one queued row).
 /// Ask for a link from the page
 ///
+/// The same page whatever the account (and the same work: one queued row).
 /// A same-origin form post (a cross-site one is refused).
 #[utoipa::path(
     post,
@@ -275,11 +275,7 @@ pub(crate) async fn forgot_form(state: web::Data<AppState>, req: HttpRequest) ->
     request_body(content = ForgotForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The same page for every address: check your email", content_type = "text/html", body = String),
-        (status = 400, description = "The form again, with what is wrong", content_type = "text/html", body = String),
-        (status = 403, description = "A cross-site post", content_type = "text/html", body = String),
-        (status = 415, description = "Not a URL-encoded form", content_type = "text/html", body = String),
-        (status = 429, description = "Too many requests", content_type = "text/html", body = String),
-        (status = 503, description = "Try again later", content_type = "text/html", body = String),
+        crate::routes::openapi::FormRefusals,
     )
 )]
 pub(crate) async fn forgot_submit(
@@ -386,11 +382,7 @@ pub(crate) struct ResetForm {
     request_body(content = ResetForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Done (or the link cannot be used)", content_type = "text/html", body = String),
-        (status = 400, description = "The form again, with what is wrong", content_type = "text/html", body = String),
-        (status = 403, description = "A cross-site post", content_type = "text/html", body = String),
-        (status = 415, description = "Not a URL-encoded form", content_type = "text/html", body = String),
-        (status = 429, description = "Too many invalid links from this address", content_type = "text/html", body = String),
-        (status = 503, description = "Try again later", content_type = "text/html", body = String),
+        crate::routes::openapi::FormRefusals,
     )
 )]
 pub(crate) async fn reset_submit(

@@ -246,3 +246,30 @@ impl IntoResponses for InternalRefusals {
         responses
     }
 }
+
+/// What a hosted page's form post may answer besides its own outcome: the
+/// page again, or an error page, always HTML.
+pub struct FormRefusals;
+
+impl IntoResponses for FormRefusals {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        [
+            ("400", "The form again, with what is wrong"),
+            ("403", "A cross-site post"),
+            ("415", "Not a URL-encoded form"),
+            ("429", "Too many requests from this address"),
+            ("503", "Try again later"),
+        ]
+        .into_iter()
+        .map(|(status, description)| {
+            let page = ResponseBuilder::new().description(description).content(
+                "text/html",
+                ContentBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            );
+            (status.to_owned(), page.build().into())
+        })
+        .collect()
+    }
+}
