@@ -3,8 +3,6 @@
 //! Requests for addresses with no live account (most of them, under a flood
 //! of made-up addresses) are settled a whole batch at a time.
 
-use std::collections::HashSet;
-
 use chrono::NaiveDateTime;
 
 use super::{OutboxWorker, Outcome, StepError};
@@ -61,13 +59,11 @@ impl OutboxWorker {
             return Ok(rows);
         }
         let now = self.actions.clock().now_naive();
-        let settled: HashSet<OutboxId> = self
+        let settled = self
             .actions
             .repo()
             .settle_handled_requests(&ids, lease, now)
-            .await?
-            .into_iter()
-            .collect();
+            .await?;
         log::info!(
             "outbox: {} reset request(s) for addresses with no live account settled; nothing sent",
             settled.len()
