@@ -70,6 +70,20 @@ pub(super) fn new_row(out: &Outgoing, now: NaiveDateTime) -> Result<NewOutboxRow
 /// (and their IP) leave the database as soon as the request is handled.
 const HANDLED_PAYLOAD: &str = "{}";
 
+/// The changes that settle a handled reset request at `now`: done, its
+/// payload forgotten, its lease released (one by one in the fulfil
+/// transaction, or a batch at a time).
+macro_rules! handled_request {
+    ($now:expr) => {
+        (
+            outbox::status.eq(OutboxStatus::Done),
+            outbox::sent_at.eq($now),
+            outbox::payload.eq(HANDLED_PAYLOAD),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+        )
+    };
+}
+
 /// Rows deleted per statement when pruning, so no prune holds locks long.
 const PRUNE_BATCH: i64 = 500;
 
@@ -151,12 +165,7 @@ impl Repo {
                     .filter(outbox::status.eq(OutboxStatus::Pending))
                     .filter(outbox::locked_until.eq(lease)),
             )
-            .set((
-                outbox::status.eq(OutboxStatus::Done),
-                outbox::sent_at.eq(now),
-                outbox::payload.eq(HANDLED_PAYLOAD),
-                outbox::locked_until.eq(None::<NaiveDateTime>),
-            ))
+            .set(handled_request!(now))
             .returning(outbox::id)
             .get_results(conn)
             .await?
@@ -330,12 +339,7 @@ impl Repo {
                         .filter(outbox::status.eq(OutboxStatus::Pending))
                         .filter(outbox::locked_until.eq(lease)),
                 )
-                .set((
-                    outbox::status.eq(OutboxStatus::Done),
-                    outbox::sent_at.eq(now),
-                    outbox::payload.eq(HANDLED_PAYLOAD),
-                    outbox::locked_until.eq(None::<NaiveDateTime>),
-                ))
+                .set(handled_request!(now))
                 .execute(conn)
                 .await?;
                 if done != 1 {
