@@ -18,8 +18,8 @@ pub const MAILGUN_BASE_URL: &str = "https://api.mailgun.net";
 pub const RESEND_BASE_URL: &str = "https://api.resend.com";
 pub const MAILPIT_BASE_URL: &str = "http://localhost:8025";
 
-const PROVIDER_NAMES: [&str; 8] = [
-    "log", "file", "postmark", "sendgrid", "mailgun", "resend", "mailpit", "http",
+const PROVIDER_NAMES: [&str; 10] = [
+    "log", "file", "postmark", "sendgrid", "mailgun", "resend", "mailpit", "http", "smtp", "ses",
 ];
 
 /// Where email goes. Debug never shows a key.
@@ -55,6 +55,26 @@ pub enum MailProvider {
         url: Url,
         api_key: Option<SecretString>,
     },
+    /// `SMTP_URL` in lettre's form; it may hold a password, so it is kept
+    /// secret and only `shown` (without credentials) may be logged.
+    Smtp {
+        url: SecretString,
+        shown: String,
+    },
+    /// Amazon SES v2 over HTTPS, SigV4-signed.
+    Ses {
+        base_url: Url,
+        region: String,
+        credentials: AwsCredentials,
+    },
+}
+
+/// The standard AWS variables. Debug never shows the secret parts.
+#[derive(Clone)]
+pub struct AwsCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub session_token: Option<SecretString>,
 }
 
 impl MailProvider {
@@ -68,6 +88,8 @@ impl MailProvider {
             Self::Resend { .. } => "resend",
             Self::Mailpit { .. } => "mailpit",
             Self::Http { .. } => "http",
+            Self::Smtp { .. } => "smtp",
+            Self::Ses { .. } => "ses",
         }
     }
 }
@@ -159,6 +181,8 @@ pub(super) fn read(r: &mut Reader<'_>) -> MailSettings {
                 api_key: api_key.clone(),
             })
         }
+        "smtp" => read_smtp(r).map(|(url, shown)| MailProvider::Smtp { url, shown }),
+        "ses" => read_ses(r, base_url.clone()),
         _ => None,
     };
     let template_dir = r.raw(&vars::MAIL_TEMPLATE_DIR).map(PathBuf::from);
@@ -180,6 +204,122 @@ pub(super) fn read(r: &mut Reader<'_>) -> MailSettings {
         timeout: Duration::from_secs(r.number(&vars::MAIL_TIMEOUT_SECS, 1..=300, "seconds")),
         template_dir,
     }
+}
+
+/// `SMTP_URL`, checked: a scheme lettre knows, a host, and credentials only
+/// where they travel encrypted (implicit TLS, STARTTLS required, or a relay
+/// on this machine). Returns the URL and its form without credentials.
+fn read_smtp(r: &mut Reader<'_>) -> Option<(SecretString, String)> {
+    let Some(raw) = r.raw(&vars::SMTP_URL) else {
+        r.problem(
+            "SMTP_URL is required with MAIL_PROVIDER=smtp (e.g. smtp://USER:PASS@smtp.example.com:587?tls=required)"
+                .into(),
+        );
+        return None;
+    };
+    match check_smtp_url(&raw) {
+        Ok(shown) => Some((SecretString::from(raw), shown)),
+        Err(why) => {
+            r.problem(format!("SMTP_URL: {why}"));
+            None
+        }
+    }
+}
+
+/// Why an `SMTP_URL` cannot be used, in words that never repeat its
+/// password; else the URL as it may be shown.
+pub fn check_smtp_url(raw: &str) -> Result<String, String> {
+    let url = Url::parse(raw).map_err(|e| {
+        format!("not a URL ({e}); expected smtps://USER:PASS@HOST:465, smtp://USER:PASS@HOST:587?tls=required or smtp://HOST:25")
+    })?;
+    if !matches!(url.scheme(), "smtp" | "smtps") || url.cannot_be_a_base() {
+        // Nothing of it is shown: without `scheme://` a password is not
+        // where a URL keeps one, and could not be removed.
+        return Err("expected smtps://USER:PASS@HOST:465, smtp://USER:PASS@HOST:587?tls=required or smtp://HOST:25".into());
+    }
+    let shown = crate::delivery::redact_url(raw);
+    let tls: Vec<String> = url
+        .query_pairs()
+        .filter(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let encrypted = match (url.scheme(), tls.as_slice()) {
+        ("smtps", []) => true,
+        ("smtp", []) => false,
+        ("smtp", [mode]) if mode == "required" => true,
+        ("smtp", [mode]) if mode == "opportunistic" => false,
+        _ => {
+            return Err(format!(
+                "{shown}: tls= must be `required` or `opportunistic` (smtp:// only), once"
+            ));
+        }
+    };
+    let Some(host) = url.host() else {
+        return Err(format!("{shown}: no host"));
+    };
+    let local = match host {
+        // smtp:// is not a scheme the URL standard knows, so an IP address
+        // arrives as a name.
+        url::Host::Domain(name) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    let has_credentials = !url.username().is_empty() || url.password().is_some();
+    if has_credentials && !encrypted && !local {
+        return Err(format!(
+            "{shown}: credentials would cross the network unencrypted; use smtps:// or add ?tls=required"
+        ));
+    }
+    Ok(shown)
+}
+
+/// The SES region and the standard AWS credential variables.
+fn read_ses(r: &mut Reader<'_>, base_url: Option<Url>) -> Option<MailProvider> {
+    let required = |r: &mut Reader<'_>, var: &vars::Var, what: &str| {
+        let value = r.raw(var);
+        if value.is_none() {
+            r.problem(format!(
+                "{} is required with MAIL_PROVIDER=ses ({what})",
+                var.name
+            ));
+        }
+        value
+    };
+    let region = required(r, &vars::AWS_REGION, "the SES region, e.g. eu-west-1");
+    let key_id = required(r, &vars::AWS_ACCESS_KEY_ID, "the access key id");
+    let secret = required(r, &vars::AWS_SECRET_ACCESS_KEY, "the secret access key");
+    let session_token = r.raw(&vars::AWS_SESSION_TOKEN).map(SecretString::from);
+    let region = region.filter(|region| {
+        let valid = !region.is_empty()
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid {
+            r.problem(format!(
+                "AWS_REGION={region:?}: expected a region name like eu-west-1"
+            ));
+        }
+        valid
+    })?;
+    let base_url = match base_url {
+        Some(url) => url,
+        None => parse_http_url(&format!("https://email.{region}.amazonaws.com"))?,
+    };
+    Some(MailProvider::Ses {
+        base_url,
+        region,
+        credentials: AwsCredentials {
+            access_key_id: key_id?,
+            secret_access_key: SecretString::from(secret?),
+            session_token,
+        },
+    })
 }
 
 /// The built-in base URLs are constants known to parse (a unit test checks).
@@ -225,6 +365,49 @@ mod tests {
             MAILPIT_BASE_URL,
         ] {
             assert!(parse_http_url(url).is_some(), "{url}");
+        }
+    }
+
+    #[test]
+    fn smtp_urls_keep_credentials_encrypted_and_never_show_them() {
+        for ok in [
+            "smtps://user:s3cret-pass@smtp.example.com:465",
+            "smtp://user:s3cret-pass@smtp.example.com:587?tls=required",
+            "smtp://smtp.example.com:25",
+            "smtp://relay.example.com:25?tls=opportunistic",
+            "smtp://user:s3cret-pass@127.0.0.1:2525",
+            "smtp://user:s3cret-pass@localhost:2525",
+        ] {
+            let shown = check_smtp_url(ok).unwrap();
+            assert!(!shown.contains("s3cret-pass"), "{shown}");
+        }
+        for (bad, why) in [
+            (
+                "smtp://user:s3cret-pass@smtp.example.com:587",
+                "unencrypted",
+            ),
+            (
+                "smtp://user:s3cret-pass@smtp.example.com:587?tls=opportunistic",
+                "unencrypted",
+            ),
+            (
+                "smtps://user:s3cret-pass@smtp.example.com?tls=required",
+                "tls=",
+            ),
+            ("smtp://smtp.example.com?tls=maybe", "tls="),
+            (
+                "http://user:s3cret-pass@smtp.example.com",
+                "expected smtps://",
+            ),
+            ("user:s3cret-pass@smtp.example.com", "expected smtps://"),
+            (
+                "smtp:user:s3cret-pass@smtp.example.com",
+                "expected smtps://",
+            ),
+        ] {
+            let refused = check_smtp_url(bad).unwrap_err();
+            assert!(refused.contains(why), "{bad}: {refused}");
+            assert!(!refused.contains("s3cret-pass"), "{refused}");
         }
     }
 }

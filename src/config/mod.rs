@@ -16,7 +16,7 @@ use std::time::Duration;
 use url::Url;
 
 pub use access::{MIN_SERVICE_KEY_CHARS, RateLimitSettings, ServiceKey, WebhookSettings};
-pub use mail::{MailProvider, MailSettings};
+pub use mail::{AwsCredentials, MailProvider, MailSettings, check_smtp_url};
 
 use crate::client_ip::TrustedProxies;
 use crate::storage::DatabaseUrl;

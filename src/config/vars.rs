@@ -66,10 +66,15 @@ vars! {
     BCRYPT_QUEUE_TIMEOUT_MS = Value("2000"), "wait for a hashing slot before answering 503";
     PASSWORD_MIN_LENGTH = Value("12"), "minimum password length in characters, 8..=64";
     DEFAULT_FROM_EMAIL = Value("pwreset@localhost"), "sender address of every email";
-    MAIL_PROVIDER = Value("log"), "log, file, postmark, sendgrid, mailgun, resend, mailpit or http";
+    MAIL_PROVIDER = Value("log"), "log, file, postmark, sendgrid, mailgun, resend, mailpit, http, smtp or ses";
     MAIL_API_KEY = Unset, "provider key (required for postmark, sendgrid, mailgun, resend)";
-    MAIL_API_BASE_URL = Unset, "provider base URL (the URL itself for http); unset means the provider's own";
+    MAIL_API_BASE_URL = Unset, "provider base URL (the URL itself for http); unset means the provider's own (for ses: https://email.{AWS_REGION}.amazonaws.com)";
     MAILGUN_DOMAIN = Unset, "Mailgun sending domain (required for mailgun)";
+    SMTP_URL = Unset, "for MAIL_PROVIDER=smtp: smtps://USER:PASS@HOST:465 (implicit TLS), smtp://USER:PASS@HOST:587?tls=required (STARTTLS), or smtp://HOST:25 (a local relay, no credentials)";
+    AWS_REGION = Unset, "for MAIL_PROVIDER=ses: the SES region, e.g. eu-west-1";
+    AWS_ACCESS_KEY_ID = Unset, "for MAIL_PROVIDER=ses: the access key id";
+    AWS_SECRET_ACCESS_KEY = Unset, "for MAIL_PROVIDER=ses: the secret access key";
+    AWS_SESSION_TOKEN = Unset, "for MAIL_PROVIDER=ses with temporary credentials: the session token";
     MAIL_FILE_DIR = Value("./outbox"), "for MAIL_PROVIDER=file: one <id>.json per message";
     MAIL_MAX_ATTEMPTS = Value("8"), "delivery attempts before an outbox row (email or webhook) goes dead";
     MAIL_CONNECT_TIMEOUT_SECS = Value("5"), "provider and webhook connect timeout, 1..=60";

@@ -11,6 +11,7 @@ use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, json_str};
+use crate::delivery::SendError;
 
 pub struct GenericHttp {
     pub url: Url,
@@ -22,7 +23,7 @@ impl ProviderApi for GenericHttp {
         "http"
     }
 
-    fn request(&self, client: &Client, m: &EmailMessage) -> RequestBuilder {
+    fn request(&self, client: &Client, m: &EmailMessage) -> Result<RequestBuilder, SendError> {
         let request = client
             .post(self.url.clone())
             .header("Idempotency-Key", &m.id)
@@ -34,10 +35,10 @@ impl ProviderApi for GenericHttp {
                 "html": m.html,
                 "idempotency_key": m.id,
             }));
-        match &self.api_key {
+        Ok(match &self.api_key {
             Some(key) => request.bearer_auth(key.expose_secret()),
             None => request,
-        }
+        })
     }
 
     fn message_id(&self, _headers: &HeaderMap, body: &Value) -> Option<String> {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
-use reqwest::{Client, RequestBuilder};
+use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::Value;
 
 use super::{EmailMessage, Mailer, SendFuture};
@@ -14,8 +14,14 @@ use crate::delivery::SendError;
 
 pub trait ProviderApi: Send + Sync {
     fn name(&self) -> &'static str;
-    fn request(&self, client: &Client, message: &EmailMessage) -> RequestBuilder;
+    fn request(&self, client: &Client, message: &EmailMessage)
+    -> Result<RequestBuilder, SendError>;
     fn message_id(&self, headers: &HeaderMap, body: &Value) -> Option<String>;
+    /// A refusal that the status alone would call permanent but that says
+    /// "slow down" (e.g. SES's throttling answered as 400).
+    fn is_throttling(&self, _status: StatusCode, _headers: &HeaderMap, _body: &str) -> bool {
+        false
+    }
 }
 
 pub struct HttpMailer {
@@ -44,7 +50,7 @@ impl Mailer for HttpMailer {
             let name = self.api.name();
             let response = self
                 .api
-                .request(&self.client, message)
+                .request(&self.client, message)?
                 .send()
                 .await
                 .map_err(|e| {
@@ -70,6 +76,12 @@ impl Mailer for HttpMailer {
             let headers = response.headers().clone();
             let body = response.text().await.unwrap_or_default();
             let reason = format!("{name} answered {status}: {}", snippet(&body));
+            if self.api.is_throttling(status, &headers, &body) {
+                return Err(SendError::Transient {
+                    reason,
+                    retry_after: crate::delivery::retry_after(&headers),
+                });
+            }
             Err(SendError::from_status(status, &headers, reason))
         })
     }

@@ -9,6 +9,7 @@ use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, endpoint, json_str};
+use crate::delivery::SendError;
 
 pub struct Mailgun {
     pub base_url: Url,
@@ -21,8 +22,8 @@ impl ProviderApi for Mailgun {
         "mailgun"
     }
 
-    fn request(&self, client: &Client, m: &EmailMessage) -> RequestBuilder {
-        client
+    fn request(&self, client: &Client, m: &EmailMessage) -> Result<RequestBuilder, SendError> {
+        Ok(client
             .post(endpoint(
                 &self.base_url,
                 &format!("/v3/{}/messages", self.domain),
@@ -37,7 +38,7 @@ impl ProviderApi for Mailgun {
                 ("o:tracking-clicks", "no"),
                 ("o:tracking-opens", "no"),
                 ("v:outbox_id", m.id.as_str()),
-            ])
+            ]))
     }
 
     fn message_id(&self, _headers: &HeaderMap, body: &Value) -> Option<String> {

@@ -9,6 +9,7 @@ use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, endpoint, json_str};
+use crate::delivery::SendError;
 
 pub struct Mailpit {
     pub base_url: Url,
@@ -21,7 +22,7 @@ impl ProviderApi for Mailpit {
         "mailpit"
     }
 
-    fn request(&self, client: &Client, m: &EmailMessage) -> RequestBuilder {
+    fn request(&self, client: &Client, m: &EmailMessage) -> Result<RequestBuilder, SendError> {
         let request = client
             .post(endpoint(&self.base_url, "/api/v1/send"))
             .json(&json!({
@@ -32,10 +33,10 @@ impl ProviderApi for Mailpit {
                 "HTML": m.html,
                 "Headers": { "X-Pwreset-Outbox-Id": m.id },
             }));
-        match &self.api_key {
+        Ok(match &self.api_key {
             Some(key) => request.basic_auth("pwreset", Some(key.expose_secret())),
             None => request,
-        }
+        })
     }
 
     fn message_id(&self, _headers: &HeaderMap, body: &Value) -> Option<String> {

@@ -10,6 +10,8 @@ mod mailpit;
 mod postmark;
 mod resend;
 mod sendgrid;
+mod ses;
+pub mod smtp;
 pub mod templates;
 
 use std::fmt;
@@ -54,9 +56,18 @@ pub trait Mailer: Send + Sync {
     fn name(&self) -> &'static str;
 }
 
+/// Why a mailer could not be built from settings that parsed.
+#[derive(Debug, thiserror::Error)]
+pub enum MailerError {
+    #[error("building the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Smtp(#[from] smtp::SmtpUrlError),
+}
+
 /// The mailer MAIL_PROVIDER names. Its settings were parsed already, so
-/// only building the HTTP client can fail.
-pub fn from_settings(mail: &MailSettings) -> Result<Arc<dyn Mailer>, reqwest::Error> {
+/// only building the client can fail.
+pub fn from_settings(mail: &MailSettings) -> Result<Arc<dyn Mailer>, MailerError> {
     let api: Box<dyn http_api::ProviderApi> = match mail.provider.clone() {
         MailProvider::Log => return Ok(Arc::new(LogMailer)),
         MailProvider::File { dir } => return Ok(Arc::new(FileMailer::new(dir))),
@@ -86,6 +97,18 @@ pub fn from_settings(mail: &MailSettings) -> Result<Arc<dyn Mailer>, reqwest::Er
             Box::new(mailpit::Mailpit { base_url, api_key })
         }
         MailProvider::Http { url, api_key } => Box::new(http::GenericHttp { url, api_key }),
+        MailProvider::Smtp { url, shown } => {
+            return Ok(Arc::new(smtp::SmtpMailer::new(&url, &shown, mail.timeout)?));
+        }
+        MailProvider::Ses {
+            base_url,
+            region,
+            credentials,
+        } => Box::new(ses::Ses {
+            base_url,
+            region,
+            credentials,
+        }),
     };
     Ok(Arc::new(http_api::HttpMailer::new(
         api,

@@ -8,6 +8,7 @@ use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, endpoint, json_str};
+use crate::delivery::SendError;
 
 pub struct Postmark {
     pub base_url: Url,
@@ -19,8 +20,8 @@ impl ProviderApi for Postmark {
         "postmark"
     }
 
-    fn request(&self, client: &Client, m: &EmailMessage) -> RequestBuilder {
-        client
+    fn request(&self, client: &Client, m: &EmailMessage) -> Result<RequestBuilder, SendError> {
+        Ok(client
             .post(endpoint(&self.base_url, "/email"))
             .header("Accept", "application/json")
             .header("X-Postmark-Server-Token", self.server_token.expose_secret())
@@ -34,7 +35,7 @@ impl ProviderApi for Postmark {
                 "TrackLinks": "None",
                 "TrackOpens": false,
                 "Metadata": { "outbox_id": m.id },
-            }))
+            })))
     }
 
     fn message_id(&self, _headers: &HeaderMap, body: &Value) -> Option<String> {

@@ -9,6 +9,7 @@ use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, endpoint, json_str};
+use crate::delivery::SendError;
 
 pub struct Resend {
     pub base_url: Url,
@@ -20,8 +21,8 @@ impl ProviderApi for Resend {
         "resend"
     }
 
-    fn request(&self, client: &Client, m: &EmailMessage) -> RequestBuilder {
-        client
+    fn request(&self, client: &Client, m: &EmailMessage) -> Result<RequestBuilder, SendError> {
+        Ok(client
             .post(endpoint(&self.base_url, "/emails"))
             .bearer_auth(self.api_key.expose_secret())
             .header("Idempotency-Key", &m.id)
@@ -31,7 +32,7 @@ impl ProviderApi for Resend {
                 "subject": m.subject,
                 "text": m.text,
                 "html": m.html,
-            }))
+            })))
     }
 
     fn message_id(&self, _headers: &HeaderMap, body: &Value) -> Option<String> {

@@ -8,6 +8,7 @@ use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, endpoint};
+use crate::delivery::SendError;
 
 pub struct Sendgrid {
     pub base_url: Url,
@@ -19,8 +20,8 @@ impl ProviderApi for Sendgrid {
         "sendgrid"
     }
 
-    fn request(&self, client: &Client, m: &EmailMessage) -> RequestBuilder {
-        client
+    fn request(&self, client: &Client, m: &EmailMessage) -> Result<RequestBuilder, SendError> {
+        Ok(client
             .post(endpoint(&self.base_url, "/v3/mail/send"))
             .bearer_auth(self.api_key.expose_secret())
             .json(&json!({
@@ -36,7 +37,7 @@ impl ProviderApi for Sendgrid {
                     "open_tracking": { "enable": false },
                 },
                 "custom_args": { "outbox_id": m.id },
-            }))
+            })))
     }
 
     /// SendGrid answers 202 with an empty body and the id in a header.
