@@ -29,6 +29,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("no such user")]
     UserNotFound,
+    #[error("no such reset request")]
+    ResetRequestNotFound,
     #[error("email taken")]
     EmailTaken,
     #[error("user disabled")]
@@ -65,6 +67,7 @@ impl ApiError {
         "not_found",
         "unauthorized",
         "user_not_found",
+        "reset_request_not_found",
         "email_taken",
         "user_disabled",
         "method_not_allowed",
@@ -86,6 +89,7 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::Unauthorized => "unauthorized",
             Self::UserNotFound => "user_not_found",
+            Self::ResetRequestNotFound => "reset_request_not_found",
             Self::EmailTaken => "email_taken",
             Self::UserDisabled => "user_disabled",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -128,6 +132,10 @@ impl ApiError {
             Self::UserNotFound => (
                 "User not found",
                 "There is no user with this id or email.".into(),
+            ),
+            Self::ResetRequestNotFound => (
+                "Reset request not found",
+                "There is no emailed reset request with this id (records are kept for RETENTION_SECS).".into(),
             ),
             Self::EmailTaken => (
                 "Email taken",
@@ -227,7 +235,9 @@ impl ResponseError for ApiError {
             | Self::CorsRefused => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::NotFound | Self::UserNotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::UserNotFound | Self::ResetRequestNotFound => {
+                StatusCode::NOT_FOUND
+            }
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::EmailTaken | Self::UserDisabled => StatusCode::CONFLICT,
@@ -311,6 +321,7 @@ mod tests {
             ApiError::NotFound,
             ApiError::Unauthorized,
             ApiError::UserNotFound,
+            ApiError::ResetRequestNotFound,
             ApiError::EmailTaken,
             ApiError::UserDisabled,
             ApiError::MethodNotAllowed,

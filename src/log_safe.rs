@@ -23,9 +23,56 @@ pub fn clean(value: &str) -> String {
     out
 }
 
+/// `text` with anything shaped like a JWT (`eyJ...`, three base64url
+/// parts) replaced: a provider that echoes the request in its error must not
+/// put a reset link into a log line or a delivery record.
+pub fn without_jwts(text: &str) -> String {
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("eyJ") {
+        out.push_str(&rest[..start]);
+        let candidate = &rest[start..];
+        // Three runs of base64url characters joined by two dots.
+        let mut end = 0;
+        let mut parts = 0;
+        for part in candidate.split('.') {
+            let run = part.find(|c: char| !is_b64(c)).unwrap_or(part.len());
+            if run == 0 {
+                break;
+            }
+            end += run;
+            parts += 1;
+            if parts == 3 || run < part.len() {
+                break;
+            }
+            end += 1;
+        }
+        if parts == 3 {
+            out.push_str("[JWT removed]");
+            rest = &candidate[end..];
+        } else {
+            out.push_str("eyJ");
+            rest = &candidate[3..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::clean;
+    use super::{clean, without_jwts};
+
+    #[test]
+    fn jwts_are_removed_and_the_rest_kept() {
+        assert_eq!(
+            without_jwts("bad link https://x.test/r?token=eyJhbGc.eyJzdWIi.c2ln-_x&y=1 here"),
+            "bad link https://x.test/r?token=[JWT removed]&y=1 here"
+        );
+        assert_eq!(without_jwts("eyJ alone, eyJa.b"), "eyJ alone, eyJa.b");
+        assert_eq!(without_jwts("no token"), "no token");
+    }
 
     #[test]
     fn control_characters_are_escaped_and_long_values_cut() {

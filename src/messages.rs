@@ -65,6 +65,7 @@ text_enum!(OutboxStatus {
 text_enum!(WebhookEvent {
     ResetCompleted = "password.reset.completed",
     ResetRequested = "password.reset.requested",
+    DeliveryFailed = "email.delivery.failed",
 });
 
 /// Someone typed an address into forgot-password. Whether it has an account

@@ -150,6 +150,14 @@ impl OutboxId {
         Self(uuid::Uuid::new_v4().to_string())
     }
 
+    /// An id a service sent back (`GET /internal/v1/reset-requests/{id}`):
+    /// only a UUID can name a row.
+    pub fn parse(raw: &str) -> Option<Self> {
+        uuid::Uuid::parse_str(raw)
+            .ok()
+            .map(|id| Self(id.hyphenated().to_string()))
+    }
+
     /// An id an operator typed (`pwreset outbox retry ID`); unknown ids simply match nothing.
     pub fn from_operator(raw: &str) -> Self {
         Self(raw.trim().to_owned())

@@ -95,7 +95,7 @@ impl Mailer for HttpMailer {
 /// `last_error` (providers answer with short JSON errors).
 fn snippet(body: &str) -> String {
     let one_line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    crate::log_safe::clean(&one_line)
+    crate::log_safe::clean(&crate::log_safe::without_jwts(&one_line))
 }
 
 /// Joins a base URL (which may have a path of its own) and a path.

@@ -78,7 +78,10 @@ fn build(m: &EmailMessage) -> Result<(Message, String), SendError> {
 /// A 5xx reply will be given again; anything else (4xx, a dropped or
 /// refused connection, a timeout, TLS trouble) may pass later.
 fn classify(e: &lettre::transport::smtp::Error) -> SendError {
-    let reason = format!("smtp: {}", crate::log_safe::clean(&e.to_string()));
+    let reason = format!(
+        "smtp: {}",
+        crate::log_safe::clean(&crate::log_safe::without_jwts(&e.to_string()))
+    );
     if e.is_permanent() {
         SendError::Permanent(reason)
     } else {

@@ -344,6 +344,7 @@ impl OutboxWorker {
         let now = self.actions.clock().now_naive();
         let reason = format!("{error:#}");
         let max_attempts = self.actions.settings().mail.max_attempts;
+        let announce;
         let (settlement, outcome) = match policy::decide(row, &error.failure(), now, max_attempts) {
             Decision::RetryAt(at) => {
                 log::info!(
@@ -361,7 +362,14 @@ impl OutboxWorker {
                     row.kind,
                     row.attempts
                 );
-                (Settlement::Dead { error: &reason }, Outcome::Dead)
+                announce = self.actions.when_given_up(row, &reason);
+                (
+                    Settlement::Dead {
+                        error: &reason,
+                        announce: &announce,
+                    },
+                    Outcome::Dead,
+                )
             }
         };
         let ours = self

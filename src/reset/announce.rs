@@ -3,9 +3,10 @@
 //! No token, link or hash ever goes into an event.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use crate::config::WebhookSettings;
+use crate::domain::{OutboxId, UserId};
 use crate::i18n::Locale;
 use crate::messages::{Email, EmailTemplate, OutboxMessage, Outgoing, Webhook, WebhookEvent};
 use crate::storage::users::User;
@@ -35,15 +36,43 @@ pub(super) fn event(
     user: &User,
     at: DateTime<Utc>,
 ) -> Vec<Outgoing> {
+    event_about(settings, event, &user.id, at, Map::new())
+}
+
+/// A reset email went dead: which request (the id the internal API
+/// answered), whose, and why. Never the token, link or address.
+pub(super) fn delivery_failed(
+    settings: &WebhookSettings,
+    request_id: &OutboxId,
+    user_id: &UserId,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Vec<Outgoing> {
+    let mut data = Map::new();
+    data.insert("request_id".into(), json!(request_id));
+    data.insert("reason".into(), json!(reason));
+    event_about(settings, WebhookEvent::DeliveryFailed, user_id, at, data)
+}
+
+/// `data` is `user_id`, `occurred_at` and what the event adds.
+fn event_about(
+    settings: &WebhookSettings,
+    event: WebhookEvent,
+    user_id: &UserId,
+    at: DateTime<Utc>,
+    mut data: Map<String, Value>,
+) -> Vec<Outgoing> {
     if !settings.wants(event) {
         return Vec::new();
     }
     let msg_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
     let time = at.to_rfc3339_opts(SecondsFormat::Millis, true);
+    data.insert("user_id".into(), json!(user_id));
+    data.insert("occurred_at".into(), json!(time));
     let body = json!({
         "type": event.as_str(),
         "timestamp": time,
-        "data": { "user_id": user.id, "occurred_at": time },
+        "data": data,
     })
     .to_string();
     settings
@@ -62,7 +91,6 @@ pub(super) fn event(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::UserId;
 
     #[test]
     fn one_message_per_receiver_and_none_when_unwanted() {

@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Actions, ResetError, announce};
-use crate::domain::{EmailAddress, TokenHash, TokenId, UserId};
+use crate::domain::{EmailAddress, OutboxId, TokenHash, TokenId, UserId};
 use crate::i18n::Locale;
 use crate::messages::{Email, EmailTemplate, LinkToken, OutboxMessage, Outgoing, WebhookEvent};
 use crate::metrics::LinkVia;
@@ -74,6 +74,9 @@ pub struct IssuedLink {
     pub user_id: UserId,
     pub token_id: TokenId,
     pub expires_at: DateTime<Utc>,
+    /// For `Delivery::Email`: the email's outbox id, which names its
+    /// delivery record (`reset_email_record`).
+    pub email_id: Option<OutboxId>,
     /// For `Delivery::Link` only: the JWT and the full link.
     pub link: Option<(String, String)>,
 }
@@ -136,6 +139,10 @@ impl Actions {
             return Err(ResetError::UserDisabled);
         }
         let (issued, messages) = self.new_token(&user, ttl, delivery == Delivery::Email, None)?;
+        let email_id = messages
+            .iter()
+            .find(|out| matches!(out.message, OutboxMessage::Email(_)))
+            .map(|out| out.id.clone());
         self.repo
             .insert_token_with_messages(
                 &issued.row(&user.id, None),
@@ -169,6 +176,7 @@ impl Actions {
             user_id: user.id,
             token_id: issued.id,
             expires_at: issued.expires_at,
+            email_id,
             link,
         })
     }

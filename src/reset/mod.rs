@@ -9,11 +9,13 @@
 //! - `complete`: set the new password through a link, or as an operator;
 //! - `provision`: create, update, disable and delete users, revoke links;
 //! - `announce`: the notices and webhook events that follow a change;
+//! - `delivery`: what became of an emailed reset, and the event when one dies;
 //! - `retention`: forgetting settled rows and dead tokens.
 
 mod announce;
 mod check;
 mod complete;
+mod delivery;
 mod issue;
 mod provision;
 mod request;
@@ -25,6 +27,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 pub use check::LiveLink;
+pub use delivery::{DeliveryRecord, DeliveryState};
 pub use issue::{Delivery, IssuedLink, Target, UnusableLink};
 pub use provision::{NewUserRequest, Provisioned};
 pub use request::Fulfilled;

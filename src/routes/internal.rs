@@ -12,10 +12,10 @@ use super::body::{Body, Field, FieldValue, Problems};
 use super::openapi::InternalRefusals;
 use super::service_auth::ServiceCaller;
 use super::state::AppState;
-use crate::domain::{EmailAddress, UserId};
+use crate::domain::{EmailAddress, OutboxId, UserId};
 use crate::error::ApiError;
 use crate::i18n::Locale;
-use crate::reset::{Delivery, NewUserRequest, Target};
+use crate::reset::{Delivery, DeliveryRecord, DeliveryState, NewUserRequest, Target};
 use crate::storage::users::User;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -33,6 +33,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/v1/reset-requests")
             .route(web::post().to(create_reset_request))
+            .default_service(web::to(super::method_not_allowed)),
+    )
+    .service(
+        web::resource("/v1/reset-requests/{id}")
+            .route(web::get().to(reset_request_record))
             .default_service(web::to(super::method_not_allowed)),
     );
 }
@@ -105,6 +110,9 @@ pub struct UserView {
 /// A reset started by email.
 #[derive(Serialize, ToSchema)]
 pub struct ResetEmailQueued {
+    /// Names the delivery record: `GET /internal/v1/reset-requests/{id}`.
+    #[schema(value_type = String, format = "uuid")]
+    id: OutboxId,
     detail: &'static str,
     #[schema(value_type = String)]
     user_id: crate::domain::UserId,
@@ -379,6 +387,9 @@ async fn create_reset_request(
     let expires_at = issued.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true);
     match issued.link {
         None => Ok(HttpResponse::Accepted().json(ResetEmailQueued {
+            id: issued
+                .email_id
+                .ok_or_else(|| anyhow::anyhow!("an emailed reset without its email"))?,
             detail: "A password reset link has been sent.",
             user_id: issued.user_id,
             expires_at,
@@ -390,4 +401,115 @@ async fn create_reset_request(
             expires_at,
         })),
     }
+}
+
+/// Where an emailed reset stands.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Waiting for its first or next attempt.
+    Queued,
+    /// Accepted by the email provider.
+    Sent,
+    /// Given up; `reason` says why.
+    Dead,
+}
+
+/// What became of an emailed reset. Never the token, the link or the address.
+#[derive(Serialize, ToSchema)]
+pub struct ResetRequestRecord {
+    #[schema(value_type = String, format = "uuid")]
+    id: OutboxId,
+    status: DeliveryStatus,
+    #[schema(value_type = String)]
+    user_id: UserId,
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// Delivery attempts so far.
+    attempts: i32,
+    /// `queued`: when the next attempt is due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    next_attempt_at: Option<String>,
+    /// `sent`: when the provider accepted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    sent_at: Option<String>,
+    /// `sent`: the provider's id for the message (SMTP: its Message-ID).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_message_id: Option<String>,
+    /// `dead`: why it was given up; `queued`: why the last attempt failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+fn record_view(record: DeliveryRecord) -> ResetRequestRecord {
+    let time = |t: chrono::NaiveDateTime| t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut view = ResetRequestRecord {
+        id: record.id,
+        status: DeliveryStatus::Queued,
+        user_id: record.user_id,
+        created_at: time(record.created_at),
+        attempts: record.attempts,
+        next_attempt_at: None,
+        sent_at: None,
+        provider_message_id: None,
+        reason: None,
+    };
+    match record.state {
+        DeliveryState::Queued {
+            next_attempt_at,
+            last_error,
+        } => {
+            view.next_attempt_at = Some(time(next_attempt_at));
+            view.reason = last_error;
+        }
+        DeliveryState::Sent {
+            at,
+            provider_message_id,
+        } => {
+            view.status = DeliveryStatus::Sent;
+            view.sent_at = Some(time(at));
+            view.provider_message_id = provider_message_id;
+        }
+        DeliveryState::Dead { reason } => {
+            view.status = DeliveryStatus::Dead;
+            view.reason = Some(reason);
+        }
+    }
+    view
+}
+
+/// What became of an emailed reset
+///
+/// The id is the one `POST /internal/v1/reset-requests` answered with 202.
+/// Records are kept for RETENTION_SECS after they settle.
+#[utoipa::path(
+    get,
+    path = "/internal/v1/reset-requests/{id}",
+    tag = "internal",
+    params(("id" = String, Path, description = "The id the 202 answered", format = "uuid")),
+    security(("service_key" = [])),
+    responses(
+        (status = 200, description = "The delivery record", body = ResetRequestRecord),
+        (status = 404, description = "reset_request_not_found: no emailed reset has this id (or it was pruned)", content_type = "application/problem+json", body = super::openapi::Problem),
+        InternalRefusals,
+    )
+)]
+async fn reset_request_record(
+    state: web::Data<AppState>,
+    caller: web::ReqData<ServiceCaller>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = OutboxId::parse(&path).ok_or(ApiError::ResetRequestNotFound)?;
+    let record = state
+        .actions
+        .reset_email_record(&id)
+        .await?
+        .ok_or(ApiError::ResetRequestNotFound)?;
+    log::info!(
+        "internal API: {} read the delivery record of reset request {id}",
+        caller.0
+    );
+    Ok(HttpResponse::Ok().json(record_view(record)))
 }

@@ -41,6 +41,7 @@ use crate::error::ApiError;
         super::internal::delete_user,
         super::internal::revoke_tokens,
         super::internal::create_reset_request,
+        super::internal::reset_request_record,
         super::health::healthz,
         super::health::readyz,
         super::metrics::metrics,

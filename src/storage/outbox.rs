@@ -122,9 +122,11 @@ pub enum Settlement<'a> {
         error: &'a str,
     },
     /// Kept whole (a sealed token stays encrypted and dies with the token),
-    /// so `pwreset outbox retry` can send it later.
+    /// so `pwreset outbox retry` can send it later. `announce` (the
+    /// `email.delivery.failed` events) is written in the same transaction.
     Dead {
         error: &'a str,
+        announce: &'a [Outgoing],
     },
 }
 
@@ -298,15 +300,23 @@ impl Repo {
                         .execute(conn)
                         .await?
                 }
-                Settlement::Dead { error } => {
-                    diesel::update(target)
-                        .set((
-                            outbox::status.eq(OutboxStatus::Dead),
-                            outbox::last_error.eq(error),
-                            outbox::locked_until.eq(None::<NaiveDateTime>),
-                        ))
-                        .execute(conn)
-                        .await?
+                Settlement::Dead { error, announce } => {
+                    let rows = new_rows(announce, now)?;
+                    conn.transaction(async |conn| {
+                        let dead = diesel::update(target)
+                            .set((
+                                outbox::status.eq(OutboxStatus::Dead),
+                                outbox::last_error.eq(error),
+                                outbox::locked_until.eq(None::<NaiveDateTime>),
+                            ))
+                            .execute(conn)
+                            .await?;
+                        if dead == 1 {
+                            insert_outbox_rows!(conn, &rows);
+                        }
+                        Ok::<_, diesel::result::Error>(dead)
+                    })
+                    .await?
                 }
             }
         });

@@ -1,0 +1,103 @@
+//! What became of an emailed reset: the record a service reads back with the
+//! id it was given (`GET /internal/v1/reset-requests/{id}`), and the
+//! `email.delivery.failed` event when a reset email goes dead. Neither ever
+//! carries the token, the link or the address.
+
+use chrono::NaiveDateTime;
+
+use super::{Actions, ResetError, announce};
+use crate::domain::{OutboxId, UserId};
+use crate::messages::{EmailTemplate, OutboxKind, OutboxMessage, OutboxStatus, Outgoing};
+use crate::storage::outbox::OutboxRow;
+
+/// Where an emailed reset stands.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting for its first or next attempt; `last_error` says why the
+    /// previous one failed, if one did.
+    Queued {
+        next_attempt_at: NaiveDateTime,
+        last_error: Option<String>,
+    },
+    /// A provider accepted it (any 2xx, or SMTP's 250).
+    Sent {
+        at: NaiveDateTime,
+        provider_message_id: Option<String>,
+    },
+    /// Given up: a permanent refusal, the attempts used up, or the link no
+    /// longer worth sending.
+    Dead { reason: String },
+}
+
+#[derive(Debug)]
+pub struct DeliveryRecord {
+    pub id: OutboxId,
+    pub user_id: UserId,
+    pub created_at: NaiveDateTime,
+    pub attempts: i32,
+    pub state: DeliveryState,
+}
+
+/// The user a reset email row is for; None for any other row.
+fn reset_email_user(row: &OutboxRow) -> Option<UserId> {
+    if row.kind != OutboxKind::Email {
+        return None;
+    }
+    match OutboxMessage::from_json(row.kind, &row.payload) {
+        Ok(OutboxMessage::Email(email)) if email.template == EmailTemplate::Reset => {
+            Some(email.user_id)
+        }
+        _ => None,
+    }
+}
+
+impl Actions {
+    /// The record of the reset email with this id; None when there is none
+    /// (never was, another kind of row, or pruned after RETENTION_SECS).
+    pub async fn reset_email_record(
+        &self,
+        id: &OutboxId,
+    ) -> Result<Option<DeliveryRecord>, ResetError> {
+        let Some(row) = self.repo.outbox_row(id).await? else {
+            return Ok(None);
+        };
+        let Some(user_id) = reset_email_user(&row) else {
+            return Ok(None);
+        };
+        let state = match row.status {
+            OutboxStatus::Sent | OutboxStatus::Done => DeliveryState::Sent {
+                at: row.sent_at.unwrap_or(row.created_at),
+                provider_message_id: row.provider_message_id,
+            },
+            OutboxStatus::Dead => DeliveryState::Dead {
+                reason: row.last_error.unwrap_or_default(),
+            },
+            OutboxStatus::Pending => DeliveryState::Queued {
+                next_attempt_at: row.next_attempt_at,
+                last_error: row.last_error,
+            },
+        };
+        Ok(Some(DeliveryRecord {
+            id: row.id,
+            user_id,
+            created_at: row.created_at,
+            attempts: row.attempts,
+            state,
+        }))
+    }
+
+    /// What goes out with a row the worker gives up on: for a reset email,
+    /// the `email.delivery.failed` event (when wanted); nothing otherwise.
+    pub fn when_given_up(&self, row: &OutboxRow, reason: &str) -> Vec<Outgoing> {
+        match reset_email_user(row) {
+            Some(user_id) => announce::delivery_failed(
+                &self.settings.webhooks,
+                &row.id,
+                &user_id,
+                reason,
+                self.clock.now(),
+            ),
+            None => Vec::new(),
+        }
+    }
+}
