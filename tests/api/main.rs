@@ -35,5 +35,6 @@ mod retention;
 mod rotation;
 mod shutdown;
 mod slow_clients;
+mod smtp;
 mod webhooks;
 mod worker;

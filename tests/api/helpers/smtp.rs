@@ -1,0 +1,98 @@
+//! A real SMTP server process (Python's aiosmtpd, tests/api/support/
+//! smtp_server.py) that accepts, defers, refuses or drops messages, and
+//! records each accepted one as parsed by Python's own email package.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+pub struct SmtpServer {
+    child: Child,
+    pub port: u16,
+    out: tempfile::TempDir,
+}
+
+/// The Python that has aiosmtpd (`.ci/run` puts its venv first on PATH);
+/// None, after saying so, when a local run lacks it.
+fn python_with_aiosmtpd() -> Option<PathBuf> {
+    let python = super::required_tool("python3", "Debian's python3")?;
+    let found = Command::new(&python)
+        .args(["-c", "import aiosmtpd"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        if std::env::var("PWRESET_CI").is_ok_and(|v| v == "1") {
+            panic!("aiosmtpd is required in CI and is not installed (pip install aiosmtpd)");
+        }
+        eprintln!("SKIPPED: aiosmtpd is not installed (pip install aiosmtpd); CI runs this test");
+        return None;
+    }
+    Some(python)
+}
+
+impl SmtpServer {
+    /// `behaviour`: ok, busy2, reject or drop-once (see the script);
+    /// `credentials`: `user:password` to require AUTH.
+    pub fn start(behaviour: &str, credentials: Option<&str>) -> Option<Self> {
+        let python = python_with_aiosmtpd()?;
+        let out = tempfile::tempdir().unwrap();
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/api/support/smtp_server.py"
+        );
+        let mut command = Command::new(python);
+        command
+            .arg(script)
+            .arg(out.path())
+            .arg(behaviour)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(credentials) = credentials {
+            command.arg(credentials);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("LISTENING ")
+            .unwrap_or_else(|| panic!("the SMTP server did not start: {line:?}"))
+            .parse()
+            .unwrap();
+        Some(Self { child, port, out })
+    }
+
+    /// `smtp://[userinfo@]127.0.0.1:port` (plain: loopback only).
+    pub fn url(&self, userinfo: Option<&str>) -> String {
+        match userinfo {
+            Some(u) => format!("smtp://{u}@127.0.0.1:{}", self.port),
+            None => format!("smtp://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// Every message the server accepted, in order.
+    pub fn messages(&self) -> Vec<Value> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(self.out.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        paths
+            .into_iter()
+            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

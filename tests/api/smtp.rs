@@ -1,0 +1,171 @@
+//! `MAIL_PROVIDER=smtp` against a real SMTP server process (aiosmtpd): the
+//! message as a mail client parses it, AUTH, a reused connection, and the
+//! outbox rules for 4xx, 5xx and a dropped connection.
+
+use crate::helpers::*;
+
+const SMTP_PASSWORD: &str = "s3cret-smtp-pass";
+
+async fn app_sending_to(smtp_url: String) -> TestApp {
+    spawn_app_with(move |env| {
+        env.insert("MAIL_PROVIDER".into(), "smtp".into());
+        env.insert("SMTP_URL".into(), smtp_url);
+        env.insert("DEFAULT_FROM_EMAIL".into(), "no-reply@example.test".into());
+    })
+    .await
+}
+
+/// A user asks for a link and the worker makes one attempt.
+async fn one_attempt(app: &TestApp) {
+    app.add_user("u-1", "reader@example.com", None).await;
+    assert_eq!(app.forgot("reader@example.com").await.status(), 202);
+    app.deliver().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_email_arrives_as_multipart_text_and_html_with_its_message_id() {
+    let Some(server) = SmtpServer::start("ok", Some(&format!("mailer:{SMTP_PASSWORD}"))) else {
+        return;
+    };
+    let app = app_sending_to(server.url(Some(&format!("mailer:{SMTP_PASSWORD}")))).await;
+    one_attempt(&app).await;
+
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1);
+    let message = &messages[0];
+    assert_eq!(message["authenticated"], true);
+    assert_eq!(message["mail_from"], "no-reply@example.test");
+    assert_eq!(
+        message["rcpt_tos"],
+        serde_json::json!(["reader@example.com"])
+    );
+    assert_eq!(message["content_type"], "multipart/alternative");
+    assert_eq!(message["subject"], "Reset your Acme password");
+    let date = message["date"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc2822(date).is_ok(),
+        "Date: {date}"
+    );
+    let row = &app.email_rows().await[0];
+    assert_eq!(row.status, OutboxStatus::Sent, "{:?}", row.last_error);
+    let message_id = message["message_id"].as_str().unwrap();
+    assert_eq!(message_id, format!("<{}@example.test>", row.id));
+    assert_eq!(row.provider_message_id.as_deref(), Some(message_id));
+    assert!(
+        message["html"]
+            .as_str()
+            .unwrap()
+            .contains("href=\"https://app.example.test/reset-password?token=")
+    );
+    let token = token_in(message["text"].as_str().unwrap());
+    assert_eq!(app.validate(&token).await.status(), 200);
+
+    // The password-changed notice reuses the pooled connection.
+    assert_eq!(app.reset(&token, STRONG_PASSWORD).await.status(), 200);
+    app.deliver().await;
+    let messages = server.messages();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1]["subject"], "Your Acme password was changed");
+    assert_eq!(messages[0]["connection"], messages[1]["connection"]);
+    assert!(
+        !captured_logs().contains(SMTP_PASSWORD),
+        "the SMTP password was logged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_451_twice_is_retried_and_the_email_goes_out_once() {
+    let Some(server) = SmtpServer::start("busy2", None) else {
+        return;
+    };
+    let app = app_sending_to(server.url(None)).await;
+    one_attempt(&app).await;
+    let row = &app.email_rows().await[0];
+    assert_eq!((row.status, row.attempts), (OutboxStatus::Pending, 1));
+    assert!(
+        row.last_error.as_deref().unwrap().contains("451"),
+        "{row:?}"
+    );
+
+    app.clock.advance(3); // past the first backoff (at most 2 s)
+    app.deliver().await;
+    assert_eq!(app.email_rows().await[0].attempts, 2);
+    assert!(server.messages().is_empty());
+
+    app.clock.advance(5); // past the second (at most 4 s)
+    app.deliver().await;
+    app.clock.advance(600);
+    app.deliver().await;
+    let row = &app.email_rows().await[0];
+    assert_eq!((row.status, row.attempts), (OutboxStatus::Sent, 3));
+    assert_eq!(server.messages().len(), 1, "sent exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_550_is_permanent_and_never_retried() {
+    let Some(server) = SmtpServer::start("reject", None) else {
+        return;
+    };
+    let app = app_sending_to(server.url(None)).await;
+    one_attempt(&app).await;
+    app.clock.advance(3600 - 10);
+    app.deliver().await;
+    let row = &app.email_rows().await[0];
+    assert_eq!((row.status, row.attempts), (OutboxStatus::Dead, 1));
+    assert!(
+        row.last_error.as_deref().unwrap().contains("550"),
+        "{row:?}"
+    );
+    assert!(server.messages().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_is_retried_on_a_new_one_and_sent_once() {
+    let Some(server) = SmtpServer::start("drop-once", None) else {
+        return;
+    };
+    let app = app_sending_to(server.url(None)).await;
+    one_attempt(&app).await;
+    let row = &app.email_rows().await[0];
+    assert_eq!((row.status, row.attempts), (OutboxStatus::Pending, 1));
+    assert!(server.messages().is_empty());
+
+    app.clock.advance(3);
+    app.deliver().await;
+    let row = &app.email_rows().await[0];
+    assert_eq!(row.status, OutboxStatus::Sent, "{:?}", row.last_error);
+    assert_eq!(server.messages().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_refused_for_good() {
+    let Some(server) = SmtpServer::start("ok", Some("mailer:the-right-one")) else {
+        return;
+    };
+    let app = app_sending_to(server.url(Some("mailer:a-wrong-one"))).await;
+    one_attempt(&app).await;
+    let row = &app.email_rows().await[0];
+    assert_eq!(row.status, OutboxStatus::Dead, "{:?}", row.last_error);
+    assert!(
+        row.last_error.as_deref().unwrap().contains("535"),
+        "{row:?}"
+    );
+    assert!(server.messages().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_required_never_falls_back_to_plain_text() {
+    // This server offers no STARTTLS: the message must not go out in the clear.
+    let Some(server) = SmtpServer::start("ok", None) else {
+        return;
+    };
+    let app = app_sending_to(format!("{}?tls=required", server.url(None))).await;
+    one_attempt(&app).await;
+    let row = &app.email_rows().await[0];
+    assert_eq!((row.status, row.attempts), (OutboxStatus::Pending, 1));
+    assert!(
+        row.last_error.as_deref().unwrap().contains("STARTTLS"),
+        "{row:?}"
+    );
+    assert!(server.messages().is_empty());
+}

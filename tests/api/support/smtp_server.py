@@ -1,0 +1,96 @@
+"""A real SMTP server for pwreset's tests (aiosmtpd), on 127.0.0.1 and a free
+port, which it prints as "LISTENING <port>". Each message it accepts is
+parsed with Python's own email package and written to OUT_DIR as JSON.
+
+usage: smtp_server.py OUT_DIR BEHAVIOUR [USER:PASSWORD]
+  ok         accept every message
+  busy2      answer 451 to the first two messages, then accept
+  reject     answer 550 to every message
+  drop-once  drop the connection during the first message, then accept
+With USER:PASSWORD, AUTH is required (over plain text: loopback only).
+"""
+
+import asyncio
+import email
+import email.policy
+import json
+import os
+import sys
+import warnings
+
+# AUTH over plain text is what these tests mean to do (on loopback only).
+warnings.filterwarnings("ignore")
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+class Handler:
+    def __init__(self, out_dir, behaviour):
+        self.out_dir = out_dir
+        self.behaviour = behaviour
+        self.attempts = 0
+        self.accepted = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.attempts += 1
+        if self.behaviour == "busy2" and self.attempts <= 2:
+            return "451 4.3.0 Try again later"
+        if self.behaviour == "reject":
+            return "550 5.1.1 Mailbox unavailable"
+        if self.behaviour == "drop-once" and self.attempts == 1:
+            server.transport.abort()
+            return "421 4.4.2 Connection dropped"
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        text = message.get_body(preferencelist=("plain",))
+        html = message.get_body(preferencelist=("html",))
+        self.accepted += 1
+        record = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "connection": "%s:%s" % session.peer[:2],
+            "authenticated": bool(session.authenticated),
+            "from": str(message["From"]),
+            "to": str(message["To"]),
+            "subject": str(message["Subject"]),
+            "message_id": str(message["Message-ID"]),
+            "date": str(message["Date"]),
+            "content_type": message.get_content_type(),
+            "text": text.get_content() if text else None,
+            "html": html.get_content() if html else None,
+        }
+        path = os.path.join(self.out_dir, "%04d.json" % self.accepted)
+        with open(path + ".tmp", "w") as f:
+            json.dump(record, f)
+        os.rename(path + ".tmp", path)
+        return "250 2.0.0 OK queued as test-%d" % self.accepted
+
+
+def main():
+    out_dir, behaviour = sys.argv[1], sys.argv[2]
+    credentials = sys.argv[3].encode().split(b":", 1) if len(sys.argv) > 3 else None
+    handler = Handler(out_dir, behaviour)
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and [
+            auth_data.login,
+            auth_data.password,
+        ] == credentials
+        return AuthResult(success=ok, handled=False)
+
+    def factory():
+        return SMTP(
+            handler,
+            hostname="pwreset-test-smtp",
+            authenticator=authenticator if credentials else None,
+            auth_required=bool(credentials),
+            auth_require_tls=False,
+        )
+
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(loop.create_server(factory, "127.0.0.1", 0))
+    print("LISTENING %d" % server.sockets[0].getsockname()[1], flush=True)
+    loop.run_forever()
+
+
+if __name__ == "__main__":
+    main()
