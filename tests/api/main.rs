@@ -33,6 +33,7 @@ mod providers;
 mod reset_flow;
 mod retention;
 mod rotation;
+mod ses;
 mod shutdown;
 mod slow_clients;
 mod smtp;
