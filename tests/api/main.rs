@@ -10,6 +10,7 @@ mod breach;
 mod browser;
 mod cli;
 mod delivery;
+mod delivery_record;
 mod enumeration;
 mod expiry;
 mod file_modes;
