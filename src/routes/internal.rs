@@ -143,8 +143,12 @@ impl FieldValue for DeliveryField {
     }
 }
 
+/// A stored UTC time as the internal API shows it (RFC 3339, seconds).
+fn time(t: chrono::NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
 fn user_view(user: &User) -> UserView {
-    let time = |t: chrono::NaiveDateTime| t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true);
     UserView {
         id: user.id.clone(),
         email: user.email.clone(),
@@ -444,7 +448,6 @@ pub struct ResetRequestRecord {
 }
 
 fn record_view(record: DeliveryRecord) -> ResetRequestRecord {
-    let time = |t: chrono::NaiveDateTime| t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true);
     let mut view = ResetRequestRecord {
         id: record.id,
         status: DeliveryStatus::Queued,
