@@ -169,3 +169,35 @@ async fn starttls_required_never_falls_back_to_plain_text() {
     );
     assert!(server.messages().is_empty());
 }
+
+/// TLS is real and verified: a server whose certificate nothing trusts gets
+/// neither the credentials nor the message, with implicit TLS or STARTTLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_certificate_gets_neither_password_nor_message() {
+    for (tls, url) in [
+        (
+            ServerTls::Implicit,
+            "smtps://mailer:{pass}@127.0.0.1:{port}",
+        ),
+        (
+            ServerTls::StartTls,
+            "smtp://mailer:{pass}@127.0.0.1:{port}?tls=required",
+        ),
+    ] {
+        let credentials = format!("mailer:{SMTP_PASSWORD}");
+        let Some(server) = SmtpServer::start_with("ok", Some(&credentials), tls) else {
+            return;
+        };
+        let url = url
+            .replace("{pass}", SMTP_PASSWORD)
+            .replace("{port}", &server.port.to_string());
+        let app = app_sending_to(url).await;
+        one_attempt(&app).await;
+        let row = &app.email_rows().await[0];
+        assert_eq!((row.status, row.attempts), (OutboxStatus::Pending, 1));
+        let error = row.last_error.as_deref().unwrap();
+        assert!(error.contains("certificate"), "{error}");
+        assert!(!error.contains(SMTP_PASSWORD));
+        assert!(server.messages().is_empty());
+    }
+}

@@ -14,6 +14,15 @@ pub struct SmtpServer {
     out: tempfile::TempDir,
 }
 
+/// How the test server speaks TLS, with a self-signed certificate for
+/// 127.0.0.1 that nothing trusts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ServerTls {
+    Plain,
+    Implicit,
+    StartTls,
+}
+
 /// The Python that has aiosmtpd (`.ci/run` puts its venv first on PATH);
 /// None, after saying so, when a local run lacks it.
 fn python_with_aiosmtpd() -> Option<PathBuf> {
@@ -37,8 +46,48 @@ impl SmtpServer {
     /// `behaviour`: ok, busy2, reject or drop-once (see the script);
     /// `credentials`: `user:password` to require AUTH.
     pub fn start(behaviour: &str, credentials: Option<&str>) -> Option<Self> {
+        Self::start_with(behaviour, credentials, ServerTls::Plain)
+    }
+
+    pub fn start_with(behaviour: &str, credentials: Option<&str>, tls: ServerTls) -> Option<Self> {
         let python = python_with_aiosmtpd()?;
         let out = tempfile::tempdir().unwrap();
+        let mut tls_args = Vec::new();
+        if tls != ServerTls::Plain {
+            let openssl = super::required_tool("openssl", "Debian's openssl")?;
+            let (cert, key) = (out.path().join("cert.pem"), out.path().join("key.pem"));
+            let made = Command::new(openssl)
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                ])
+                .args([
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1",
+                ])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert)
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(made.success(), "openssl made no certificate");
+            let mode = if tls == ServerTls::Implicit {
+                "implicit"
+            } else {
+                "starttls"
+            };
+            tls_args = vec![
+                "--tls".into(),
+                mode.into(),
+                "--cert".into(),
+                cert.into_os_string(),
+                "--key".into(),
+                key.into_os_string(),
+            ];
+        }
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/api/support/smtp_server.py"
@@ -48,10 +97,11 @@ impl SmtpServer {
             .arg(script)
             .arg(out.path())
             .arg(behaviour)
+            .args(tls_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(credentials) = credentials {
-            command.arg(credentials);
+            command.arg("--auth").arg(credentials);
         }
         let mut child = command.spawn().unwrap();
         let mut line = String::new();

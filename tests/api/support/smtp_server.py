@@ -2,24 +2,30 @@
 port, which it prints as "LISTENING <port>". Each message it accepts is
 parsed with Python's own email package and written to OUT_DIR as JSON.
 
-usage: smtp_server.py OUT_DIR BEHAVIOUR [USER:PASSWORD]
+usage: smtp_server.py OUT_DIR BEHAVIOUR [--auth USER:PASSWORD]
+                       [--tls implicit|starttls --cert PEM --key PEM]
   ok         accept every message
   busy2      answer 451 to the first two messages, then accept
   reject     answer 550 to every message
   drop-once  drop the connection during the first message, then accept
-With USER:PASSWORD, AUTH is required (over plain text: loopback only).
+With --auth, AUTH is required (over plain text: loopback only). With --tls,
+the server speaks TLS from the first byte or offers STARTTLS, with the
+given certificate.
 """
 
+import argparse
 import asyncio
 import email
 import email.policy
 import json
+import logging
 import os
-import sys
+import ssl
 import warnings
 
 # AUTH over plain text is what these tests mean to do (on loopback only).
 warnings.filterwarnings("ignore")
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -66,9 +72,20 @@ class Handler:
 
 
 def main():
-    out_dir, behaviour = sys.argv[1], sys.argv[2]
-    credentials = sys.argv[3].encode().split(b":", 1) if len(sys.argv) > 3 else None
-    handler = Handler(out_dir, behaviour)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out_dir")
+    parser.add_argument("behaviour", choices=["ok", "busy2", "reject", "drop-once"])
+    parser.add_argument("--auth")
+    parser.add_argument("--tls", choices=["implicit", "starttls"])
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
+    args = parser.parse_args()
+    credentials = args.auth.encode().split(b":", 1) if args.auth else None
+    handler = Handler(args.out_dir, args.behaviour)
+    context = None
+    if args.tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and [
@@ -84,10 +101,14 @@ def main():
             authenticator=authenticator if credentials else None,
             auth_required=bool(credentials),
             auth_require_tls=False,
+            tls_context=context if args.tls == "starttls" else None,
         )
 
     loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(loop.create_server(factory, "127.0.0.1", 0))
+    implicit = context if args.tls == "implicit" else None
+    server = loop.run_until_complete(
+        loop.create_server(factory, "127.0.0.1", 0, ssl=implicit)
+    )
     print("LISTENING %d" % server.sockets[0].getsockname()[1], flush=True)
     loop.run_forever()
 
