@@ -25,7 +25,7 @@ import warnings
 
 # AUTH over plain text is what these tests mean to do (on loopback only).
 warnings.filterwarnings("ignore")
-logging.getLogger("mail.log").setLevel(logging.ERROR)
+logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
