@@ -21,19 +21,6 @@ async fn app_with_receivers(receivers: &[&MockServer]) -> TestApp {
     .await
 }
 
-fn verified_events(requests: &[wiremock::Request]) -> Vec<Value> {
-    let verifier = Webhook::new(WEBHOOK_SECRET).unwrap();
-    requests
-        .iter()
-        .map(|r| {
-            verifier
-                .verify(&r.body, &r.headers)
-                .expect("a valid Standard Webhooks signature");
-            serde_json::from_slice(&r.body).unwrap()
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_completed_reset_is_announced_with_a_verifiable_signature() {
     let receiver = MockServer::start().await;
