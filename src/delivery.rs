@@ -22,7 +22,13 @@ pub enum SendError {
 impl SendError {
     /// A refusal read from an HTTP status: retried or not as `is_retryable` says.
     pub fn from_status(status: StatusCode, headers: &HeaderMap, reason: String) -> Self {
-        if is_retryable(status) {
+        Self::refusal(is_retryable(status), headers, reason)
+    }
+
+    /// A refusal the caller judged retryable or not (a provider may know
+    /// better than the status alone); a retry honours `Retry-After`.
+    pub fn refusal(retryable: bool, headers: &HeaderMap, reason: String) -> Self {
+        if retryable {
             Self::Transient {
                 reason,
                 retry_after: retry_after(headers),

@@ -69,7 +69,7 @@ pub enum MailProvider {
     },
 }
 
-/// The standard AWS variables. Debug never shows the secret parts.
+/// The standard AWS variables. No Debug: nothing may print the secret parts.
 #[derive(Clone)]
 pub struct AwsCredentials {
     pub access_key_id: String,
@@ -226,16 +226,17 @@ fn read_smtp(r: &mut Reader<'_>) -> Option<(SecretString, String)> {
     }
 }
 
+const SMTP_URL_FORMS: &str = "expected smtps://USER:PASS@HOST:465, \
+    smtp://USER:PASS@HOST:587?tls=required or smtp://HOST:25";
+
 /// Why an `SMTP_URL` cannot be used, in words that never repeat its
 /// password; else the URL as it may be shown.
 pub fn check_smtp_url(raw: &str) -> Result<String, String> {
-    let url = Url::parse(raw).map_err(|e| {
-        format!("not a URL ({e}); expected smtps://USER:PASS@HOST:465, smtp://USER:PASS@HOST:587?tls=required or smtp://HOST:25")
-    })?;
+    let url = Url::parse(raw).map_err(|e| format!("not a URL ({e}); {SMTP_URL_FORMS}"))?;
     if !matches!(url.scheme(), "smtp" | "smtps") || url.cannot_be_a_base() {
         // Nothing of it is shown: without `scheme://` a password is not
         // where a URL keeps one, and could not be removed.
-        return Err("expected smtps://USER:PASS@HOST:465, smtp://USER:PASS@HOST:587?tls=required or smtp://HOST:25".into());
+        return Err(SMTP_URL_FORMS.into());
     }
     let shown = crate::delivery::redact_url(raw);
     let tls: Vec<String> = url

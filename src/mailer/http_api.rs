@@ -17,10 +17,10 @@ pub trait ProviderApi: Send + Sync {
     fn request(&self, client: &Client, message: &EmailMessage)
     -> Result<RequestBuilder, SendError>;
     fn message_id(&self, headers: &HeaderMap, body: &Value) -> Option<String>;
-    /// A refusal that the status alone would call permanent but that says
-    /// "slow down" (e.g. SES's throttling answered as 400).
-    fn is_throttling(&self, _status: StatusCode, _headers: &HeaderMap, _body: &str) -> bool {
-        false
+    /// Whether a refusal may pass later: by its status (`delivery::is_retryable`)
+    /// unless the provider says more (SES answers throttling as 400).
+    fn is_retryable(&self, status: StatusCode, _headers: &HeaderMap, _body: &str) -> bool {
+        crate::delivery::is_retryable(status)
     }
 }
 
@@ -76,13 +76,8 @@ impl Mailer for HttpMailer {
             let headers = response.headers().clone();
             let body = response.text().await.unwrap_or_default();
             let reason = format!("{name} answered {status}: {}", snippet(&body));
-            if self.api.is_throttling(status, &headers, &body) {
-                return Err(SendError::Transient {
-                    reason,
-                    retry_after: crate::delivery::retry_after(&headers),
-                });
-            }
-            Err(SendError::from_status(status, &headers, reason))
+            let retryable = self.api.is_retryable(status, &headers, &body);
+            Err(SendError::refusal(retryable, &headers, reason))
         })
     }
 

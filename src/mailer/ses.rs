@@ -129,7 +129,10 @@ impl ProviderApi for Ses {
         json_str(body, "MessageId")
     }
 
-    fn is_throttling(&self, status: StatusCode, headers: &HeaderMap, body: &str) -> bool {
+    fn is_retryable(&self, status: StatusCode, headers: &HeaderMap, body: &str) -> bool {
+        if crate::delivery::is_retryable(status) {
+            return true;
+        }
         if status != StatusCode::BAD_REQUEST {
             return false;
         }
@@ -278,7 +281,7 @@ mod tests {
     }
 
     #[test]
-    fn throttling_answered_as_400_is_recognised() {
+    fn throttling_answered_as_400_is_retried() {
         let ses = Ses {
             base_url: "https://email.eu-west-1.amazonaws.com".parse().unwrap(),
             region: "eu-west-1".into(),
@@ -291,14 +294,14 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        assert!(ses.is_throttling(StatusCode::BAD_REQUEST, &headers, ""));
+        assert!(ses.is_retryable(StatusCode::BAD_REQUEST, &headers, ""));
         let none = HeaderMap::new();
-        assert!(ses.is_throttling(
+        assert!(ses.is_retryable(
             StatusCode::BAD_REQUEST,
             &none,
             r#"{"__type":"com.amazon#ThrottlingException","message":"slow down"}"#
         ));
-        assert!(!ses.is_throttling(
+        assert!(!ses.is_retryable(
             StatusCode::BAD_REQUEST,
             &none,
             r#"{"__type":"MessageRejected","message":"Email address is not verified."}"#
