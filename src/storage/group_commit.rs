@@ -13,13 +13,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::NaiveDateTime;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::AstPass;
 use diesel_async::RunQueryDsl;
 use diesel_async::pooled_connection::deadpool::Pool;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::outbox::{NewOutboxRow, new_row};
 use super::rate_limits::Counter;
+use super::reusable::{Binds, Reusable, no_such_placeholder};
 use super::{Pools, Repo, StorageError};
 use crate::messages::Outgoing;
 
@@ -224,28 +227,12 @@ async fn write_batch(repo: &Repo, jobs: &[Job]) -> Result<Vec<Written>, StorageE
                 .await?);
         }
     };
-    let tally = tally(hits_of(jobs));
-    if tally.is_empty() {
-        // Limits off: one multi-row insert, atomic on its own.
-        let rows: Vec<&NewOutboxRow> = jobs.iter().map(|job| &job.row).collect();
-        let mut conn = pool.get().await?;
-        diesel::insert_into(super::schema::outbox::table)
-            .values(rows)
-            .execute(&mut conn)
-            .await?;
-        return Ok(jobs
-            .iter()
-            .map(|_| Written {
-                counters: Vec::new(),
-                queued: true,
-            })
-            .collect());
-    }
-    write_postgres_batch(pool, jobs, &tally, now, expired_before).await
+    write_postgres_batch(pool, jobs, &tally(hits_of(jobs)), now, expired_before).await
 }
 
 /// One statement (so one implicit transaction and one round trip for the
-/// whole batch): the same arithmetic as `share_out`, in SQL.
+/// whole batch): the same arithmetic as `share_out`, in SQL. With limits
+/// off there are no hits and it inserts every row.
 async fn write_postgres_batch(
     pool: &Pool<diesel_async::AsyncPgConnection>,
     jobs: &[Job],
@@ -253,35 +240,32 @@ async fn write_postgres_batch(
     now: NaiveDateTime,
     expired_before: NaiveDateTime,
 ) -> Result<Vec<Written>, StorageError> {
-    use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamp};
     let mut conn = pool.get().await?;
-    let (keys, counts): (Vec<&str>, Vec<i32>) = tally.iter().unzip();
-    let mut hit_jobs = Vec::new();
-    let mut hit_keys = Vec::new();
-    let mut hit_limits = Vec::new();
+    let (keys, counts) = tally.iter().unzip();
+    let mut binds = BatchBinds {
+        keys,
+        counts,
+        now,
+        expired_before,
+        hit_jobs: Vec::new(),
+        hit_keys: Vec::new(),
+        hit_limits: Vec::new(),
+        ids: jobs.iter().map(|job| job.row.id.as_str()).collect(),
+        kinds: jobs.iter().map(|job| job.row.kind.as_str()).collect(),
+        payloads: jobs.iter().map(|job| job.row.payload.as_str()).collect(),
+        created: jobs.iter().map(|job| job.row.created_at).collect(),
+        give_up: jobs.iter().map(|job| job.row.give_up_at).collect(),
+    };
     for (job, hits) in hits_of(jobs).enumerate() {
         for hit in hits {
-            hit_jobs.push(job as i32);
-            hit_keys.push(hit.key.as_str());
-            hit_limits.push(i64::from(hit.limit).min(i64::from(i32::MAX)) as i32);
+            binds.hit_jobs.push(job as i32);
+            binds.hit_keys.push(hit.key.as_str());
+            binds
+                .hit_limits
+                .push(i64::from(hit.limit).min(i64::from(i32::MAX)) as i32);
         }
     }
-    let rows: Vec<&NewOutboxRow> = jobs.iter().map(|job| &job.row).collect();
-    let judged: Vec<Judged> = diesel::sql_query(BATCH_WITH_LIMITS)
-        .bind::<Array<Text>, _>(keys)
-        .bind::<Array<Integer>, _>(counts)
-        .bind::<Timestamp, _>(now)
-        .bind::<Timestamp, _>(expired_before)
-        .bind::<Array<Integer>, _>(hit_jobs)
-        .bind::<Array<Text>, _>(hit_keys)
-        .bind::<Array<Integer>, _>(hit_limits)
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.payload.as_str()).collect::<Vec<_>>())
-        .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Timestamp>>, _>(
-            rows.iter().map(|r| r.give_up_at).collect::<Vec<_>>(),
-        )
+    let judged: Vec<Judged> = Reusable::new(BATCH_WITH_LIMITS, binds)
         .load(&mut conn)
         .await?;
     let mut written: Vec<Written> = jobs
@@ -309,6 +293,43 @@ async fn write_postgres_batch(
         return Err(StorageError::Query(diesel::result::Error::NotFound));
     }
     Ok(written)
+}
+
+/// The values of `BATCH_WITH_LIMITS`'s placeholders.
+struct BatchBinds<'a> {
+    keys: Vec<&'a str>,
+    counts: Vec<i32>,
+    now: NaiveDateTime,
+    expired_before: NaiveDateTime,
+    hit_jobs: Vec<i32>,
+    hit_keys: Vec<&'a str>,
+    hit_limits: Vec<i32>,
+    ids: Vec<&'a str>,
+    kinds: Vec<&'a str>,
+    payloads: Vec<&'a str>,
+    created: Vec<NaiveDateTime>,
+    give_up: Vec<Option<NaiveDateTime>>,
+}
+
+impl Binds for BatchBinds<'_> {
+    fn bind<'b>(&'b self, n: usize, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamp};
+        match n {
+            1 => out.push_bind_param::<Array<Text>, _>(&self.keys),
+            2 => out.push_bind_param::<Array<Integer>, _>(&self.counts),
+            3 => out.push_bind_param::<Timestamp, _>(&self.now),
+            4 => out.push_bind_param::<Timestamp, _>(&self.expired_before),
+            5 => out.push_bind_param::<Array<Integer>, _>(&self.hit_jobs),
+            6 => out.push_bind_param::<Array<Text>, _>(&self.hit_keys),
+            7 => out.push_bind_param::<Array<Integer>, _>(&self.hit_limits),
+            8 => out.push_bind_param::<Array<Text>, _>(&self.ids),
+            9 => out.push_bind_param::<Array<Text>, _>(&self.kinds),
+            10 => out.push_bind_param::<Array<Text>, _>(&self.payloads),
+            11 => out.push_bind_param::<Array<Timestamp>, _>(&self.created),
+            12 => out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.give_up),
+            n => Err(no_such_placeholder(n)),
+        }
+    }
 }
 
 /// A batch for the SQLite connection's blocking thread (owned: it moves there).

@@ -5,6 +5,7 @@
 pub mod group_commit;
 pub mod outbox;
 pub mod rate_limits;
+mod reusable;
 pub mod schema;
 mod tls;
 pub mod tokens;

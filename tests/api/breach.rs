@@ -127,7 +127,9 @@ async fn an_outage_of_the_breach_api_never_blocks_a_reset() {
     drop(server);
     let token = app.request_link("user@example.com").await;
     assert_eq!(
-        app.reset(&token, "amber-Tundra-whistles-58-low").await.status(),
+        app.reset(&token, "amber-Tundra-whistles-58-low")
+            .await
+            .status(),
         200
     );
     let metrics = app.metrics_text().await;
