@@ -239,15 +239,13 @@ impl OutboxWorker {
         let lease_until = now
             .checked_add_signed(self.lease())
             .unwrap_or(NaiveDateTime::MAX);
+        let settled = self.settle_requests_without_account().await;
         let repo = self.actions.repo();
         let mut rows = repo
             .claim_due_reset_requests(now, lease_until, REQUEST_BATCH)
             .await?;
         rows.extend(repo.claim_due_outbox_rows(now, lease_until, BATCH).await?);
         let claimed = rows.len();
-        let rows = self
-            .settle_requests_without_account(rows, lease_until)
-            .await?;
         let stopping = || stop.is_some_and(|s| *s.borrow());
         let results: Vec<Result<Option<OutboxId>, StorageError>> = futures_util::stream::iter(rows)
             .map(|row| async move {
@@ -280,7 +278,7 @@ impl OutboxWorker {
         }
         match first_error {
             Some(e) => Err(e),
-            None => Ok(claimed),
+            None => Ok(settled + claimed),
         }
     }
 

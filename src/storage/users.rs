@@ -93,22 +93,6 @@ impl Repo {
         }))
     }
 
-    /// Which of these addresses belong to an account that is not disabled.
-    pub async fn live_account_emails(
-        &self,
-        emails: &[&str],
-    ) -> Result<std::collections::HashSet<String>, StorageError> {
-        let found: Vec<String> = with_conn!(self, |conn| {
-            users::table
-                .filter(users::email.eq_any(emails))
-                .filter(users::disabled.eq(false))
-                .select(users::email)
-                .load(conn)
-                .await?
-        });
-        Ok(found.into_iter().collect())
-    }
-
     pub async fn find_user_by_id(&self, id: &UserId) -> Result<Option<User>, StorageError> {
         Ok(with_conn!(self, |conn| {
             users::table

@@ -214,3 +214,64 @@ async fn one_batch_of_requests_settles_the_unanswerable_and_answers_the_live() {
         "{metrics}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_another_worker_holds_is_left_to_its_lease() {
+    let app = spawn_app().await;
+    assert_eq!(app.forgot("nobody@example.com").await.status(), 202);
+    // Another worker claims the request and dies before deciding it.
+    let now = app.clock.now_naive();
+    let lease = app.worker.lease();
+    let claimed = app
+        .repo()
+        .claim_due_reset_requests(now, now + lease, 256)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    assert_eq!(app.deliver().await, 0, "a live lease is respected");
+    let row = &app.outbox_rows(OutboxKind::ResetRequest).await[0];
+    assert_eq!(row.status, OutboxStatus::Pending);
+    assert!(
+        row.payload.contains("nobody@example.com"),
+        "not settled yet"
+    );
+
+    app.clock.advance(lease.num_seconds() + 1);
+    assert_eq!(app.deliver().await, 1);
+    let row = &app.outbox_rows(OutboxKind::ResetRequest).await[0];
+    assert_eq!(
+        (row.status, row.payload.as_str()),
+        (OutboxStatus::Done, "{}")
+    );
+    assert!(app.emails().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_row_that_is_not_json_goes_dead_and_the_others_are_still_answered() {
+    let app = spawn_app().await;
+    app.add_user("u-1", "live@example.com", None).await;
+    app.db
+        .execute(
+            "INSERT INTO outbox (id, kind, payload, status, attempts, next_attempt_at, created_at) \
+             VALUES ('00000000-0000-4000-8000-000000000001', 'reset_request', 'not json', \
+                     'pending', 0, '2000-01-01 00:00:00', '2000-01-01 00:00:00')",
+        )
+        .await;
+    assert_eq!(app.forgot("nobody@example.com").await.status(), 202);
+    assert_eq!(app.forgot("live@example.com").await.status(), 202);
+
+    app.deliver().await;
+
+    assert_eq!(app.reset_emails_to("live@example.com").len(), 1);
+    let requests = app.outbox_rows(OutboxKind::ResetRequest).await;
+    assert_eq!(requests.len(), 3);
+    for row in &requests {
+        let expected = if row.payload == "not json" {
+            OutboxStatus::Dead
+        } else {
+            OutboxStatus::Done
+        };
+        assert_eq!(row.status, expected, "{row:?}");
+    }
+}
