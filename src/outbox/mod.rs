@@ -31,8 +31,8 @@ use policy::{Decision, Failure};
 
 /// Rows claimed per batch, and how many of them are in flight at once.
 const BATCH: i64 = 16;
-/// Reset requests claimed per batch besides: most need only the one update
-/// that settles them together (no account has the address).
+/// Reset requests claimed per batch besides: most are settled by the claim
+/// itself (no live account has the address).
 const REQUEST_BATCH: i64 = 256;
 const CONCURRENCY: usize = 4;
 /// How often the worker applies retention (the first pass runs at start).
@@ -239,11 +239,8 @@ impl OutboxWorker {
         let lease_until = now
             .checked_add_signed(self.lease())
             .unwrap_or(NaiveDateTime::MAX);
-        let settled = self.settle_requests_without_account().await;
+        let (mut rows, settled) = self.claim_reset_requests(now, lease_until).await?;
         let repo = self.actions.repo();
-        let mut rows = repo
-            .claim_due_reset_requests(now, lease_until, REQUEST_BATCH)
-            .await?;
         rows.extend(repo.claim_due_outbox_rows(now, lease_until, BATCH).await?);
         let claimed = rows.len();
         let stopping = || stop.is_some_and(|s| *s.borrow());

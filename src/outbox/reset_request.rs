@@ -1,8 +1,8 @@
 //! A `reset_request` row: someone typed an address into forgot-password.
 //! The action decides; this settles the row when nothing was created.
 //! Requests for addresses with no live account (most of them, under a flood
-//! of made-up addresses) are settled a whole batch per statement, without
-//! being claimed first.
+//! of made-up addresses) are settled by the very statement that claims the
+//! batch.
 
 use chrono::NaiveDateTime;
 
@@ -10,38 +10,46 @@ use super::{OutboxWorker, Outcome, StepError};
 use crate::messages::{OutboxKind, ResetRequest};
 use crate::metrics::DeliveryOutcome;
 use crate::reset::{Fulfilled, ResetError};
+use crate::storage::StorageError;
 use crate::storage::outbox::{OutboxRow, Settlement};
 
 impl OutboxWorker {
-    /// Settles, a batch per statement and before anything is claimed, the
-    /// due reset requests whose address no live account has; returns how
-    /// many. A failure is logged and the batch goes on: those requests are
-    /// then claimed and decided one by one like any other.
-    pub(super) async fn settle_requests_without_account(&self) -> usize {
-        let now = self.actions.clock().now_naive();
-        let settled = match self
-            .actions
-            .repo()
-            .settle_requests_without_account(now, super::REQUEST_BATCH)
+    /// Takes a batch of due reset requests: those whose address no live
+    /// account has are settled in the same statement, the others are leased
+    /// and returned, with how many were settled. If that statement fails
+    /// (a payload that is not JSON), every request of the batch is leased
+    /// instead and decided one by one like any other row.
+    pub(super) async fn claim_reset_requests(
+        &self,
+        now: NaiveDateTime,
+        lease_until: NaiveDateTime,
+    ) -> Result<(Vec<OutboxRow>, usize), StorageError> {
+        let repo = self.actions.repo();
+        let claimed = match repo
+            .claim_due_reset_requests(now, lease_until, super::REQUEST_BATCH)
             .await
         {
-            Ok(settled) => settled,
+            Ok(claimed) => claimed,
             Err(e) => {
-                log::warn!("outbox: settling reset requests without an account failed: {e}");
-                return 0;
+                log::warn!("outbox: reset requests claimed one by one this round: {e}");
+                let rows = repo
+                    .lease_due_reset_requests(now, lease_until, super::REQUEST_BATCH)
+                    .await?;
+                return Ok((rows, 0));
             }
         };
-        if settled > 0 {
+        if claimed.settled > 0 {
             log::info!(
-                "outbox: {settled} reset request(s) for addresses with no live account settled; nothing sent"
+                "outbox: {} reset request(s) for addresses with no live account settled; nothing sent",
+                claimed.settled
             );
             let metrics = self.actions.metrics();
-            for _ in 0..settled {
+            for _ in 0..claimed.settled {
                 metrics.delivery(OutboxKind::ResetRequest, DeliveryOutcome::Skipped);
             }
             self.alive();
         }
-        settled
+        Ok((claimed.leased, claimed.settled))
     }
 
     pub(super) async fn fulfil_reset_request(

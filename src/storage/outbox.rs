@@ -84,6 +84,14 @@ macro_rules! handled_request {
     };
 }
 
+/// What `claim_due_reset_requests` took: the requests leased for the worker
+/// to decide (addresses of live accounts), and how many it settled at once.
+#[derive(Debug)]
+pub struct ClaimedRequests {
+    pub leased: Vec<OutboxRow>,
+    pub settled: usize,
+}
+
 /// Rows deleted per statement when pruning, so no prune holds locks long.
 const PRUNE_BATCH: i64 = 500;
 
@@ -146,77 +154,25 @@ impl Repo {
         Ok(())
     }
 
-    /// Settles, in one statement and without claiming them first, up to
-    /// `limit` due reset requests whose address no live account has (the
-    /// bulk of a flood of made-up addresses): nothing is created for them,
-    /// as the one-by-one path would decide, and the address is forgotten.
-    /// One write per row instead of a claim and then a settlement. Rows
-    /// another worker holds are left alone. Returns how many it settled.
-    pub async fn settle_requests_without_account(
-        &self,
-        now: NaiveDateTime,
-        limit: i64,
-    ) -> Result<usize, StorageError> {
-        use diesel::sql_types::{BigInt, Text, Timestamp};
-        // `$1` now, `$2` the limit, `$3` the handled payload; `{address}`
-        // the request's address as each backend reads it from the JSON.
-        const SETTLE: &str = "UPDATE outbox SET status = 'done', sent_at = $1, payload = $3, \
-               locked_until = NULL \
-             WHERE id IN (SELECT o.id FROM outbox o \
-               WHERE o.status = 'pending' AND o.kind = 'reset_request' AND o.next_attempt_at <= $1 \
-                 AND (o.locked_until IS NULL OR o.locked_until < $1) \
-                 AND NOT EXISTS (SELECT 1 FROM users u \
-                   WHERE u.email = {address} AND NOT u.disabled) \
-               ORDER BY o.next_attempt_at LIMIT $2 {lock})";
-        Ok(match &self.pools {
-            Pools::Postgres(pool) => {
-                let mut conn = pool.get().await?;
-                diesel::sql_query(
-                    SETTLE
-                        .replace("{address}", "o.payload::jsonb ->> 'email'")
-                        .replace("{lock}", "FOR UPDATE SKIP LOCKED"),
-                )
-                .bind::<Timestamp, _>(now)
-                .bind::<BigInt, _>(limit)
-                .bind::<Text, _>(HANDLED_PAYLOAD)
-                .execute(&mut conn)
-                .await?
-            }
-            Pools::Sqlite(pool) => {
-                let mut conn = pool.get().await?;
-                let _turn = self.sqlite_write_turn().await;
-                // SQLite has one writer: the statement alone is enough.
-                diesel::sql_query(
-                    SETTLE
-                        .replace('$', "?")
-                        .replace("{address}", "json_extract(o.payload, '$.email')")
-                        .replace("{lock}", ""),
-                )
-                .bind::<Timestamp, _>(now)
-                .bind::<BigInt, _>(limit)
-                .bind::<Text, _>(HANDLED_PAYLOAD)
-                .execute(&mut conn)
-                .await?
-            }
-        })
-    }
-
-    /// Leases up to `limit` due rows (oldest first) and counts the attempt,
-    /// in one statement. On Postgres, `FOR UPDATE SKIP LOCKED` lets workers in
-    /// many processes claim side by side without waiting on each other; SQLite
-    /// has a single writer, so the statement alone is enough there.
+    /// Leases up to `limit` due rows other than reset requests (oldest
+    /// first) and counts the attempt, in one statement. On Postgres,
+    /// `FOR UPDATE SKIP LOCKED` lets workers in many processes claim side by
+    /// side without waiting on each other; SQLite has a single writer, so the
+    /// statement alone is enough there.
     pub async fn claim_due_outbox_rows(
         &self,
         now: NaiveDateTime,
         lease_until: NaiveDateTime,
         limit: i64,
     ) -> Result<Vec<OutboxRow>, StorageError> {
-        self.claim(now, lease_until, limit, "").await
+        self.claim(now, lease_until, limit, "AND kind <> 'reset_request'")
+            .await
     }
 
-    /// Like `claim_due_outbox_rows`, reset requests only: the worker takes
-    /// them in larger batches, since most are settled together in one update.
-    pub async fn claim_due_reset_requests(
+    /// Like `claim_due_outbox_rows`, reset requests only, and every one of
+    /// them leased whatever its address (the worker's fallback when
+    /// `claim_due_reset_requests` fails; tests).
+    pub async fn lease_due_reset_requests(
         &self,
         now: NaiveDateTime,
         lease_until: NaiveDateTime,
@@ -224,6 +180,82 @@ impl Repo {
     ) -> Result<Vec<OutboxRow>, StorageError> {
         self.claim(now, lease_until, limit, "AND kind = 'reset_request'")
             .await
+    }
+
+    /// Takes up to `limit` due reset requests (oldest first) in one
+    /// statement, one write per row: those whose address no live account
+    /// has are settled on the spot (done, the address forgotten: nothing is
+    /// created for them, as the one-by-one path would decide), the others
+    /// are leased like any claim. Under a flood of made-up addresses that is
+    /// most of them, and they cost one write instead of a claim and then a
+    /// settlement. Fails if a request's payload is not JSON.
+    pub async fn claim_due_reset_requests(
+        &self,
+        now: NaiveDateTime,
+        lease_until: NaiveDateTime,
+        limit: i64,
+    ) -> Result<ClaimedRequests, StorageError> {
+        use diesel::sql_types::{BigInt, Text, Timestamp};
+        // `$1` the lease, `$2` now, `$3` the limit, `$4` the handled payload;
+        // `{address}` the request's address as each backend reads its JSON.
+        const CLAIM: &str = "WITH picked AS ( \
+               SELECT o.id, EXISTS (SELECT 1 FROM users u \
+                   WHERE u.email = {address} AND NOT u.disabled) AS live \
+               FROM outbox o \
+               WHERE o.status = 'pending' AND o.kind = 'reset_request' AND o.next_attempt_at <= $2 \
+                 AND (o.locked_until IS NULL OR o.locked_until < $2) \
+               ORDER BY o.next_attempt_at LIMIT $3 {lock}) \
+             UPDATE outbox SET \
+               status = CASE WHEN picked.live THEN outbox.status ELSE 'done' END, \
+               sent_at = CASE WHEN picked.live THEN outbox.sent_at ELSE $2 END, \
+               payload = CASE WHEN picked.live THEN outbox.payload ELSE $4 END, \
+               locked_until = CASE WHEN picked.live THEN $1 ELSE NULL END, \
+               attempts = CASE WHEN picked.live THEN outbox.attempts + 1 ELSE outbox.attempts END \
+             FROM picked WHERE outbox.id = picked.id \
+             RETURNING outbox.id, outbox.kind, outbox.payload, outbox.status, outbox.attempts, \
+               outbox.next_attempt_at, outbox.locked_until, outbox.last_error, \
+               outbox.provider_message_id, outbox.created_at, outbox.sent_at, outbox.give_up_at";
+        let rows: Vec<OutboxRow> = match &self.pools {
+            Pools::Postgres(pool) => {
+                let mut conn = pool.get().await?;
+                diesel::sql_query(
+                    CLAIM
+                        .replace("{address}", "o.payload::jsonb ->> 'email'")
+                        .replace("{lock}", "FOR UPDATE OF o SKIP LOCKED"),
+                )
+                .bind::<Timestamp, _>(lease_until)
+                .bind::<Timestamp, _>(now)
+                .bind::<BigInt, _>(limit)
+                .bind::<Text, _>(HANDLED_PAYLOAD)
+                .load(&mut conn)
+                .await?
+            }
+            Pools::Sqlite(pool) => {
+                let mut conn = pool.get().await?;
+                let _turn = self.sqlite_write_turn().await;
+                diesel::sql_query(
+                    CLAIM
+                        .replace('$', "?")
+                        .replace("{address}", "json_extract(o.payload, '$.email')")
+                        .replace("{lock}", ""),
+                )
+                .bind::<Timestamp, _>(lease_until)
+                .bind::<Timestamp, _>(now)
+                .bind::<BigInt, _>(limit)
+                .bind::<Text, _>(HANDLED_PAYLOAD)
+                .load(&mut conn)
+                .await?
+            }
+        };
+        // The settled rows are the ones the statement marked done.
+        let (settled, mut leased): (Vec<OutboxRow>, Vec<OutboxRow>) = rows
+            .into_iter()
+            .partition(|row| row.status == OutboxStatus::Done);
+        leased.sort_by_key(|r| r.next_attempt_at);
+        Ok(ClaimedRequests {
+            leased,
+            settled: settled.len(),
+        })
     }
 
     async fn claim(

@@ -19,7 +19,7 @@ async fn an_email_change_between_the_workers_read_and_its_transaction_sends_noth
     let lease = now + app.worker.lease();
     let claimed = app
         .repo()
-        .claim_due_outbox_rows(now, lease, 16)
+        .lease_due_reset_requests(now, lease, 16)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);

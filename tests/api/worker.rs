@@ -224,7 +224,7 @@ async fn a_request_another_worker_holds_is_left_to_its_lease() {
     let lease = app.worker.lease();
     let claimed = app
         .repo()
-        .claim_due_reset_requests(now, now + lease, 256)
+        .lease_due_reset_requests(now, now + lease, 256)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
