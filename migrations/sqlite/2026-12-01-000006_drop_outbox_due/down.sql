@@ -1,1 +1,0 @@
-CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
