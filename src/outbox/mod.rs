@@ -25,7 +25,7 @@ use crate::messages::OutboxMessage;
 use crate::metrics::DeliveryOutcome;
 use crate::reset::{Actions, PruneReport};
 use crate::storage::StorageError;
-use crate::storage::outbox::{OutboxRow, Settlement};
+use crate::storage::outbox::{Due, OutboxRow, Settlement};
 use crate::webhooks::WebhookSender;
 use policy::{Decision, Failure};
 
@@ -241,7 +241,10 @@ impl OutboxWorker {
             .unwrap_or(NaiveDateTime::MAX);
         let (mut rows, settled) = self.claim_reset_requests(now, lease_until).await?;
         let repo = self.actions.repo();
-        rows.extend(repo.claim_due_outbox_rows(now, lease_until, BATCH).await?);
+        rows.extend(
+            repo.claim_due_outbox_rows(Due::Deliveries, now, lease_until, BATCH)
+                .await?,
+        );
         let claimed = rows.len();
         let stopping = || stop.is_some_and(|s| *s.borrow());
         let results: Vec<Result<Option<OutboxId>, StorageError>> = futures_util::stream::iter(rows)

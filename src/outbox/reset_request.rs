@@ -11,7 +11,7 @@ use crate::messages::{OutboxKind, ResetRequest};
 use crate::metrics::DeliveryOutcome;
 use crate::reset::{Fulfilled, ResetError};
 use crate::storage::StorageError;
-use crate::storage::outbox::{OutboxRow, Settlement};
+use crate::storage::outbox::{Due, OutboxRow, Settlement};
 
 impl OutboxWorker {
     /// Takes a batch of due reset requests: those whose address no live
@@ -33,7 +33,12 @@ impl OutboxWorker {
             Err(e) => {
                 log::warn!("outbox: reset requests claimed one by one this round: {e}");
                 let rows = repo
-                    .lease_due_reset_requests(now, lease_until, super::REQUEST_BATCH)
+                    .claim_due_outbox_rows(
+                        Due::ResetRequests,
+                        now,
+                        lease_until,
+                        super::REQUEST_BATCH,
+                    )
                     .await?;
                 return Ok((rows, 0));
             }

@@ -84,6 +84,15 @@ macro_rules! handled_request {
     };
 }
 
+/// The two kinds of work the worker claims separately (each has its
+/// partial index, migration 000006).
+#[derive(Clone, Copy, Debug)]
+pub enum Due {
+    /// Emails and webhooks.
+    Deliveries,
+    ResetRequests,
+}
+
 /// What `claim_due_reset_requests` took: the requests leased for the worker
 /// to decide (addresses of live accounts), and how many it settled at once.
 #[derive(Debug)]
@@ -154,32 +163,25 @@ impl Repo {
         Ok(())
     }
 
-    /// Leases up to `limit` due rows other than reset requests (oldest
-    /// first) and counts the attempt, in one statement. On Postgres,
-    /// `FOR UPDATE SKIP LOCKED` lets workers in many processes claim side by
-    /// side without waiting on each other; SQLite has a single writer, so the
-    /// statement alone is enough there.
+    /// Leases up to `limit` due rows of one kind of work (oldest first) and
+    /// counts the attempt, in one statement. On Postgres, `FOR UPDATE SKIP
+    /// LOCKED` lets workers in many processes claim side by side without
+    /// waiting on each other; SQLite has a single writer, so the statement
+    /// alone is enough there. Reset requests leased this way are leased
+    /// whatever their address (the worker's fallback when
+    /// `claim_due_reset_requests` fails; tests).
     pub async fn claim_due_outbox_rows(
         &self,
+        due: Due,
         now: NaiveDateTime,
         lease_until: NaiveDateTime,
         limit: i64,
     ) -> Result<Vec<OutboxRow>, StorageError> {
-        self.claim(now, lease_until, limit, "AND kind <> 'reset_request'")
-            .await
-    }
-
-    /// Like `claim_due_outbox_rows`, reset requests only, and every one of
-    /// them leased whatever its address (the worker's fallback when
-    /// `claim_due_reset_requests` fails; tests).
-    pub async fn lease_due_reset_requests(
-        &self,
-        now: NaiveDateTime,
-        lease_until: NaiveDateTime,
-        limit: i64,
-    ) -> Result<Vec<OutboxRow>, StorageError> {
-        self.claim(now, lease_until, limit, "AND kind = 'reset_request'")
-            .await
+        let only = match due {
+            Due::Deliveries => "AND kind <> 'reset_request'",
+            Due::ResetRequests => "AND kind = 'reset_request'",
+        };
+        self.claim(now, lease_until, limit, only).await
     }
 
     /// Takes up to `limit` due reset requests (oldest first) in one

@@ -4,6 +4,7 @@
 
 use pwreset::messages::OutboxMessage;
 use pwreset::reset::Fulfilled;
+use pwreset::storage::outbox::Due;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -19,7 +20,7 @@ async fn an_email_change_between_the_workers_read_and_its_transaction_sends_noth
     let lease = now + app.worker.lease();
     let claimed = app
         .repo()
-        .lease_due_reset_requests(now, lease, 16)
+        .claim_due_outbox_rows(Due::ResetRequests, now, lease, 16)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use pwreset::storage::outbox::Due;
 use serde_json::json;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -229,7 +230,7 @@ async fn a_crashed_workers_lease_is_taken_over_after_it_expires() {
     let lease = app.worker.lease();
     let claimed = app
         .repo()
-        .claim_due_outbox_rows(now, now + lease, 16)
+        .claim_due_outbox_rows(Due::Deliveries, now, now + lease, 16)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pwreset::mailer::{EmailMessage, Mailer, SendFuture};
+use pwreset::storage::outbox::Due;
 use wiremock::matchers::{body_string_contains, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -224,7 +225,7 @@ async fn a_request_another_worker_holds_is_left_to_its_lease() {
     let lease = app.worker.lease();
     let claimed = app
         .repo()
-        .lease_due_reset_requests(now, now + lease, 256)
+        .claim_due_outbox_rows(Due::ResetRequests, now, now + lease, 256)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
