@@ -93,6 +93,11 @@ pub enum Due {
     ResetRequests,
 }
 
+/// The columns of `OutboxRow`, as the claims return them.
+const RETURNING_ROW: &str = "RETURNING outbox.id, outbox.kind, outbox.payload, outbox.status, \
+     outbox.attempts, outbox.next_attempt_at, outbox.locked_until, outbox.last_error, \
+     outbox.provider_message_id, outbox.created_at, outbox.sent_at, outbox.give_up_at";
+
 /// What `claim_due_reset_requests` took: the requests leased for the worker
 /// to decide (addresses of live accounts), and how many it settled at once.
 #[derive(Debug)]
@@ -199,7 +204,8 @@ impl Repo {
     ) -> Result<ClaimedRequests, StorageError> {
         use diesel::sql_types::{BigInt, Text, Timestamp};
         // `$1` the lease, `$2` now, `$3` the limit, `$4` the handled payload;
-        // `{address}` the request's address as each backend reads its JSON.
+        // `{address}` the request's address as each backend reads its JSON,
+        // `{lock}` the row locks, `{returning}` the columns of `OutboxRow`.
         const CLAIM: &str = "WITH picked AS ( \
                SELECT o.id, EXISTS (SELECT 1 FROM users u \
                    WHERE u.email = {address} AND NOT u.disabled) AS live \
@@ -213,42 +219,22 @@ impl Repo {
                payload = CASE WHEN picked.live THEN outbox.payload ELSE $4 END, \
                locked_until = CASE WHEN picked.live THEN $1 ELSE NULL END, \
                attempts = CASE WHEN picked.live THEN outbox.attempts + 1 ELSE outbox.attempts END \
-             FROM picked WHERE outbox.id = picked.id \
-             RETURNING outbox.id, outbox.kind, outbox.payload, outbox.status, outbox.attempts, \
-               outbox.next_attempt_at, outbox.locked_until, outbox.last_error, \
-               outbox.provider_message_id, outbox.created_at, outbox.sent_at, outbox.give_up_at";
-        let rows: Vec<OutboxRow> = match &self.pools {
-            Pools::Postgres(pool) => {
-                let mut conn = pool.get().await?;
-                diesel::sql_query(
-                    CLAIM
-                        .replace("{address}", "o.payload::jsonb ->> 'email'")
-                        .replace("{lock}", "FOR UPDATE OF o SKIP LOCKED"),
-                )
-                .bind::<Timestamp, _>(lease_until)
-                .bind::<Timestamp, _>(now)
-                .bind::<BigInt, _>(limit)
-                .bind::<Text, _>(HANDLED_PAYLOAD)
-                .load(&mut conn)
-                .await?
-            }
-            Pools::Sqlite(pool) => {
-                let mut conn = pool.get().await?;
-                let _turn = self.sqlite_write_turn().await;
-                diesel::sql_query(
-                    CLAIM
-                        .replace('$', "?")
-                        .replace("{address}", "json_extract(o.payload, '$.email')")
-                        .replace("{lock}", ""),
-                )
-                .bind::<Timestamp, _>(lease_until)
-                .bind::<Timestamp, _>(now)
-                .bind::<BigInt, _>(limit)
-                .bind::<Text, _>(HANDLED_PAYLOAD)
-                .load(&mut conn)
-                .await?
-            }
+             FROM picked WHERE outbox.id = picked.id {returning}";
+        let sql = match &self.pools {
+            Pools::Postgres(_) => CLAIM
+                .replace("{address}", "o.payload::jsonb ->> 'email'")
+                .replace("{lock}", "FOR UPDATE OF o SKIP LOCKED"),
+            Pools::Sqlite(_) => CLAIM
+                .replace('$', "?")
+                .replace("{address}", "json_extract(o.payload, '$.email')")
+                .replace("{lock}", ""),
         };
+        let query = diesel::sql_query(sql.replace("{returning}", RETURNING_ROW))
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .bind::<Text, _>(HANDLED_PAYLOAD);
+        let rows: Vec<OutboxRow> = self.load_claim(query).await?;
         // The settled rows are the ones the statement marked done.
         let (settled, mut leased): (Vec<OutboxRow>, Vec<OutboxRow>) = rows
             .into_iter()
@@ -268,41 +254,48 @@ impl Repo {
         only: &str,
     ) -> Result<Vec<OutboxRow>, StorageError> {
         use diesel::sql_types::{BigInt, Timestamp};
-        const RETURNING: &str = "RETURNING id, kind, payload, status, attempts, next_attempt_at, \
-             locked_until, last_error, provider_message_id, created_at, sent_at, give_up_at";
-        let mut rows: Vec<OutboxRow> = match &self.pools {
+        let sql = format!(
+            "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' \
+               AND next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until < $2) {only} \
+               ORDER BY next_attempt_at LIMIT $3 {{lock}}) {RETURNING_ROW}"
+        );
+        let sql = match &self.pools {
+            Pools::Postgres(_) => sql.replace("{lock}", "FOR UPDATE SKIP LOCKED"),
+            Pools::Sqlite(_) => sql.replace('$', "?").replace("{lock}", ""),
+        };
+        let query = diesel::sql_query(sql)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit);
+        let mut rows: Vec<OutboxRow> = self.load_claim(query).await?;
+        rows.sort_by_key(|r| r.next_attempt_at);
+        Ok(rows)
+    }
+
+    /// Runs a claim on either backend; on SQLite, in the process's turn to
+    /// write (SQLite has one writer: the statement alone is enough there,
+    /// where Postgres needs `FOR UPDATE SKIP LOCKED`).
+    async fn load_claim<Q>(&self, query: Q) -> Result<Vec<OutboxRow>, StorageError>
+    where
+        Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>
+            + diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
+            + diesel::query_builder::QueryId
+            + diesel::query_builder::Query<SqlType = diesel::sql_types::Untyped>
+            + Send
+            + 'static,
+    {
+        Ok(match &self.pools {
             Pools::Postgres(pool) => {
                 let mut conn = pool.get().await?;
-                diesel::sql_query(format!(
-                    "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
-                     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' \
-                       AND next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until < $2) {only} \
-                       ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) {RETURNING}"
-                ))
-                .bind::<Timestamp, _>(lease_until)
-                .bind::<Timestamp, _>(now)
-                .bind::<BigInt, _>(limit)
-                .load(&mut conn)
-                .await?
+                query.load(&mut conn).await?
             }
             Pools::Sqlite(pool) => {
                 let mut conn = pool.get().await?;
                 let _turn = self.sqlite_write_turn().await;
-                diesel::sql_query(format!(
-                    "UPDATE outbox SET locked_until = ?1, attempts = attempts + 1 \
-                     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' \
-                       AND next_attempt_at <= ?2 AND (locked_until IS NULL OR locked_until < ?2) {only} \
-                       ORDER BY next_attempt_at LIMIT ?3) {RETURNING}"
-                ))
-                .bind::<Timestamp, _>(lease_until)
-                .bind::<Timestamp, _>(now)
-                .bind::<BigInt, _>(limit)
-                .load(&mut conn)
-                .await?
+                query.load(&mut conn).await?
             }
-        };
-        rows.sort_by_key(|r| r.next_attempt_at);
-        Ok(rows)
+        })
     }
 
     /// Records the outcome of a claimed row and releases its lease, only if
