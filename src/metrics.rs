@@ -269,9 +269,14 @@ impl Metrics {
     }
 
     pub fn delivery(&self, kind: OutboxKind, outcome: DeliveryOutcome) {
+        self.deliveries_of(kind, outcome, 1);
+    }
+
+    /// `n` deliveries with the same outcome at once (a batch settled together).
+    pub fn deliveries_of(&self, kind: OutboxKind, outcome: DeliveryOutcome, n: u64) {
         self.deliveries
             .with_label_values(&[kind.as_str(), outcome.label()])
-            .inc();
+            .inc_by(n);
     }
 
     pub fn link_issued(&self, via: LinkVia) {

@@ -48,10 +48,11 @@ impl OutboxWorker {
                 "outbox: {} reset request(s) for addresses with no live account settled; nothing sent",
                 claimed.settled
             );
-            let metrics = self.actions.metrics();
-            for _ in 0..claimed.settled {
-                metrics.delivery(OutboxKind::ResetRequest, DeliveryOutcome::Skipped);
-            }
+            self.actions.metrics().deliveries_of(
+                OutboxKind::ResetRequest,
+                DeliveryOutcome::Skipped,
+                claimed.settled as u64,
+            );
             self.alive();
         }
         Ok((claimed.leased, claimed.settled))

@@ -72,7 +72,7 @@ const HANDLED_PAYLOAD: &str = "{}";
 
 /// The changes that settle a handled reset request at `now`: done, its
 /// payload forgotten, its lease released (in the fulfil transaction;
-/// `settle_requests_without_account` writes the same in its SQL).
+/// `claim_due_reset_requests` writes the same in its SQL).
 macro_rules! handled_request {
     ($now:expr) => {
         (
@@ -234,15 +234,13 @@ impl Repo {
             .bind::<Timestamp, _>(now)
             .bind::<BigInt, _>(limit)
             .bind::<Text, _>(HANDLED_PAYLOAD);
-        let rows: Vec<OutboxRow> = self.load_claim(query).await?;
+        let mut leased = self.load_claim(query).await?;
+        let taken = leased.len();
         // The settled rows are the ones the statement marked done.
-        let (settled, mut leased): (Vec<OutboxRow>, Vec<OutboxRow>) = rows
-            .into_iter()
-            .partition(|row| row.status == OutboxStatus::Done);
-        leased.sort_by_key(|r| r.next_attempt_at);
+        leased.retain(|row| row.status != OutboxStatus::Done);
         Ok(ClaimedRequests {
+            settled: taken - leased.len(),
             leased,
-            settled: settled.len(),
         })
     }
 
@@ -268,14 +266,13 @@ impl Repo {
             .bind::<Timestamp, _>(lease_until)
             .bind::<Timestamp, _>(now)
             .bind::<BigInt, _>(limit);
-        let mut rows: Vec<OutboxRow> = self.load_claim(query).await?;
-        rows.sort_by_key(|r| r.next_attempt_at);
-        Ok(rows)
+        self.load_claim(query).await
     }
 
-    /// Runs a claim on either backend; on SQLite, in the process's turn to
-    /// write (SQLite has one writer: the statement alone is enough there,
-    /// where Postgres needs `FOR UPDATE SKIP LOCKED`).
+    /// Runs a claim on either backend (on SQLite, in the process's turn to
+    /// write: SQLite has one writer, so the statement alone is enough there,
+    /// where Postgres needs `FOR UPDATE SKIP LOCKED`); the rows oldest first
+    /// (`RETURNING` keeps no order).
     async fn load_claim<Q>(&self, query: Q) -> Result<Vec<OutboxRow>, StorageError>
     where
         Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>
@@ -285,7 +282,7 @@ impl Repo {
             + Send
             + 'static,
     {
-        Ok(match &self.pools {
+        let mut rows: Vec<OutboxRow> = match &self.pools {
             Pools::Postgres(pool) => {
                 let mut conn = pool.get().await?;
                 query.load(&mut conn).await?
@@ -295,7 +292,9 @@ impl Repo {
                 let _turn = self.sqlite_write_turn().await;
                 query.load(&mut conn).await?
             }
-        })
+        };
+        rows.sort_by_key(|r| r.next_attempt_at);
+        Ok(rows)
     }
 
     /// Records the outcome of a claimed row and releases its lease, only if
