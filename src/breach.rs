@@ -26,6 +26,11 @@ pub enum BreachCheckFailed {
     Request(#[source] reqwest::Error),
     #[error("the breached-password API answered {0}")]
     Status(reqwest::StatusCode),
+    /// A 2xx whose body is not the range format (`SUFFIX:COUNT` lines): a
+    /// proxy's error page, a captive portal, a truncated answer. It says
+    /// nothing about the password, so the check fails open.
+    #[error("the breached-password API's answer is not a range list (line {line})")]
+    Malformed { line: usize },
 }
 
 #[derive(Clone)]
@@ -72,18 +77,44 @@ impl BreachCheck {
             .text()
             .await
             .map_err(|e| BreachCheckFailed::Request(e.without_url()))?;
-        Ok(verdict(&body, suffix))
+        verdict(&body, suffix)
     }
 }
 
+/// The 35 hex characters that follow the 5 sent in the range request.
+const SUFFIX_LEN: usize = 35;
+
 /// Finds `suffix` among the `SUFFIX:COUNT` lines; padding lines have count 0.
-fn verdict(body: &str, suffix: &str) -> BreachVerdict {
-    body.lines()
-        .filter_map(|line| line.trim().split_once(':'))
-        .find(|(candidate, _)| candidate.eq_ignore_ascii_case(suffix))
-        .and_then(|(_, count)| count.trim().parse::<u64>().ok())
+/// Every line must have that shape (an empty body too is refused: a padded
+/// answer always lists hundreds of suffixes), or the answer is not one.
+fn verdict(body: &str, suffix: &str) -> Result<BreachVerdict, BreachCheckFailed> {
+    let mut found = None;
+    let mut lines = 0;
+    for (index, line) in body.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let entry = line.split_once(':').and_then(|(candidate, count)| {
+            let is_suffix =
+                candidate.len() == SUFFIX_LEN && candidate.bytes().all(|b| b.is_ascii_hexdigit());
+            let count = count.trim().parse::<u64>().ok()?;
+            is_suffix.then_some((candidate, count))
+        });
+        let Some((candidate, count)) = entry else {
+            return Err(BreachCheckFailed::Malformed { line: index + 1 });
+        };
+        lines += 1;
+        if candidate.eq_ignore_ascii_case(suffix) {
+            found = Some(count);
+        }
+    }
+    if lines == 0 {
+        return Err(BreachCheckFailed::Malformed { line: 1 });
+    }
+    Ok(found
         .filter(|count| *count > 0)
-        .map_or(BreachVerdict::Clean, BreachVerdict::Breached)
+        .map_or(BreachVerdict::Clean, BreachVerdict::Breached))
 }
 
 #[cfg(test)]
@@ -96,14 +127,38 @@ mod tests {
                     00D4F6E8FA6EECAD2A3AA415EEC418D38EC:0\r\n\
                     011053FD0102E94D6AE2F8B83D76FAF94F6:13\r\n";
         assert_eq!(
-            verdict(body, "011053fd0102e94d6ae2f8b83d76faf94f6"),
+            verdict(body, "011053fd0102e94d6ae2f8b83d76faf94f6").unwrap(),
             BreachVerdict::Breached(13)
         );
         assert_eq!(
-            verdict(body, "00D4F6E8FA6EECAD2A3AA415EEC418D38EC"),
+            verdict(body, "00D4F6E8FA6EECAD2A3AA415EEC418D38EC").unwrap(),
             BreachVerdict::Clean
         );
-        assert_eq!(verdict(body, "FFFF"), BreachVerdict::Clean);
-        assert_eq!(verdict("garbage", "FFFF"), BreachVerdict::Clean);
+        assert_eq!(verdict(body, "FFFF").unwrap(), BreachVerdict::Clean);
+    }
+
+    #[test]
+    fn an_answer_that_is_not_a_range_list_is_a_failure_not_clean() {
+        let suffix = "011053FD0102E94D6AE2F8B83D76FAF94F6";
+        let good = "0018A45C4D1DEF81644B54AB7F969B88D65:1";
+        for garbage in [
+            "",
+            "\r\n",
+            "garbage",
+            "<html><body>Service unavailable</body></html>",
+            "0018A45C4D1DEF81644B54AB7F969B88D65:one",
+            "0018A45C4D1DEF81644B54AB7F969B88D6:1",
+            "0018A45C4D1DEF81644B54AB7F969B88D65X:1",
+            &format!("{good}\r\nnot a line"),
+            &format!("{good}\r\n{suffix}:"),
+        ] {
+            assert!(
+                matches!(
+                    verdict(garbage, suffix),
+                    Err(BreachCheckFailed::Malformed { .. })
+                ),
+                "{garbage:?}"
+            );
+        }
     }
 }

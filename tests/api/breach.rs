@@ -137,6 +137,30 @@ async fn an_outage_of_the_breach_api_never_blocks_a_reset() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_is_not_a_range_list_fails_open_and_is_not_counted_clean() {
+    // A proxy's or captive portal's page with a 200 says nothing about the
+    // password: the reset goes through as in an outage, counted as one.
+    let server = MockServer::builder().start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string("<html><body>Please sign in</body></html>"),
+        )
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let app = spawn_app_with(move |env| {
+        env.insert("PWNED_PASSWORDS_URL".into(), uri);
+    })
+    .await;
+    app.add_user("u-1", "user@example.com", None).await;
+    let token = app.request_link("user@example.com").await;
+    assert_eq!(app.reset(&token, STRONG_PASSWORD).await.status(), 200);
+    let metrics = app.metrics_text().await;
+    assert!(metrics.contains(r#"pwreset_breach_checks_total{outcome="failed_open"} 1"#));
+    assert!(metrics.contains(r#"pwreset_breach_checks_total{outcome="clean"} 0"#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_and_the_hosted_page_get_the_same_check() {
     let breached = BREACHED;
     let (server, app, token) = app_with_breach_check().await;
