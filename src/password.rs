@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus::IntGauge;
 use tokio::sync::Semaphore;
 
 use crate::domain::NewPassword;
@@ -43,21 +44,44 @@ impl PasswordHasher {
         }
     }
 
+    /// Cancel-safe: if the caller stops waiting (a client that hung up, a
+    /// request deadline), the gauges fall back with the dropped guards, and
+    /// the slot stays taken until the blocking task that holds it is done,
+    /// so a hash running on a blocking thread is always counted.
     pub async fn hash(&self, password: &NewPassword) -> Result<String, HashError> {
-        self.metrics.bcrypt_waiting.inc();
-        let slot = tokio::time::timeout(self.queue_timeout, self.slots.acquire()).await;
-        self.metrics.bcrypt_waiting.dec();
-        let Ok(Ok(_slot)) = slot else {
+        let waiting = GaugeGuard::inc(&self.metrics.bcrypt_waiting);
+        let slot =
+            tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned()).await;
+        drop(waiting);
+        let Ok(Ok(slot)) = slot else {
             self.metrics.bcrypt_busy.inc();
             return Err(HashError::Busy);
         };
-        self.metrics.bcrypt_in_flight.inc();
+        let in_flight = GaugeGuard::inc(&self.metrics.bcrypt_in_flight);
         let password = password.clone();
         let cost = self.cost;
-        let hashed =
-            tokio::task::spawn_blocking(move || bcrypt::hash(password.expose(), cost)).await;
-        self.metrics.bcrypt_in_flight.dec();
+        let hashed = tokio::task::spawn_blocking(move || {
+            let _held = (slot, in_flight);
+            bcrypt::hash(password.expose(), cost)
+        })
+        .await;
         Ok(hashed??)
+    }
+}
+
+/// A gauge raised for as long as the guard lives.
+struct GaugeGuard(IntGauge);
+
+impl GaugeGuard {
+    fn inc(gauge: &IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 
@@ -83,5 +107,45 @@ mod tests {
         drop(held);
         let hash = hasher.hash(&password).await.unwrap();
         assert!(bcrypt::verify(password.expose(), &hash).unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_stops_waiting_leaves_the_gauges_and_slots_true() {
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        // Cost 13 (about a second in a debug build): the hash is still running
+        // when the test drops the future that started it.
+        let hasher = PasswordHasher::new(13, 1, Duration::from_secs(30), metrics.clone());
+        let password = PasswordPolicy { min_chars: 12 }
+            .check("violet-kettle-jumps-47-far", &[])
+            .unwrap();
+
+        // Dropped while waiting for a slot.
+        let held = hasher.slots.clone().acquire_owned().await.unwrap();
+        let mut waiting = Box::pin(hasher.hash(&password));
+        assert!(futures_util::poll!(&mut waiting).is_pending());
+        assert_eq!(metrics.bcrypt_waiting.get(), 1);
+        drop(waiting);
+        assert_eq!(metrics.bcrypt_waiting.get(), 0, "no waiter left behind");
+        drop(held);
+
+        // Dropped while its hash runs: the hash still holds the slot and is
+        // counted in flight until it is done, then both are given back.
+        let mut running = Box::pin(hasher.hash(&password));
+        assert!(futures_util::poll!(&mut running).is_pending());
+        assert_eq!(metrics.bcrypt_in_flight.get(), 1);
+        drop(running);
+        assert_eq!(
+            hasher.slots.available_permits(),
+            0,
+            "the running hash keeps its slot"
+        );
+        assert_eq!(metrics.bcrypt_in_flight.get(), 1, "and is still counted");
+        let slot = tokio::time::timeout(Duration::from_secs(30), hasher.slots.acquire())
+            .await
+            .expect("the slot comes back once the hash is done")
+            .unwrap();
+        drop(slot);
+        assert_eq!(metrics.bcrypt_in_flight.get(), 0);
+        assert_eq!(metrics.bcrypt_waiting.get(), 0);
     }
 }
