@@ -399,8 +399,8 @@ impl Repo {
             }
         }
         let latest = match self.backend() {
-            Backend::Postgres => latest_version(&PG_MIGRATIONS),
-            Backend::Sqlite => latest_version(&SQLITE_MIGRATIONS),
+            Backend::Postgres => latest_version::<diesel::pg::Pg>(&PG_MIGRATIONS)?,
+            Backend::Sqlite => latest_version::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS)?,
         };
         let applied: Option<String> = with_conn!(self, |conn| {
             __diesel_schema_migrations::table
@@ -412,12 +412,17 @@ impl Repo {
     }
 }
 
-fn latest_version(migrations: &EmbeddedMigrations) -> String {
-    use diesel::migration::MigrationSource;
-    MigrationSource::<diesel::sqlite::Sqlite>::migrations(migrations)
-        .ok()
-        .and_then(|all| all.iter().map(|m| m.name().version().to_string()).max())
-        .unwrap_or_default()
+/// The newest migration the binary carries. A list that cannot be read, or
+/// an empty one, is an error: with no version to compare, readiness would
+/// pass whatever the database holds.
+fn latest_version<DB: diesel::backend::Backend>(
+    migrations: &impl diesel::migration::MigrationSource<DB>,
+) -> Result<String, StorageError> {
+    let all = migrations.migrations().map_err(StorageError::Migration)?;
+    all.iter()
+        .map(|m| m.name().version().to_string())
+        .max()
+        .ok_or_else(|| StorageError::Migration("the binary carries no migration".into()))
 }
 
 /// Creates the SQLite file readable by its owner only (0600) if it does not
@@ -446,4 +451,42 @@ async fn establish_sqlite(path: String) -> diesel::ConnectionResult<SqliteConn> 
     .await
     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
     Ok(conn)
+}
+
+#[cfg(test)]
+mod migration_list_tests {
+    use diesel::migration::{Migration, MigrationSource};
+    use diesel::sqlite::Sqlite;
+
+    use super::{SQLITE_MIGRATIONS, StorageError, latest_version};
+
+    struct Unreadable;
+
+    impl MigrationSource<Sqlite> for Unreadable {
+        fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn Migration<Sqlite>>>> {
+            Err("cannot read the migration list".into())
+        }
+    }
+
+    struct Empty;
+
+    impl MigrationSource<Sqlite> for Empty {
+        fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn Migration<Sqlite>>>> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[test]
+    fn readiness_has_no_version_to_pass_when_the_list_cannot_be_read() {
+        assert!(matches!(
+            latest_version(&Unreadable),
+            Err(StorageError::Migration(_))
+        ));
+        assert!(matches!(
+            latest_version(&Empty),
+            Err(StorageError::Migration(_))
+        ));
+        let latest = latest_version::<Sqlite>(&SQLITE_MIGRATIONS).unwrap();
+        assert!(latest.contains("000006"), "{latest}");
+    }
 }
