@@ -202,26 +202,48 @@ impl Application {
         };
         let deadline = tokio::time::Instant::now() + timeout;
         let _ = stop_tx.send(true);
+        // What the timeout cut short, if anything: said in the log and in
+        // the exit status, never reported as a clean stop.
+        let mut cut_short = Vec::new();
         let served = match served {
             Some(served) => served,
             None => {
-                let _ = tokio::time::timeout_at(deadline, handle.stop(true)).await;
-                tokio::time::timeout_at(deadline, server)
-                    .await
-                    .unwrap_or(Ok(Ok(())))
+                let stopped = tokio::time::timeout_at(deadline, async {
+                    handle.stop(true).await;
+                    (&mut server).await
+                })
+                .await;
+                match stopped {
+                    Ok(served) => served,
+                    Err(_) => {
+                        server.abort();
+                        cut_short.push("requests still in flight were cut off");
+                        Ok(Ok(()))
+                    }
+                }
             }
         }
         .context("the HTTP server task died")?;
         if let Some(worker) = worker.as_mut()
             && tokio::time::timeout_at(deadline, worker).await.is_err()
         {
-            log::warn!("shutdown timeout: a delivery was abandoned mid-way");
+            cut_short.push("a delivery in hand was abandoned mid-way (its lease lets another process take it over)");
         }
         if let Some(worker) = worker {
             worker.abort();
         }
-        log::info!("stopped");
-        served.context("HTTP server failed")
+        served.context("HTTP server failed")?;
+        if cut_short.is_empty() {
+            log::info!("stopped");
+            Ok(())
+        } else {
+            let what = cut_short.join("; ");
+            log::error!(
+                "stopped at the shutdown timeout ({} s): {what}",
+                timeout.as_secs()
+            );
+            anyhow::bail!("shutdown timed out after {} s: {what}", timeout.as_secs())
+        }
     }
 }
 

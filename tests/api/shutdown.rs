@@ -12,6 +12,15 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::helpers::*;
 
 fn serve(app: &TestApp, provider: &MockServer, log: &std::path::Path) -> Child {
+    serve_with_grace(app, provider, log, 20)
+}
+
+fn serve_with_grace(
+    app: &TestApp,
+    provider: &MockServer,
+    log: &std::path::Path,
+    grace_secs: u64,
+) -> Child {
     Command::new(env!("CARGO_BIN_EXE_pwreset"))
         .arg("serve")
         .env_clear()
@@ -22,7 +31,7 @@ fn serve(app: &TestApp, provider: &MockServer, log: &std::path::Path) -> Child {
         .env("MAIL_PROVIDER", "http")
         .env("MAIL_API_BASE_URL", format!("{}/send", provider.uri()))
         .env("OUTBOX_POLL_INTERVAL_MS", "50")
-        .env("SHUTDOWN_TIMEOUT_SECS", "20")
+        .env("SHUTDOWN_TIMEOUT_SECS", grace_secs.to_string())
         .env("RATE_LIMIT_ENABLED", "false")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
@@ -130,4 +139,56 @@ async fn sigterm_finishes_deliveries_in_hand_and_the_next_process_sends_the_rest
     let distinct: BTreeSet<&String> = keys.iter().collect();
     assert_eq!(keys.len(), 6, "six sends in all: {keys:?}");
     assert_eq!(distinct.len(), 6, "no email was sent twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_cut_short_by_its_timeout_is_not_reported_as_clean() {
+    // The provider holds the one send far past the 1 s grace period.
+    let provider = MockServer::builder().start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
+        .mount(&provider)
+        .await;
+    let app = spawn_app().await;
+    app.add_user("u-1", "slow@example.com", None).await;
+    assert_eq!(app.forgot("slow@example.com").await.status(), 202);
+    assert_eq!(app.worker.run_once().await.unwrap(), 1);
+
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("serve.log");
+    let mut child = serve_with_grace(&app, &provider, &log, 1);
+    let sending = wait_for(Duration::from_secs(30), || async {
+        !provider
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    })
+    .await;
+    assert_eq!(sending, Some(()), "the send started");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = wait_exit(&mut child, Duration::from_secs(20)).await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    let Some(exited) = exited else {
+        let _ = child.kill();
+        panic!("still running 20 s after SIGTERM:\n{text}");
+    };
+    assert!(
+        !exited.success(),
+        "a cut-short stop exits non-zero:\n{text}"
+    );
+    assert!(text.contains("stopped at the shutdown timeout"), "{text}");
+    assert!(text.contains("abandoned"), "{text}");
+    assert!(
+        !text.contains("] stopped\n") && !text.ends_with(" stopped\n"),
+        "{text}"
+    );
+    // The abandoned row is still the next process's to send.
+    let rows = app.email_rows().await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, OutboxStatus::Pending);
 }
