@@ -38,17 +38,25 @@ pub struct DeliveryRecord {
     pub state: DeliveryState,
 }
 
-/// The user a reset email row is for; None for any other row.
-fn reset_email_user(row: &OutboxRow) -> Option<UserId> {
+/// The user a reset email row is for; None for any other row (another kind,
+/// another template). A payload that cannot be read is an error: the row
+/// may well be an emailed reset, so "no such record" would be a guess.
+fn reset_email_user(row: &OutboxRow) -> Result<Option<UserId>, ResetError> {
     if row.kind != OutboxKind::Email {
-        return None;
+        return Ok(None);
     }
     match OutboxMessage::from_json(row.kind, &row.payload) {
-        Ok(OutboxMessage::Email(email)) if email.template == EmailTemplate::Reset => {
-            Some(email.user_id)
+        Ok(OutboxMessage::Email(email)) => {
+            Ok((email.template == EmailTemplate::Reset).then_some(email.user_id))
         }
-        _ => None,
+        Ok(_) => Ok(None),
+        Err(e) => Err(corrupt(row, &format!("its payload cannot be read ({e})"))),
     }
+}
+
+/// A row the record cannot be told from truthfully: a 500, logged with why.
+fn corrupt(row: &OutboxRow, why: &str) -> ResetError {
+    ResetError::Internal(anyhow::anyhow!("outbox row {} is corrupt: {why}", row.id))
 }
 
 impl Actions {
@@ -61,20 +69,26 @@ impl Actions {
         let Some(row) = self.repo.outbox_row(id).await? else {
             return Ok(None);
         };
-        let Some(user_id) = reset_email_user(&row) else {
+        let Some(user_id) = reset_email_user(&row)? else {
             return Ok(None);
         };
         let state = match row.status {
             OutboxStatus::Sent | OutboxStatus::Done => DeliveryState::Sent {
-                at: row.sent_at.unwrap_or(row.created_at),
-                provider_message_id: row.provider_message_id,
+                at: row
+                    .sent_at
+                    .ok_or_else(|| corrupt(&row, "settled sent with no sent_at"))?,
+                provider_message_id: row.provider_message_id.clone(),
             },
             OutboxStatus::Dead => DeliveryState::Dead {
-                reason: row.last_error.unwrap_or_default(),
+                reason: row
+                    .last_error
+                    .clone()
+                    .filter(|reason| !reason.is_empty())
+                    .ok_or_else(|| corrupt(&row, "dead with no reason"))?,
             },
             OutboxStatus::Pending => DeliveryState::Queued {
                 next_attempt_at: row.next_attempt_at,
-                last_error: row.last_error,
+                last_error: row.last_error.clone(),
             },
         };
         Ok(Some(DeliveryRecord {
@@ -89,7 +103,8 @@ impl Actions {
     /// What goes out with a row the worker gives up on: for a reset email,
     /// the `email.delivery.failed` event (when wanted); nothing otherwise.
     pub fn when_given_up(&self, row: &OutboxRow, reason: &str) -> Vec<Outgoing> {
-        match reset_email_user(row) {
+        // An unreadable payload announces nothing: its user is unknown.
+        match reset_email_user(row).ok().flatten() {
             Some(user_id) => announce::delivery_failed(
                 &self.settings.webhooks,
                 &row.id,

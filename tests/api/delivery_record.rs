@@ -227,3 +227,42 @@ async fn a_record_is_kept_for_the_retention_period_then_forgotten() {
     app.worker.prune().await;
     assert_problem(app.record(&id).await, 404, "reset_request_not_found").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_record_is_a_server_error_never_a_made_up_answer() {
+    let app = spawn_app().await;
+    app.add_user("u-1", ADDRESS, None).await;
+
+    // Settled sent, but the time it was sent is gone: no sent_at is invented.
+    let sent = app.emailed_reset().await;
+    app.deliver().await;
+    assert_eq!(app.record_json(&sent).await["status"], "sent");
+    app.db
+        .execute(&format!(
+            "UPDATE outbox SET sent_at = NULL WHERE id = '{sent}'"
+        ))
+        .await;
+    // Dead with no reason: no empty reason is invented.
+    let dead = app.emailed_reset().await;
+    app.db
+        .execute(&format!(
+            "UPDATE outbox SET status = 'dead', last_error = NULL WHERE id = '{dead}'"
+        ))
+        .await;
+    // A payload that cannot be read: not "no such record".
+    let unreadable = app.emailed_reset().await;
+    app.db
+        .execute(&format!(
+            "UPDATE outbox SET payload = 'not json' WHERE id = '{unreadable}'"
+        ))
+        .await;
+
+    for id in [&sent, &dead, &unreadable] {
+        let body = assert_problem(app.record(id).await, 500, "internal_error").await;
+        assert!(
+            !body.to_string().contains("corrupt"),
+            "no internal text: {body}"
+        );
+    }
+    assert!(captured_logs().contains(&format!("outbox row {unreadable} is corrupt")));
+}
