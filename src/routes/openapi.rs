@@ -48,7 +48,7 @@ use crate::error::ApiError;
         openapi_json,
     ),
     components(schemas(Problem)),
-    modifiers(&ServiceKeys),
+    modifiers(&ServiceKeys, &UniqueOperationIds),
     tags(
         (name = "reset", description = "The public reset flow, for the SPA"),
         (name = "pages", description = "The hosted pages (HTML forms)"),
@@ -58,12 +58,9 @@ use crate::error::ApiError;
 )]
 pub struct ApiDoc;
 
-/// The document, serialized once.
-static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    ApiDoc::openapi()
-        .to_json()
-        .unwrap_or_else(|e| format!("{{\"error\":\"cannot serialize the document: {e}\"}}"))
-});
+/// The document, serialized once; a failure is kept to be answered as one.
+static DOCUMENT: LazyLock<Result<String, String>> =
+    LazyLock::new(|| ApiDoc::openapi().to_json().map_err(|e| e.to_string()));
 
 /// This document.
 #[utoipa::path(
@@ -72,10 +69,37 @@ static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     tag = "operations",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object))
 )]
-pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(DOCUMENT.as_str())
+pub async fn openapi_json() -> Result<HttpResponse, ApiError> {
+    document_response(&DOCUMENT)
+}
+
+fn document_response(document: &Result<String, String>) -> Result<HttpResponse, ApiError> {
+    match document {
+        Ok(json) => Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(json.clone())),
+        Err(e) => Err(ApiError::Internal(anyhow::anyhow!(
+            "cannot serialize the OpenAPI document: {e}"
+        ))),
+    }
+}
+
+/// utoipa gives one handler routed for GET and HEAD the same `operationId`
+/// for both; an id must name one operation (validators and client
+/// generators refuse or drop duplicates), so HEAD's becomes `<id>_head`.
+struct UniqueOperationIds;
+
+impl Modify for UniqueOperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let get_id = item.get.as_ref().and_then(|op| op.operation_id.clone());
+            if let (Some(head), Some(get_id)) = (item.head.as_mut(), get_id)
+                && head.operation_id.as_deref() == Some(get_id.as_str())
+            {
+                head.operation_id = Some(format!("{get_id}_head"));
+            }
+        }
+    }
 }
 
 /// The internal API's bearer scheme.
@@ -272,5 +296,52 @@ impl IntoResponses for FormRefusals {
             (status.to_owned(), page.build().into())
         })
         .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use actix_web::ResponseError;
+    use utoipa::OpenApi;
+
+    use super::{ApiDoc, document_response};
+
+    #[test]
+    fn every_operation_id_names_one_operation() {
+        let document = ApiDoc::openapi();
+        let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (path, item) in &document.paths.paths {
+            for (method, operation) in [
+                ("get", &item.get),
+                ("head", &item.head),
+                ("post", &item.post),
+                ("put", &item.put),
+                ("delete", &item.delete),
+                ("patch", &item.patch),
+                ("options", &item.options),
+            ] {
+                if let Some(operation) = operation {
+                    let id = operation
+                        .operation_id
+                        .clone()
+                        .expect("every operation has an id");
+                    seen.entry(id).or_default().push(format!("{method} {path}"));
+                }
+            }
+        }
+        let repeated: Vec<_> = seen.iter().filter(|(_, uses)| uses.len() > 1).collect();
+        assert!(repeated.is_empty(), "{repeated:?}");
+        assert!(seen.contains_key("forgot_form") && seen.contains_key("forgot_form_head"));
+    }
+
+    #[test]
+    fn a_document_that_cannot_be_serialized_is_a_500_not_a_200() {
+        let refused = document_response(&Err("a map key that is not a string".into()))
+            .expect_err("no document to serve");
+        assert_eq!(refused.status_code(), 500);
+        let served = document_response(&Ok("{}".into())).unwrap();
+        assert_eq!(served.status(), 200);
     }
 }

@@ -154,3 +154,38 @@ async fn the_document_describes_bodies_errors_and_the_service_key() {
         "#/components/schemas/Problem"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_independent_validator_accepts_the_served_document() {
+    let Some(validator) = required_tool(
+        "openapi-spec-validator",
+        "pip install openapi-spec-validator, in a venv on PATH; .ci/run does this",
+    ) else {
+        return;
+    };
+    let app = spawn_app().await;
+    let served = document(&app).await;
+    assert_eq!(served["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, served.to_string()).unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(validator)
+            .args(["--schema", "3.1"])
+            .arg(&file)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("openapi-spec-validator runs");
+    let report = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "the document is refused:\n{report}"
+    );
+    assert!(report.contains("OK"), "{report}");
+}
