@@ -53,6 +53,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// This outcome if the settlement found the row still under our lease
+    /// (`ours`); otherwise the row is its next holder's to decide.
+    fn unless_lease_lost(self, ours: bool) -> Self {
+        if ours { self } else { Self::LeaseLost }
+    }
+
     fn metric(&self) -> DeliveryOutcome {
         match self {
             Self::Sent => DeliveryOutcome::Sent,
@@ -308,6 +314,13 @@ impl OutboxWorker {
                 }
             }
         };
+        if outcome == Outcome::LeaseLost {
+            log::warn!(
+                "outbox {} ({}): the lease ran out before the row was settled; its next holder decides",
+                row.id,
+                row.kind
+            );
+        }
         self.actions.metrics().delivery(row.kind, outcome.metric());
         self.alive();
         Ok(())
@@ -375,7 +388,7 @@ impl OutboxWorker {
             .repo()
             .settle_outbox_row(&row.id, lease, now, settlement)
             .await?;
-        Ok(if ours { outcome } else { Outcome::LeaseLost })
+        Ok(outcome.unless_lease_lost(ours))
     }
 
     /// Marks a delivered row sent, keeping `payload`; returns what the log

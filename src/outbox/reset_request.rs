@@ -91,11 +91,12 @@ impl OutboxWorker {
                     row.id
                 );
                 let now = self.actions.clock().now_naive();
-                self.actions
+                let ours = self
+                    .actions
                     .repo()
                     .settle_outbox_row(&row.id, lease, now, Settlement::Done)
                     .await?;
-                Ok(Outcome::Skipped)
+                Ok(Outcome::Skipped.unless_lease_lost(ours))
             }
             Fulfilled::AccountLimitReached { user_id } => {
                 log::warn!(
