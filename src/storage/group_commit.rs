@@ -182,9 +182,9 @@ fn share_out<'a>(
                 let key = hit.key.as_str();
                 // Every key of the batch was upserted; one missing from
                 // the answer would be a bug, and fails the batch.
-                let total = after
-                    .get(key)
-                    .ok_or(StorageError::Query(diesel::result::Error::NotFound))?;
+                let total = after.get(key).ok_or(StorageError::BatchAnswer(
+                    "a key of the batch has no counter",
+                ))?;
                 let nth = seen.entry(key).or_insert(0);
                 *nth += 1;
                 Ok(Counter {
@@ -222,9 +222,10 @@ async fn write_batch(repo: &Repo, jobs: &[Job]) -> Result<Vec<Written>, StorageE
             };
             let mut conn = pool.get().await?;
             let _turn = repo.sqlite_write_turn().await;
-            return Ok(conn
-                .spawn_blocking(move |conn| write_sqlite_batch(conn, &batch))
-                .await?);
+            // The outer result is the connection's; the inner, the batch's.
+            return conn
+                .spawn_blocking(move |conn| Ok(write_sqlite_batch(conn, &batch)))
+                .await?;
         }
     };
     write_postgres_batch(pool, jobs, &tally(hits_of(jobs)), now, expired_before).await
@@ -280,7 +281,9 @@ async fn write_postgres_batch(
             .ok()
             .and_then(|j| written.get_mut(j))
         else {
-            return Err(StorageError::Query(diesel::result::Error::NotFound));
+            return Err(StorageError::BatchAnswer(
+                "a judged hit names no job of the batch",
+            ));
         };
         w.queued &= row.within;
         w.counters.push(row.counter);
@@ -290,7 +293,9 @@ async fn write_postgres_batch(
         .zip(&written)
         .any(|(job, w)| w.counters.len() != job.hits.len())
     {
-        return Err(StorageError::Query(diesel::result::Error::NotFound));
+        return Err(StorageError::BatchAnswer(
+            "a job's hits and judged counters differ in number",
+        ));
     }
     Ok(written)
 }
@@ -346,12 +351,12 @@ struct SqliteBatch {
 fn write_sqlite_batch(
     conn: &mut diesel::SqliteConnection,
     batch: &SqliteBatch,
-) -> diesel::QueryResult<Vec<Written>> {
+) -> Result<Vec<Written>, StorageError> {
     use diesel::sql_types::{Integer, Text, Timestamp};
     // The synchronous diesel calls (this module imports the async ones).
     use diesel::RunQueryDsl as Sync;
     let hits = || batch.hits.iter().map(Vec::as_slice);
-    conn.immediate_transaction(|conn| {
+    conn.immediate_transaction::<_, StorageError, _>(|conn| {
         let tally = tally(hits());
         // `?N` is SQLite's numbered parameter (`$N` is a named one).
         let upsert = format!(
@@ -368,8 +373,7 @@ fn write_sqlite_batch(
                 .bind::<Timestamp, _>(batch.expired_before);
             after.push(Sync::get_result::<KeyedCounter>(query, conn)?);
         }
-        let written = share_out(hits(), &tally, &keyed(after))
-            .map_err(|_| diesel::result::Error::NotFound)?;
+        let written = share_out(hits(), &tally, &keyed(after))?;
         for (row, w) in batch.rows.iter().zip(&written) {
             if w.queued {
                 Sync::execute(
@@ -514,6 +518,9 @@ mod tests {
     fn a_key_missing_from_the_answer_fails_the_batch() {
         let jobs = [vec![hit("ip:1", 4)]];
         let tally = tally(jobs.iter().map(Vec::as_slice));
-        assert!(share_out(jobs.iter().map(Vec::as_slice), &tally, &HashMap::new()).is_err());
+        assert!(matches!(
+            share_out(jobs.iter().map(Vec::as_slice), &tally, &HashMap::new()),
+            Err(StorageError::BatchAnswer(_))
+        ));
     }
 }

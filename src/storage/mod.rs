@@ -103,6 +103,10 @@ pub enum StorageError {
     Batch(#[from] group_commit::BatchFailed),
     #[error("the forgot-password writer has stopped")]
     WriterStopped,
+    /// The batch statement answered rows that do not fit the batch it was
+    /// given (a bug in the statement): the whole batch fails.
+    #[error("the forgot-password batch's answer does not match the batch: {0}")]
+    BatchAnswer(&'static str),
 }
 
 impl StorageError {

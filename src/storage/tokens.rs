@@ -127,7 +127,7 @@ impl Repo {
     ) -> Result<ConsumeOutcome, StorageError> {
         let rows = new_rows(messages, now)?;
         let outcome = with_conn!(self, |conn| {
-            conn.transaction(async |conn| {
+            conn.transaction::<_, Undo, _>(async |conn| {
                 // First statement is a write, so SQLite takes its write lock
                 // up front instead of failing to upgrade a read lock.
                 let consumed = diesel::update(
@@ -157,7 +157,7 @@ impl Repo {
                 .await?;
                 if changed != 1 {
                     // Undo the consume: a disabled user's token stays as it was.
-                    return Err(diesel::result::Error::RollbackTransaction);
+                    return Err(Undo::UserDisabled);
                 }
                 revoke_user_tokens!(conn, user_id);
                 insert_outbox_rows!(conn, &rows);
@@ -167,8 +167,21 @@ impl Repo {
         });
         match outcome {
             Ok(outcome) => Ok(outcome),
-            Err(diesel::result::Error::RollbackTransaction) => Ok(ConsumeOutcome::UserDisabled),
-            Err(e) => Err(e.into()),
+            Err(Undo::UserDisabled) => Ok(ConsumeOutcome::UserDisabled),
+            Err(Undo::Failed(e)) => Err(e.into()),
         }
+    }
+}
+
+/// Why the consume transaction was rolled back.
+enum Undo {
+    /// The user was disabled: nothing of the reset is kept.
+    UserDisabled,
+    Failed(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for Undo {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Failed(e)
     }
 }
