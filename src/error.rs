@@ -46,9 +46,52 @@ pub enum ApiError {
     #[error("too busy")]
     Busy { retry_after_secs: u64 },
     #[error("database unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] StorageError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// Declares `ErrorCode` with its wire names and `ErrorCode::ALL`, from one
+/// list: the OpenAPI document's enumeration cannot miss a code.
+macro_rules! error_codes {
+    ($($variant:ident => $code:literal,)+) => {
+        /// The stable machine `code` a problem carries.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $($variant,)+
+        }
+
+        impl ErrorCode {
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    InvalidToken => "invalid_token",
+    ValidationFailed => "validation_failed",
+    MalformedRequest => "malformed_request",
+    PayloadTooLarge => "payload_too_large",
+    UnsupportedMediaType => "unsupported_media_type",
+    NotFound => "not_found",
+    Unauthorized => "unauthorized",
+    UserNotFound => "user_not_found",
+    ResetRequestNotFound => "reset_request_not_found",
+    EmailTaken => "email_taken",
+    UserDisabled => "user_disabled",
+    MethodNotAllowed => "method_not_allowed",
+    CorsRefused => "cors_refused",
+    RequestTimeout => "request_timeout",
+    Busy => "busy",
+    RateLimited => "rate_limited",
+    Unavailable => "unavailable",
+    InternalError => "internal_error",
 }
 
 impl ApiError {
@@ -56,49 +99,26 @@ impl ApiError {
         Self::Validation(field_error(field, message))
     }
 
-    /// Every `code` a problem can carry, as the OpenAPI document lists them
-    /// (a unit test checks each variant's code is here).
-    pub const CODES: &[&'static str] = &[
-        "invalid_token",
-        "validation_failed",
-        "malformed_request",
-        "payload_too_large",
-        "unsupported_media_type",
-        "not_found",
-        "unauthorized",
-        "user_not_found",
-        "reset_request_not_found",
-        "email_taken",
-        "user_disabled",
-        "method_not_allowed",
-        "cors_refused",
-        "request_timeout",
-        "busy",
-        "rate_limited",
-        "unavailable",
-        "internal_error",
-    ];
-
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidToken => "invalid_token",
-            Self::Validation(_) => "validation_failed",
-            Self::MalformedBody(_) => "malformed_request",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::NotFound => "not_found",
-            Self::Unauthorized => "unauthorized",
-            Self::UserNotFound => "user_not_found",
-            Self::ResetRequestNotFound => "reset_request_not_found",
-            Self::EmailTaken => "email_taken",
-            Self::UserDisabled => "user_disabled",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::CorsRefused => "cors_refused",
-            Self::RequestTimeout => "request_timeout",
-            Self::Busy { .. } => "busy",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Unavailable(_) => "unavailable",
-            Self::Internal(_) => "internal_error",
+            Self::InvalidToken => ErrorCode::InvalidToken,
+            Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::MalformedBody(_) => ErrorCode::MalformedRequest,
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Unauthorized => ErrorCode::Unauthorized,
+            Self::UserNotFound => ErrorCode::UserNotFound,
+            Self::ResetRequestNotFound => ErrorCode::ResetRequestNotFound,
+            Self::EmailTaken => ErrorCode::EmailTaken,
+            Self::UserDisabled => ErrorCode::UserDisabled,
+            Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Self::CorsRefused => ErrorCode::CorsRefused,
+            Self::RequestTimeout => ErrorCode::RequestTimeout,
+            Self::Busy { .. } => ErrorCode::Busy,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -178,12 +198,39 @@ impl ApiError {
     }
 }
 
+/// How long a database outage asks clients to wait.
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+/// How long a request refused for want of a bcrypt slot is asked to wait.
+const BUSY_RETRY_AFTER_SECS: u64 = 2;
+
+impl ApiError {
+    /// The `Retry-After` this answer carries, in seconds (the JSON API and
+    /// the hosted pages send the same).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::Busy { retry_after_secs } => Some(*retry_after_secs),
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            Self::RateLimited { retry_after } => Some(retry_after.as_secs().max(1)),
+            _ => None,
+        }
+    }
+
+    /// Writes what the client is not told: the cause of a 500 or a 503.
+    pub fn log_cause(&self) {
+        match self {
+            Self::Internal(e) => log::error!("internal error: {e:#}"),
+            Self::Unavailable(e) => log::error!("database unavailable: {e}"),
+            _ => {}
+        }
+    }
+}
+
 /// A database that cannot be reached is a 503 (retry later); anything else
 /// the database says is a bug, a 500.
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         if e.is_unavailable() {
-            Self::Unavailable(e.to_string())
+            Self::Unavailable(e)
         } else {
             Self::Internal(e.into())
         }
@@ -203,7 +250,7 @@ impl From<ResetError> for ApiError {
             )])),
             ResetError::Limited { retry_after } => Self::RateLimited { retry_after },
             ResetError::Busy => Self::Busy {
-                retry_after_secs: 2,
+                retry_after_secs: BUSY_RETRY_AFTER_SECS,
             },
             ResetError::UserNotFound => Self::UserNotFound,
             ResetError::UserDisabled => Self::UserDisabled,
@@ -249,11 +296,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Internal(e) => log::error!("internal error: {e:#}"),
-            Self::Unavailable(e) => log::error!("database unavailable: {e}"),
-            _ => {}
-        }
+        self.log_cause();
         let status = self.status_code();
         let (title, detail) = self.title_and_detail();
         let errors = match self {
@@ -261,11 +304,11 @@ impl ResponseError for ApiError {
             _ => None,
         };
         let problem = Problem {
-            kind: format!("urn:pwreset:problem:{}", self.code()),
+            kind: format!("urn:pwreset:problem:{}", self.code().as_str()),
             title,
             status: status.as_u16(),
             detail,
-            code: self.code(),
+            code: self.code().as_str(),
             errors,
         };
         let mut response = HttpResponse::build(status);
@@ -274,23 +317,11 @@ impl ResponseError for ApiError {
             // The connection was being held open: end it.
             response.force_close();
         }
-        match self {
-            Self::Busy { retry_after_secs } => {
-                response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
-            }
-            Self::Unavailable(_) => {
-                response.insert_header((header::RETRY_AFTER, HeaderValue::from(5u64)));
-            }
-            Self::Unauthorized => {
-                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-            }
-            Self::RateLimited { retry_after } => {
-                response.insert_header((
-                    header::RETRY_AFTER,
-                    HeaderValue::from(retry_after.as_secs().max(1)),
-                ));
-            }
-            _ => {}
+        if let Some(secs) = self.retry_after_secs() {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
+        }
+        if matches!(self, Self::Unauthorized) {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         match serde_json::to_string(&problem) {
             Ok(body) => response.body(body),
@@ -307,37 +338,18 @@ mod tests {
     use actix_web::ResponseError;
     use actix_web::body::MessageBody;
 
-    use super::ApiError;
+    use super::{ApiError, ErrorCode};
 
     #[test]
-    fn every_code_is_listed_for_the_document() {
-        use std::time::Duration;
-        let all = [
-            ApiError::InvalidToken,
-            ApiError::Validation(Default::default()),
-            ApiError::MalformedBody(String::new()),
-            ApiError::PayloadTooLarge,
-            ApiError::UnsupportedMediaType,
-            ApiError::NotFound,
-            ApiError::Unauthorized,
-            ApiError::UserNotFound,
-            ApiError::ResetRequestNotFound,
-            ApiError::EmailTaken,
-            ApiError::UserDisabled,
-            ApiError::MethodNotAllowed,
-            ApiError::CorsRefused,
-            ApiError::RequestTimeout,
-            ApiError::Busy {
-                retry_after_secs: 1,
-            },
-            ApiError::RateLimited {
-                retry_after: Duration::from_secs(1),
-            },
-            ApiError::Unavailable(String::new()),
-            ApiError::Internal(anyhow::anyhow!("x")),
-        ];
-        let codes: Vec<&str> = all.iter().map(ApiError::code).collect();
-        assert_eq!(codes, ApiError::CODES);
+    fn wire_codes_are_distinct_snake_case_words() {
+        let codes: std::collections::BTreeSet<&str> =
+            ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(codes.len(), ErrorCode::ALL.len(), "no code twice");
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        );
     }
 
     #[test]
@@ -348,17 +360,24 @@ mod tests {
         .error_response();
         assert_eq!(busy.status(), 503);
         assert_eq!(busy.headers().get("retry-after").unwrap(), "2");
-        let down = ApiError::Unavailable("connection refused to 10.0.0.7".into()).error_response();
+        let down = ApiError::Unavailable(crate::storage::StorageError::Migration(
+            "connection refused to 10.0.0.7".into(),
+        ))
+        .error_response();
         assert_eq!(down.status(), 503);
         assert_eq!(down.headers().get("retry-after").unwrap(), "5");
-        let body = down.into_body().try_into_bytes().unwrap_or_default();
+        let body = down.into_body().try_into_bytes().unwrap();
         let body = String::from_utf8_lossy(&body);
         assert!(
             body.contains("\"code\":\"unavailable\"") && !body.contains("10.0.0.7"),
             "{body}"
         );
         let internal = ApiError::Internal(anyhow::anyhow!("secret detail")).error_response();
-        let body = internal.into_body().try_into_bytes().unwrap_or_default();
-        assert!(!String::from_utf8_lossy(&body).contains("secret detail"));
+        let body = internal.into_body().try_into_bytes().unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            body.contains("\"code\":\"internal_error\"") && !body.contains("secret detail"),
+            "{body}"
+        );
     }
 }

@@ -13,13 +13,14 @@ mod render;
 use actix_web::http::header::{self, ContentType, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
 pub use render::{PageError, Pages};
 
 use crate::domain::{EmailAddress, FieldErrors, PasswordProblem};
+use crate::error::{ApiError, ErrorCode};
 use crate::i18n::Locale;
 use crate::reset::ResetError;
 use crate::routes::AppState;
@@ -145,45 +146,30 @@ impl<'a> View<'a> {
         )
     }
 
-    /// An action's refusal as a page.
+    /// An action's refusal as a page: the status and `Retry-After` are the
+    /// JSON API's (`ApiError`), the words the page's.
     fn refusal(&self, e: ResetError) -> HttpResponse {
-        match e {
-            ResetError::InvalidLink => {
-                self.render(StatusCode::BAD_REQUEST, "invalid.html", context! {})
+        let answer = ApiError::from(e);
+        let status = answer.status_code();
+        let mut response = match answer.code() {
+            ErrorCode::InvalidToken => self.render(status, "invalid.html", context! {}),
+            ErrorCode::RateLimited => {
+                self.error(status, "page-limited-title", Some("page-limited-body"))
             }
-            ResetError::Limited { retry_after } => {
-                let mut response = self.error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "page-limited-title",
-                    Some("page-limited-body"),
-                );
-                if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
-                {
-                    response.headers_mut().insert(header::RETRY_AFTER, value);
-                }
-                response
+            ErrorCode::Busy | ErrorCode::Unavailable => {
+                answer.log_cause();
+                self.error(status, "page-busy-title", Some("page-busy-body"))
             }
-            ResetError::Busy => self.unavailable(2),
-            ResetError::Storage(e) if e.is_unavailable() => {
-                log::error!("database unavailable: {e}");
-                self.unavailable(5)
-            }
-            other => {
-                log::error!("hosted page: {other:#}");
+            _ => {
+                log::error!("hosted page: {answer:#}");
                 self.error(StatusCode::INTERNAL_SERVER_ERROR, "page-error-title", None)
             }
+        };
+        if let Some(secs) = answer.retry_after_secs() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-    }
-
-    fn unavailable(&self, retry_after_secs: u64) -> HttpResponse {
-        let mut response = self.error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "page-busy-title",
-            Some("page-busy-body"),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         response
     }
 }
