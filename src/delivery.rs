@@ -20,6 +20,31 @@ pub enum SendError {
 }
 
 impl SendError {
+    /// A request that got no answer (timeout, no connection, a broken
+    /// exchange), retried; `to` names the receiver as it may be logged. The
+    /// reason keeps reqwest's cause chain, without the URL (a URL may carry
+    /// credentials).
+    pub fn no_answer(to: &str, error: reqwest::Error) -> Self {
+        let what = if error.is_timeout() {
+            "timed out"
+        } else if error.is_connect() {
+            "could not connect"
+        } else {
+            "request failed"
+        };
+        let error = error.without_url();
+        let mut reason = format!("{to}: {what}: {error}");
+        let mut cause = std::error::Error::source(&error);
+        while let Some(e) = cause {
+            reason.push_str(&format!(": {e}"));
+            cause = e.source();
+        }
+        Self::Transient {
+            reason,
+            retry_after: None,
+        }
+    }
+
     /// A refusal read from an HTTP status: retried or not as `is_retryable` says.
     pub fn from_status(status: StatusCode, headers: &HeaderMap, reason: String) -> Self {
         Self::refusal(is_retryable(status), headers, reason)

@@ -63,17 +63,8 @@ impl WebhookSender {
             .body(payload.body.clone())
             .send()
             .await
-            .map_err(|e| SendError::Transient {
-                reason: format!(
-                    "webhook {}: {}",
-                    redact_url(&payload.url),
-                    if e.is_timeout() {
-                        "timed out"
-                    } else {
-                        "request failed"
-                    }
-                ),
-                retry_after: None,
+            .map_err(|e| {
+                SendError::no_answer(&format!("webhook {}", redact_url(&payload.url)), e)
             })?;
         let status = response.status();
         if status.is_success() {

@@ -53,20 +53,7 @@ impl Mailer for HttpMailer {
                 .request(&self.client, message)?
                 .send()
                 .await
-                .map_err(|e| {
-                    let what = if e.is_timeout() {
-                        "timed out"
-                    } else if e.is_connect() {
-                        "could not connect"
-                    } else {
-                        "request failed"
-                    };
-                    SendError::Transient {
-                        // Without the URL: a base URL may carry credentials.
-                        reason: format!("{name}: {what}: {}", e.without_url()),
-                        retry_after: None,
-                    }
-                })?;
+                .map_err(|e| SendError::no_answer(name, e))?;
             let status = response.status();
             if status.is_success() {
                 let headers = response.headers().clone();

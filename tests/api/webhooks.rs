@@ -154,3 +154,45 @@ async fn a_receiver_that_fails_then_recovers_gets_each_event_once() {
         4
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_cannot_be_reached_is_retried_with_the_cause_recorded() {
+    // A port nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/hooks/pwreset");
+    let app = spawn_app_with(move |env| {
+        with_services(env);
+        env.insert("WEBHOOK_URLS".into(), url);
+        env.insert("WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into());
+    })
+    .await;
+    app.put_user("u-1", json!({"email": "svc@example.com"}))
+        .await;
+    let link: Value = app
+        .service_reset(json!({"user_id": "u-1", "delivery": "link"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = link["token"].as_str().unwrap();
+    assert_eq!(app.reset(token, STRONG_PASSWORD).await.status(), 200);
+    app.deliver().await;
+
+    let rows = app.repo().list_outbox(None, 100).await.unwrap();
+    let hooks: Vec<_> = rows
+        .iter()
+        .filter(|r| r.kind == OutboxKind::Webhook)
+        .collect();
+    assert!(!hooks.is_empty());
+    for row in hooks {
+        assert_eq!(row.status, OutboxStatus::Pending, "retried later");
+        let error = row.last_error.as_deref().unwrap();
+        assert!(error.contains("could not connect"), "{error}");
+        // reqwest's cause, down to the operating system's refusal.
+        assert!(error.to_lowercase().contains("refused"), "{error}");
+    }
+}
