@@ -62,6 +62,19 @@ pub fn base_env(
     .collect()
 }
 
+/// A test's override must name a variable the service reads: a misspelled
+/// one would silently test the default instead.
+pub fn refuse_unknown_variables(env: &HashMap<String, String>) {
+    for name in env.keys() {
+        assert!(
+            pwreset::config::vars::ALL
+                .iter()
+                .any(|var| var.name == name),
+            "{name} is not a variable pwreset reads (misspelled?)"
+        );
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -99,6 +112,7 @@ pub async fn spawn_custom_app(
     let secret = test_secret();
     let mut env = base_env(&db, mail_tmp.path(), &secret);
     customize(&mut env);
+    refuse_unknown_variables(&env);
     let jwt_secret = env.get("JWT_SECRET").cloned().unwrap_or_default();
     let mut settings = Settings::from_map(&env).expect("test settings must be valid");
     // Tests hash with the cheapest cost; production enforces 10..=15.
@@ -240,4 +254,11 @@ impl TestApp {
         assert_eq!(response.status(), 200);
         response.text().await.unwrap()
     }
+}
+
+#[test]
+#[should_panic(expected = "PWNED_PASSWORD_URL is not a variable pwreset reads")]
+fn a_misspelled_override_is_refused() {
+    let env = HashMap::from([("PWNED_PASSWORD_URL".to_owned(), "http://x".to_owned())]);
+    refuse_unknown_variables(&env);
 }
