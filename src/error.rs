@@ -6,7 +6,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::domain::{FieldErrors, PasswordProblem, field_error};
+use crate::domain::{EntryProblem, FieldErrors, PasswordProblem, field_error};
 use crate::i18n::Locale;
 use crate::reset::ResetError;
 use crate::storage::StorageError;
@@ -242,7 +242,9 @@ impl From<ResetError> for ApiError {
     fn from(e: ResetError) -> Self {
         match e {
             ResetError::InvalidLink => Self::InvalidToken,
-            ResetError::Invalid(errors) => Self::Validation(errors),
+            ResetError::Entry(problems) => {
+                Self::Validation(EntryProblem::field_errors(&problems, &Locale::english()))
+            }
             // The JSON API words the policy in English (a stable contract).
             ResetError::WeakPassword(problems) => Self::Validation(FieldErrors::from([(
                 "new_password".to_owned(),

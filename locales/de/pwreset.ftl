@@ -27,7 +27,7 @@ page-limited-body = Von hier kamen zu viele Anfragen. Warte eine Weile und versu
 page-errors-heading = Bitte korrigiere Folgendes:
 page-feedback-checking = Wird geprüft…
 page-feedback-ok = Dieses Passwort sieht gut aus.
-page-password-required = Gib ein neues Passwort ein.
+password-required = Gib ein neues Passwort ein.
 page-mismatch = Die beiden Passwörter stimmen nicht überein.
 
 ## E-Mails
@@ -79,3 +79,4 @@ zxcvbn-AvoidSequences = Vermeide Folgen.
 zxcvbn-AvoidRecentYears = Vermeide Jahreszahlen der letzten Zeit.
 zxcvbn-AvoidYearsThatAreAssociatedWithYou = Vermeide Jahreszahlen, die mit dir zu tun haben.
 zxcvbn-AvoidDatesAndYearsThatAreAssociatedWithYou = Vermeide Daten und Jahreszahlen, die mit dir zu tun haben.
+password-mismatch = Die beiden Passwörter stimmen nicht überein.

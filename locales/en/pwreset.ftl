@@ -28,7 +28,7 @@ page-limited-body = Too many requests came from here. Wait a while and try again
 page-errors-heading = Please correct the following:
 page-feedback-checking = Checking…
 page-feedback-ok = This password looks good.
-page-password-required = Enter a new password.
+password-required = Enter a new password.
 page-mismatch = The two password fields don't match.
 
 ## Emails
@@ -80,3 +80,4 @@ zxcvbn-AvoidSequences = Avoid sequences.
 zxcvbn-AvoidRecentYears = Avoid recent years.
 zxcvbn-AvoidYearsThatAreAssociatedWithYou = Avoid years that are associated with you.
 zxcvbn-AvoidDatesAndYearsThatAreAssociatedWithYou = Avoid dates and years that are associated with you.
+password-mismatch = The two password fields didn't match.

@@ -27,7 +27,7 @@ page-limited-body = Llegaron demasiadas solicitudes desde aquí. Espera un rato 
 page-errors-heading = Corrige lo siguiente:
 page-feedback-checking = Comprobando…
 page-feedback-ok = Esta contraseña parece buena.
-page-password-required = Escribe una contraseña nueva.
+password-required = Escribe una contraseña nueva.
 page-mismatch = Las dos contraseñas no coinciden.
 
 ## Correos
@@ -79,3 +79,4 @@ zxcvbn-AvoidSequences = Evita las secuencias.
 zxcvbn-AvoidRecentYears = Evita los años recientes.
 zxcvbn-AvoidYearsThatAreAssociatedWithYou = Evita los años relacionados contigo.
 zxcvbn-AvoidDatesAndYearsThatAreAssociatedWithYou = Evita fechas y años relacionados contigo.
+password-mismatch = Las dos contraseñas no coinciden.

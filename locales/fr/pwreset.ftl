@@ -27,7 +27,7 @@ page-limited-body = Trop de demandes sont venues d'ici. Patientez un moment puis
 page-errors-heading = Veuillez corriger ce qui suit :
 page-feedback-checking = Vérification…
 page-feedback-ok = Ce mot de passe semble bon.
-page-password-required = Saisissez un nouveau mot de passe.
+password-required = Saisissez un nouveau mot de passe.
 page-mismatch = Les deux mots de passe ne correspondent pas.
 
 ## E-mails
@@ -79,3 +79,4 @@ zxcvbn-AvoidSequences = Évitez les suites.
 zxcvbn-AvoidRecentYears = Évitez les années récentes.
 zxcvbn-AvoidYearsThatAreAssociatedWithYou = Évitez les années qui vous sont associées.
 zxcvbn-AvoidDatesAndYearsThatAreAssociatedWithYou = Évitez les dates et années qui vous sont associées.
+password-mismatch = Les deux mots de passe ne correspondent pas.

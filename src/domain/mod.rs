@@ -8,7 +8,7 @@ pub mod password;
 pub use account_limit::{AccountEmailLimit, client_network, network_of};
 pub use email::{EmailAddress, InvalidEmail};
 pub use ids::{InvalidUserId, OutboxId, TokenHash, TokenId, UserId};
-pub use password::{NewPassword, PasswordPolicy, PasswordProblem};
+pub use password::{EntryProblem, NewPassword, PasswordPolicy, PasswordProblem};
 
 /// Problems with a request, by field, each a message a person can act on.
 pub type FieldErrors = std::collections::BTreeMap<String, Vec<String>>;

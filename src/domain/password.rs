@@ -33,6 +33,48 @@ impl fmt::Debug for NewPassword {
     }
 }
 
+/// What is wrong with the two fields a person filled in, before the policy
+/// looks at the password: the one check every way of setting a password
+/// through a form or the JSON API goes through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryProblem {
+    /// No new password at all.
+    Missing,
+    /// The confirmation differs from the new password.
+    Mismatch,
+}
+
+impl EntryProblem {
+    /// The problems of a new password and its confirmation; empty when the
+    /// policy may look at the password.
+    pub fn of(new_password: &str, confirm_password: &str) -> Vec<Self> {
+        let mut problems = Vec::new();
+        if new_password.is_empty() {
+            problems.push(Self::Missing);
+        }
+        if new_password != confirm_password {
+            problems.push(Self::Mismatch);
+        }
+        problems
+    }
+
+    /// Each problem by its field, in `locale`.
+    pub fn field_errors(problems: &[Self], locale: &Locale) -> crate::domain::FieldErrors {
+        let mut errors = crate::domain::FieldErrors::new();
+        for problem in problems {
+            let (field, key) = match problem {
+                Self::Missing => ("new_password", "password-required"),
+                Self::Mismatch => ("confirm_password", "password-mismatch"),
+            };
+            errors
+                .entry(field.to_owned())
+                .or_default()
+                .push(locale.text(key, &[]));
+        }
+        errors
+    }
+}
+
 /// Why a password was refused; worded in any language by `message`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PasswordProblem {
@@ -283,5 +325,32 @@ mod tests {
                 .check("short", &[])
                 .is_err_and(|p| p[0].contains("at least 12"))
         );
+    }
+}
+
+#[cfg(test)]
+mod entry_tests {
+    use super::EntryProblem;
+    use crate::i18n::Locale;
+
+    #[test]
+    fn the_two_fields_are_checked_once_and_worded_per_language() {
+        assert_eq!(
+            EntryProblem::of("a long passphrase", "a long passphrase"),
+            []
+        );
+        assert_eq!(EntryProblem::of("", ""), [EntryProblem::Missing]);
+        assert_eq!(
+            EntryProblem::of("", "x"),
+            [EntryProblem::Missing, EntryProblem::Mismatch]
+        );
+        let english = EntryProblem::field_errors(&[EntryProblem::Mismatch], &Locale::english());
+        assert_eq!(
+            english["confirm_password"],
+            ["The two password fields didn't match."]
+        );
+        let german =
+            EntryProblem::field_errors(&[EntryProblem::Missing], &Locale::negotiate(Some("de")));
+        assert_eq!(german["new_password"], ["Gib ein neues Passwort ein."]);
     }
 }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 pub use render::{PageError, Pages};
 
-use crate::domain::{EmailAddress, FieldErrors, PasswordProblem};
+use crate::domain::{EmailAddress, EntryProblem, FieldErrors, PasswordProblem};
 use crate::error::{ApiError, ErrorCode};
 use crate::i18n::Locale;
 use crate::reset::ResetError;
@@ -381,30 +381,6 @@ pub(crate) async fn reset_submit(
         Ok(form) => form,
         Err(status) => return view.error(status, "page-error-title", None),
     };
-    let mut errors = FieldErrors::new();
-    if form.new_password.is_empty() {
-        errors.insert(
-            "new_password".into(),
-            vec![view.locale.text("page-password-required", &[])],
-        );
-    }
-    if form.confirm_password != form.new_password {
-        errors.insert(
-            "confirm_password".into(),
-            vec![view.locale.text("page-mismatch", &[])],
-        );
-    }
-    if !errors.is_empty() {
-        // Still only a link that works gets the form back.
-        return match state
-            .actions
-            .check_link(&form.token, state.client_ip(&req))
-            .await
-        {
-            Ok(_) => reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors),
-            Err(e) => view.refusal(e),
-        };
-    }
     match state
         .actions
         .complete_reset(
@@ -425,7 +401,8 @@ pub(crate) async fn reset_submit(
             )]);
             reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors)
         }
-        Err(ResetError::Invalid(errors)) => {
+        Err(ResetError::Entry(problems)) => {
+            let errors = EntryProblem::field_errors(&problems, &view.locale);
             reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors)
         }
         Err(e) => view.refusal(e),

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::{Actions, LiveLink, ResetError, announce};
-use crate::domain::{EmailAddress, PasswordProblem, UserId, field_error};
+use crate::domain::{EmailAddress, EntryProblem, PasswordProblem, UserId};
 use crate::i18n::Locale;
 use crate::messages::WebhookEvent;
 use crate::storage::tokens::ConsumeOutcome;
@@ -23,13 +23,12 @@ impl Actions {
         ip: Option<IpAddr>,
         locale: Option<&Locale>,
     ) -> Result<UserId, ResetError> {
-        if new_password != confirm_password {
-            return Err(ResetError::Invalid(field_error(
-                "confirm_password",
-                "The two password fields didn't match.",
-            )));
-        }
+        // Only a usable link hears what is wrong with the fields.
         let LiveLink { row, user } = self.check_link(jwt, ip).await?;
+        let problems = EntryProblem::of(new_password, confirm_password);
+        if !problems.is_empty() {
+            return Err(ResetError::Entry(problems));
+        }
         let password = self.vet_password(new_password, &user.email).await?;
         let hash = self.hash(&password).await?;
 

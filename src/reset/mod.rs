@@ -36,7 +36,7 @@ pub use retention::PruneReport;
 use crate::breach::{BreachCheck, BreachVerdict};
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::domain::{EmailAddress, FieldErrors, NewPassword, PasswordPolicy, PasswordProblem};
+use crate::domain::{EmailAddress, EntryProblem, NewPassword, PasswordPolicy, PasswordProblem};
 use crate::limits::{LimitError, Limiter};
 use crate::metrics::Metrics;
 use crate::password::{HashError, PasswordHasher};
@@ -51,8 +51,9 @@ pub enum ResetError {
     /// Expired, used, revoked, forged or malformed: the log has the reason.
     #[error("the reset link is invalid or has expired")]
     InvalidLink,
-    #[error("invalid input: {0:?}")]
-    Invalid(FieldErrors),
+    /// The new password is missing or its confirmation differs.
+    #[error("the password fields are not filled in right: {0:?}")]
+    Entry(Vec<EntryProblem>),
     /// The new password breaks the policy; each problem can be worded in
     /// the reader's language.
     #[error("the password is refused: {0:?}")]
