@@ -6,6 +6,9 @@
 //! - validate and reset: invalid tokens per client IP; past the allowance,
 //!   each further try must wait 1 s, 2 s, 4 s, ... after the last failure;
 //! - reset emails actually sent per account: enforced by the worker, silently.
+//!
+//! Each limit is one `LimitedAction`: its variable (name and default), its
+//! allowance, its counter's key and its metric label live there.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -16,6 +19,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::clock::Clock;
 use crate::config::RateLimitSettings;
+use crate::config::vars::{self, Var};
 use crate::domain::{AccountEmailLimit, EmailAddress, network_of};
 use crate::metrics::Metrics;
 use crate::storage::group_commit::{Hit, Written};
@@ -23,6 +27,84 @@ use crate::storage::rate_limits::Counter;
 use crate::storage::{Repo, StorageError};
 
 pub const WINDOW: TimeDelta = TimeDelta::hours(1);
+
+/// Every limit the service enforces; all count per hour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LimitedAction {
+    /// forgot-password requests per client address (IPv4, IPv6 /64).
+    ForgotPerIp,
+    /// forgot-password requests per normalized address and client network
+    /// (IPv4 /24, IPv6 /48), whether or not an account has the address.
+    ForgotPerEmail,
+    /// Invalid tokens per client address before the backoff starts.
+    TokenFailures,
+    /// Reset emails per account and client network (the worker, silently).
+    EmailsPerAccount,
+    /// Reset emails per account, all networks together.
+    EmailsPerAccountMax,
+}
+
+impl LimitedAction {
+    pub const ALL: [Self; 5] = [
+        Self::ForgotPerIp,
+        Self::ForgotPerEmail,
+        Self::TokenFailures,
+        Self::EmailsPerAccount,
+        Self::EmailsPerAccountMax,
+    ];
+
+    /// The variable that sets the allowance (and says its default).
+    pub fn var(self) -> &'static Var {
+        match self {
+            Self::ForgotPerIp => &vars::RATE_LIMIT_FORGOT_PER_IP,
+            Self::ForgotPerEmail => &vars::RATE_LIMIT_FORGOT_PER_EMAIL,
+            Self::TokenFailures => &vars::RATE_LIMIT_TOKEN_FAILURES_PER_IP,
+            Self::EmailsPerAccount => &vars::RATE_LIMIT_EMAILS_PER_ACCOUNT,
+            Self::EmailsPerAccountMax => &vars::RATE_LIMIT_EMAILS_PER_ACCOUNT_MAX,
+        }
+    }
+
+    /// How many an hour the settings allow.
+    pub fn allowance(self, settings: &RateLimitSettings) -> u32 {
+        match self {
+            Self::ForgotPerIp => settings.forgot_per_ip,
+            Self::ForgotPerEmail => settings.forgot_per_email,
+            Self::TokenFailures => settings.token_failures_per_ip,
+            Self::EmailsPerAccount => settings.emails_per_account,
+            Self::EmailsPerAccountMax => settings.emails_per_account_max,
+        }
+    }
+
+    /// The `limit` label of `pwreset_rate_limited_total`, for the limits a
+    /// client is refused by; None for the worker's silent ones.
+    pub fn metric_label(self) -> Option<&'static str> {
+        match self {
+            Self::ForgotPerIp => Some("forgot_per_ip"),
+            Self::ForgotPerEmail => Some("forgot_per_email"),
+            Self::TokenFailures => Some("token_failures"),
+            Self::EmailsPerAccount | Self::EmailsPerAccountMax => None,
+        }
+    }
+
+    /// The key of the counter a request from `ip` (about `email`) counts
+    /// on. None for the per-account email limits, which are counted from
+    /// the account's token rows, and when what the key needs is unknown.
+    /// Addresses are hashed: the limit table is no list of emails.
+    fn counter_key(self, ip: Option<IpAddr>, email: Option<&EmailAddress>) -> Option<String> {
+        match self {
+            Self::ForgotPerIp => ip.map(|ip| format!("forgot:ip:{}", ip_limit_key(ip))),
+            Self::ForgotPerEmail => email.map(|email| {
+                format!(
+                    "forgot:email:{}:{}",
+                    sha256_hex(email.as_str()),
+                    ip.map(network_of).unwrap_or_default()
+                )
+            }),
+            Self::TokenFailures => ip.map(|ip| format!("token-failures:ip:{}", ip_limit_key(ip))),
+            Self::EmailsPerAccount | Self::EmailsPerAccountMax => None,
+        }
+    }
+}
 /// The longest a backoff can grow.
 const MAX_BACKOFF_SECS: u32 = 3600;
 
@@ -50,6 +132,10 @@ impl Limiter {
         clock: Clock,
         metrics: Arc<Metrics>,
     ) -> Self {
+        // Every refusal's series exists from the start, at 0.
+        for label in LimitedAction::ALL.iter().filter_map(|a| a.metric_label()) {
+            metrics.touch_rate_limited(label);
+        }
         Self {
             repo,
             settings,
@@ -62,28 +148,21 @@ impl Limiter {
     /// limits are off): its address and its IP. The storage counts both, even
     /// when one is over, so neither can be probed, and writes the request
     /// only if both are within their limits.
-    pub fn forgot_password_hits(&self, ip: Option<IpAddr>, email: &EmailAddress) -> Vec<Hit> {
+    pub fn forgot_password_hits(&self, ip: Option<IpAddr>, email: &EmailAddress) -> ForgotHits {
         if !self.settings.enabled {
-            return Vec::new();
+            return ForgotHits::default();
         }
-        // Addresses are stored hashed: the limit table is no list of emails.
         // Per address *and* client network: requests from other networks
         // never use up the allowance of the owner's own.
-        let by_email = Hit {
-            key: format!(
-                "forgot:email:{}:{}",
-                sha256_hex(email.as_str()),
-                ip.map(network_of).unwrap_or_default()
-            ),
-            limit: self.settings.forgot_per_email,
-            name: "forgot_per_email",
-        };
-        let by_ip = ip.map(|ip| Hit {
-            key: format!("forgot:ip:{}", network(ip)),
-            limit: self.settings.forgot_per_ip,
-            name: "forgot_per_ip",
-        });
-        std::iter::once(by_email).chain(by_ip).collect()
+        let (actions, hits) = [LimitedAction::ForgotPerEmail, LimitedAction::ForgotPerIp]
+            .into_iter()
+            .filter_map(|action| {
+                let key = action.counter_key(ip, Some(email))?;
+                let limit = action.allowance(&self.settings);
+                Some((action, Hit { key, limit }))
+            })
+            .unzip();
+        ForgotHits { actions, hits }
     }
 
     /// The answer to a written forgot-password request: refused, with the
@@ -91,19 +170,22 @@ impl Limiter {
     pub fn forgot_password_verdict(
         &self,
         ip: Option<IpAddr>,
-        hits: &[Hit],
+        hits: &ForgotHits,
         written: &Written,
     ) -> Result<(), LimitError> {
         let now = self.clock.now_naive();
         let retry = hits
+            .actions
             .iter()
+            .zip(&hits.hits)
             .zip(&written.counters)
-            .filter_map(|(hit, counter)| {
-                over(*counter, hit.limit, now).map(|wait| (wait, hit.name))
-            })
+            .filter(|((_, hit), counter)| !counter.is_within(hit.limit))
+            // Until the window's end: a client that waits this long finds a
+            // fresh window.
+            .map(|((action, _), counter)| (counter.window_start + WINDOW - now, *action))
             .max();
         match retry {
-            Some((wait, limit)) => Err(self.limited(limit, ip, wait)),
+            Some((wait, action)) => Err(self.limited(action, ip, wait)),
             None => Ok(()),
         }
     }
@@ -114,10 +196,14 @@ impl Limiter {
             return Ok(());
         };
         let now = self.clock.now_naive();
-        let Some(counter) = self.repo.read_rate_limit(&failure_key(ip)).await? else {
+        let action = LimitedAction::TokenFailures;
+        let Some(key) = action.counter_key(Some(ip), None) else {
             return Ok(());
         };
-        let allowance = self.settings.token_failures_per_ip as i32;
+        let Some(counter) = self.repo.read_rate_limit(&key).await? else {
+            return Ok(());
+        };
+        let allowance = action.allowance(&self.settings) as i32;
         if counter.window_start + WINDOW <= now || counter.count < allowance {
             return Ok(());
         }
@@ -125,7 +211,7 @@ impl Limiter {
         let backoff = TimeDelta::seconds(i64::from((1u32 << exponent).min(MAX_BACKOFF_SECS)));
         let free_at = counter.last_at + backoff;
         if now < free_at {
-            return Err(self.limited("token_failures", Some(ip), free_at - now));
+            return Err(self.limited(action, Some(ip), free_at - now));
         }
         Ok(())
     }
@@ -134,7 +220,9 @@ impl Limiter {
         let (true, Some(ip)) = (self.settings.enabled, ip) else {
             return Ok(());
         };
-        self.hit(&failure_key(ip), self.clock.now_naive()).await?;
+        if let Some(key) = LimitedAction::TokenFailures.counter_key(Some(ip), None) {
+            self.hit(&key, self.clock.now_naive()).await?;
+        }
         Ok(())
     }
 
@@ -143,8 +231,8 @@ impl Limiter {
     pub fn account_email_limit(&self) -> Option<AccountEmailLimit> {
         self.settings.enabled.then(|| AccountEmailLimit {
             since: self.clock.now_naive() - WINDOW,
-            per_network: self.settings.emails_per_account as usize,
-            overall: self.settings.emails_per_account_max as usize,
+            per_network: LimitedAction::EmailsPerAccount.allowance(&self.settings) as usize,
+            overall: LimitedAction::EmailsPerAccountMax.allowance(&self.settings) as usize,
         })
     }
 
@@ -155,7 +243,7 @@ impl Limiter {
 
 /// What a per-IP limit counts: an IPv4 address, or an IPv6 /64 (one
 /// subscriber's allocation, so minting fresh addresses gains nothing).
-fn network(ip: IpAddr) -> String {
+fn ip_limit_key(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => {
@@ -165,18 +253,17 @@ fn network(ip: IpAddr) -> String {
     }
 }
 
-fn failure_key(ip: IpAddr) -> String {
-    format!("token-failures:ip:{}", network(ip))
-}
-
-/// How long until the counter's window ends, if this hit went over `limit`.
-fn over(counter: Counter, limit: u32, now: NaiveDateTime) -> Option<TimeDelta> {
-    (counter.count > limit as i32).then(|| counter.window_start + WINDOW - now)
+/// The counters a forgot-password request counts on, each with its limit.
+#[derive(Clone, Debug, Default)]
+pub struct ForgotHits {
+    actions: Vec<LimitedAction>,
+    pub hits: Vec<Hit>,
 }
 
 impl Limiter {
-    /// A refusal: logged, counted by `limit` (one of `metrics::RATE_LIMITS`).
-    fn limited(&self, limit: &'static str, ip: Option<IpAddr>, wait: TimeDelta) -> LimitError {
+    /// A refusal: logged, counted by its limit's label.
+    fn limited(&self, action: LimitedAction, ip: Option<IpAddr>, wait: TimeDelta) -> LimitError {
+        let limit = action.metric_label().unwrap_or("other");
         // Rounded up: a client that waits this long is let through.
         let secs = (wait.num_milliseconds().max(1) as u64).div_ceil(1000);
         log::warn!(
@@ -200,16 +287,35 @@ fn sha256_hex(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::network;
+    use super::{LimitedAction, ip_limit_key};
+    use crate::config::vars;
 
     #[test]
     fn ipv6_clients_count_per_64_and_ipv4_per_address() {
-        let a = network("2001:db8:1:2:aaaa::1".parse().unwrap());
-        let b = network("2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap());
-        let other = network("2001:db8:1:3::1".parse().unwrap());
+        let a = ip_limit_key("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = ip_limit_key("2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap());
+        let other = ip_limit_key("2001:db8:1:3::1".parse().unwrap());
         assert_eq!(a, b);
         assert_eq!(a, "2001:db8:1:2::/64");
         assert_ne!(a, other);
-        assert_eq!(network("203.0.113.7".parse().unwrap()), "203.0.113.7");
+        assert_eq!(ip_limit_key("203.0.113.7".parse().unwrap()), "203.0.113.7");
+    }
+
+    #[test]
+    fn every_limit_variable_belongs_to_one_limit_and_is_declared() {
+        let names: Vec<&str> = LimitedAction::ALL.iter().map(|a| a.var().name).collect();
+        let mut distinct = names.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+        for name in names {
+            assert!(vars::ALL.iter().any(|v| v.name == name), "{name}");
+        }
+        let declared: Vec<&str> = vars::ALL
+            .iter()
+            .map(|v| v.name)
+            .filter(|n| n.starts_with("RATE_LIMIT_") && *n != "RATE_LIMIT_ENABLED")
+            .collect();
+        assert_eq!(declared.len(), LimitedAction::ALL.len(), "{declared:?}");
     }
 }

@@ -57,9 +57,6 @@ pub const TOKEN_REJECTION_REASONS: [&str; 9] = [
     "disabled",
 ];
 
-/// The `limit` values of `pwreset_rate_limited_total`.
-pub const RATE_LIMITS: [&str; 3] = ["forgot_per_ip", "forgot_per_email", "token_failures"];
-
 pub struct Metrics {
     registry: Registry,
     http_requests: IntCounterVec,
@@ -251,9 +248,6 @@ impl Metrics {
         for reason in TOKEN_REJECTION_REASONS {
             self.token_rejections.with_label_values(&[reason]);
         }
-        for limit in RATE_LIMITS {
-            self.rate_limited.with_label_values(&[limit]);
-        }
         for outcome in ["clean", "breached", "failed_open"] {
             self.breach_checks.with_label_values(&[outcome]);
         }
@@ -294,6 +288,11 @@ impl Metrics {
 
     pub fn token_rejected(&self, reason: &'static str) {
         self.token_rejections.with_label_values(&[reason]).inc();
+    }
+
+    /// Makes a refusal's series exist (at 0) before the first refusal.
+    pub fn touch_rate_limited(&self, limit: &'static str) {
+        self.rate_limited.with_label_values(&[limit]);
     }
 
     pub fn rate_limited(&self, limit: &'static str) {

@@ -56,7 +56,7 @@ impl Actions {
         let now = self.clock.now_naive();
         let written = self
             .forgot_writer()
-            .write(&request, hits.clone(), now, now - WINDOW)
+            .write(&request, hits.hits.clone(), now, now - WINDOW)
             .await?;
         self.limiter.forgot_password_verdict(ip, &hits, &written)?;
         if !written.queued {

@@ -37,8 +37,6 @@ const QUEUE: usize = 4096;
 pub struct Hit {
     pub key: String,
     pub limit: u32,
-    /// Which limit this is, for the caller's log and metrics.
-    pub name: &'static str,
 }
 
 /// What became of a request: its counters after its hits (in the order of
@@ -54,9 +52,27 @@ pub struct Written {
 #[error("the batch this request joined was not committed: {0}")]
 pub struct BatchFailed(Arc<StorageError>);
 
-struct Job {
+/// One request of a batch: its row, written if all its hits are within.
+pub struct BatchEntry {
     row: NewOutboxRow,
     hits: Vec<Hit>,
+}
+
+impl BatchEntry {
+    pub fn new(
+        message: &Outgoing,
+        hits: Vec<Hit>,
+        now: NaiveDateTime,
+    ) -> Result<Self, StorageError> {
+        Ok(Self {
+            row: new_row(message, now)?,
+            hits,
+        })
+    }
+}
+
+struct Job {
+    entry: BatchEntry,
     now: NaiveDateTime,
     expired_before: NaiveDateTime,
     reply: oneshot::Sender<Result<Written, BatchFailed>>,
@@ -96,11 +112,10 @@ impl GroupCommit {
         now: NaiveDateTime,
         expired_before: NaiveDateTime,
     ) -> Result<Written, StorageError> {
-        let row = new_row(message, now)?;
+        let entry = BatchEntry::new(message, hits, now)?;
         let (reply, answer) = oneshot::channel();
         let job = Job {
-            row,
-            hits,
+            entry,
             now,
             expired_before,
             reply,
@@ -135,22 +150,31 @@ async fn run(repo: Repo, mut queue: mpsc::Receiver<Job>, in_flight: usize) {
 
 /// Commits one batch and answers each of its callers.
 async fn commit(repo: &Repo, jobs: Vec<Job>) {
-    match write_batch(repo, &jobs).await {
+    // The batch's clock is its latest request's.
+    let now = jobs.iter().map(|job| job.now).max().unwrap_or_default();
+    let expired_before = jobs
+        .iter()
+        .map(|job| job.expired_before)
+        .max()
+        .unwrap_or_default();
+    let (entries, replies): (Vec<_>, Vec<_>) =
+        jobs.into_iter().map(|job| (job.entry, job.reply)).unzip();
+    match write_batch(repo, &entries, now, expired_before).await {
         Ok(results) => {
-            for (job, written) in jobs.into_iter().zip(results) {
+            for (reply, written) in replies.into_iter().zip(results) {
                 // A caller that went away (client disconnected) is no error:
                 // its row is written all the same.
-                let _ = job.reply.send(Ok(written));
+                let _ = reply.send(Ok(written));
             }
         }
         Err(error) => {
             log::error!(
                 "forgot-password batch of {} request(s) failed: {error}",
-                jobs.len()
+                entries.len()
             );
             let failed = BatchFailed(Arc::new(error));
-            for job in jobs {
-                let _ = job.reply.send(Err(failed.clone()));
+            for reply in replies {
+                let _ = reply.send(Err(failed.clone()));
             }
         }
     }
@@ -196,19 +220,22 @@ fn share_out<'a>(
         let queued = hits
             .iter()
             .zip(&counters)
-            .all(|(hit, counter)| i64::from(counter.count) <= i64::from(hit.limit));
+            .all(|(hit, counter)| counter.is_within(hit.limit));
         Ok(Written { counters, queued })
     })
     .collect()
 }
 
-async fn write_batch(repo: &Repo, jobs: &[Job]) -> Result<Vec<Written>, StorageError> {
-    let now = jobs.iter().map(|job| job.now).max().unwrap_or_default();
-    let expired_before = jobs
-        .iter()
-        .map(|job| job.expired_before)
-        .max()
-        .unwrap_or_default();
+/// Writes one batch: every entry's hits counted as if the entries came one
+/// by one in this order, and the rows of those within their limits. The
+/// committing task's one write; public so that a test can hold the two
+/// backends' judgements to the same answers on the same batch.
+pub async fn write_batch(
+    repo: &Repo,
+    jobs: &[BatchEntry],
+    now: NaiveDateTime,
+    expired_before: NaiveDateTime,
+) -> Result<Vec<Written>, StorageError> {
     let pool = match &repo.pools {
         Pools::Postgres(pool) => pool,
         Pools::Sqlite(pool) => {
@@ -236,7 +263,7 @@ async fn write_batch(repo: &Repo, jobs: &[Job]) -> Result<Vec<Written>, StorageE
 /// off there are no hits and it inserts every row.
 async fn write_postgres_batch(
     pool: &Pool<diesel_async::AsyncPgConnection>,
-    jobs: &[Job],
+    jobs: &[BatchEntry],
     tally: &BTreeMap<&str, i32>,
     now: NaiveDateTime,
     expired_before: NaiveDateTime,
@@ -450,7 +477,7 @@ struct KeyedCounter {
     counter: Counter,
 }
 
-fn hits_of(jobs: &[Job]) -> impl Iterator<Item = &[Hit]> {
+fn hits_of(jobs: &[BatchEntry]) -> impl Iterator<Item = &[Hit]> {
     jobs.iter().map(|job| job.hits.as_slice())
 }
 
@@ -466,7 +493,6 @@ mod tests {
         Hit {
             key: key.to_owned(),
             limit,
-            name: "test",
         }
     }
 

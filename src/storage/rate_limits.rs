@@ -20,6 +20,16 @@ pub struct Counter {
     pub last_at: NaiveDateTime,
 }
 
+impl Counter {
+    /// Whether the hit that left the counter here was within `limit`: the
+    /// n-th hit of a window passes while n <= limit. The rule in Rust; the
+    /// group-commit statement states it in SQL (`within`), and a property
+    /// test holds the two to the same answers.
+    pub fn is_within(&self, limit: u32) -> bool {
+        i64::from(self.count) <= i64::from(limit)
+    }
+}
+
 impl Repo {
     /// Counts one hit on `key` atomically (one upsert) and returns the state
     /// after it. A window that started at or before `expired_before` is over.
