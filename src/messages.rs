@@ -137,6 +137,24 @@ pub struct Webhook {
     pub body: String,
 }
 
+/// A payload of one kind of outbox row: the `kind` column it is stored
+/// under, and its JSON.
+pub trait OutboxPayload: Serialize + for<'de> Deserialize<'de> {
+    const KIND: OutboxKind;
+}
+
+impl OutboxPayload for ResetRequest {
+    const KIND: OutboxKind = OutboxKind::ResetRequest;
+}
+
+impl OutboxPayload for Email {
+    const KIND: OutboxKind = OutboxKind::Email;
+}
+
+impl OutboxPayload for Webhook {
+    const KIND: OutboxKind = OutboxKind::Webhook;
+}
+
 /// Everything that can be put in the outbox.
 #[derive(Debug)]
 pub enum OutboxMessage {

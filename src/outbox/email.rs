@@ -3,7 +3,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::{OutboxWorker, Outcome, StepError};
+use super::{OutboxJob, OutboxWorker, Outcome, StepError};
 use crate::i18n::Locale;
 use crate::mailer::EmailMessage;
 use crate::mailer::templates::Branding;
@@ -11,8 +11,24 @@ use crate::messages::{Email, EmailTemplate, OutboxMessage};
 use crate::reset::UnusableLink;
 use crate::storage::outbox::OutboxRow;
 
+/// Renders and sends an `email` row.
+pub(super) struct SendEmail;
+
+impl OutboxJob for SendEmail {
+    type Payload = Email;
+
+    async fn run(
+        worker: &OutboxWorker,
+        row: &OutboxRow,
+        lease: NaiveDateTime,
+        email: Email,
+    ) -> Result<Outcome, StepError> {
+        worker.deliver_email(row, lease, &email).await
+    }
+}
+
 impl OutboxWorker {
-    pub(super) async fn deliver_email(
+    async fn deliver_email(
         &self,
         row: &OutboxRow,
         lease: NaiveDateTime,

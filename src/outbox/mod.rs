@@ -1,7 +1,8 @@
 //! The outbox worker: delivers what the actions enqueued. Rows are claimed
-//! in batches with a lease, handed to the handler of their kind (one file
-//! each: `reset_request`, `email`, `webhook`), and settled; failures go
-//! through the retry policy (`policy`) until sent or dead.
+//! in batches with a lease, handed to the job of their kind (an `OutboxJob`,
+//! one file each: `reset_request`, `email`, `webhook`; registered in
+//! `OutboxWorker::process`), and settled; failures go through the retry
+//! policy (`policy`) until sent or dead.
 
 mod email;
 pub mod policy;
@@ -21,7 +22,7 @@ use crate::delivery::SendError;
 use crate::domain::OutboxId;
 use crate::mailer::Mailer;
 use crate::mailer::templates::Templates;
-use crate::messages::OutboxMessage;
+use crate::messages::{OutboxKind, OutboxPayload};
 use crate::metrics::DeliveryOutcome;
 use crate::reset::{Actions, PruneReport};
 use crate::storage::StorageError;
@@ -95,6 +96,23 @@ pub struct OutboxWorker {
     actions: Actions,
     couriers: Arc<Couriers>,
     wake: Arc<Notify>,
+}
+
+/// One kind of outbox row: the payload it carries (which names its `kind`,
+/// the column and the metrics' label) and what the worker does with a
+/// claimed row of it. A new kind is a file with its payload's job, and one
+/// line in `OutboxWorker::process`.
+trait OutboxJob {
+    type Payload: OutboxPayload + Send + Sync;
+
+    /// Carries out one claimed row (still under `lease`). The worker settles
+    /// failures; a job settles its own successes.
+    async fn run(
+        worker: &OutboxWorker,
+        row: &OutboxRow,
+        lease: NaiveDateTime,
+        payload: Self::Payload,
+    ) -> Result<Outcome, StepError>;
 }
 
 /// Why processing a row failed.
@@ -330,20 +348,29 @@ impl OutboxWorker {
         let Some(lease) = row.locked_until else {
             return Ok(Outcome::LeaseLost);
         };
-        let result = match OutboxMessage::from_json(row.kind, &row.payload) {
-            Ok(OutboxMessage::ResetRequest(request)) => {
-                self.fulfil_reset_request(row, lease, &request).await
-            }
-            Ok(OutboxMessage::Email(email)) => self.deliver_email(row, lease, &email).await,
-            Ok(OutboxMessage::Webhook(hook)) => self.deliver_webhook(row, lease, &hook).await,
-            Err(e) => Err(StepError::Permanent(
-                anyhow::Error::new(e).context(format!("bad {} payload", row.kind)),
-            )),
+        // The registration of every kind of row.
+        let result = match row.kind {
+            OutboxKind::ResetRequest => self.run_job::<reset_request::Fulfil>(row, lease).await,
+            OutboxKind::Email => self.run_job::<email::SendEmail>(row, lease).await,
+            OutboxKind::Webhook => self.run_job::<webhook::SendWebhook>(row, lease).await,
         };
         match result {
             Ok(outcome) => Ok(outcome),
             Err(error) => self.settle_failure(row, lease, &error).await,
         }
+    }
+
+    /// Reads the row's payload as the job's, and runs the job on it.
+    async fn run_job<J: OutboxJob>(
+        &self,
+        row: &OutboxRow,
+        lease: NaiveDateTime,
+    ) -> Result<Outcome, StepError> {
+        debug_assert_eq!(row.kind, J::Payload::KIND);
+        let payload: J::Payload = serde_json::from_str(&row.payload).map_err(|e| {
+            StepError::Permanent(anyhow::Error::new(e).context(format!("bad {} payload", row.kind)))
+        })?;
+        J::run(self, row, lease, payload).await
     }
 
     async fn settle_failure(

@@ -6,12 +6,28 @@
 
 use chrono::NaiveDateTime;
 
-use super::{OutboxWorker, Outcome, StepError};
+use super::{OutboxJob, OutboxWorker, Outcome, StepError};
 use crate::messages::{OutboxKind, ResetRequest};
 use crate::metrics::DeliveryOutcome;
 use crate::reset::{Fulfilled, ResetError};
 use crate::storage::StorageError;
 use crate::storage::outbox::{Due, OutboxRow, Settlement};
+
+/// Turns a `reset_request` row into a token and its email, or settles it.
+pub(super) struct Fulfil;
+
+impl OutboxJob for Fulfil {
+    type Payload = ResetRequest;
+
+    async fn run(
+        worker: &OutboxWorker,
+        row: &OutboxRow,
+        lease: NaiveDateTime,
+        request: ResetRequest,
+    ) -> Result<Outcome, StepError> {
+        worker.fulfil_reset_request(row, lease, &request).await
+    }
+}
 
 impl OutboxWorker {
     /// Takes a batch of due reset requests: those whose address no live
@@ -58,7 +74,7 @@ impl OutboxWorker {
         Ok((claimed.leased, claimed.settled))
     }
 
-    pub(super) async fn fulfil_reset_request(
+    async fn fulfil_reset_request(
         &self,
         row: &OutboxRow,
         lease: NaiveDateTime,

@@ -2,23 +2,28 @@
 
 use chrono::NaiveDateTime;
 
-use super::{OutboxWorker, Outcome, StepError};
+use super::{OutboxJob, OutboxWorker, Outcome, StepError};
 use crate::delivery::redact_url;
 use crate::messages::Webhook;
 use crate::storage::outbox::OutboxRow;
 
-impl OutboxWorker {
-    pub(super) async fn deliver_webhook(
-        &self,
+/// Signs and posts a `webhook` row.
+pub(super) struct SendWebhook;
+
+impl OutboxJob for SendWebhook {
+    type Payload = Webhook;
+
+    async fn run(
+        worker: &OutboxWorker,
         row: &OutboxRow,
         lease: NaiveDateTime,
-        hook: &Webhook,
+        hook: Webhook,
     ) -> Result<Outcome, StepError> {
-        if self.lease_expired(lease) {
+        if worker.lease_expired(lease) {
             return Ok(Outcome::LeaseLost);
         }
-        self.couriers.webhooks.deliver(hook).await?;
-        let note = self
+        worker.couriers.webhooks.deliver(&hook).await?;
+        let note = worker
             .record_sent(row, lease, Some(&hook.msg_id), &row.payload)
             .await?;
         log::info!(
