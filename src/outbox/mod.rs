@@ -26,7 +26,8 @@ use crate::messages::{OutboxKind, OutboxPayload};
 use crate::metrics::DeliveryOutcome;
 use crate::reset::{Actions, PruneReport};
 use crate::storage::StorageError;
-use crate::storage::outbox::{Due, OutboxRow, Settlement};
+use crate::storage::leases::{Due, Settlement};
+use crate::storage::outbox::OutboxRow;
 use crate::webhooks::WebhookSender;
 use policy::{Decision, Failure};
 

@@ -11,7 +11,8 @@ use crate::messages::{OutboxKind, ResetRequest};
 use crate::metrics::DeliveryOutcome;
 use crate::reset::{Fulfilled, ResetError};
 use crate::storage::StorageError;
-use crate::storage::outbox::{Due, OutboxRow, Settlement};
+use crate::storage::leases::{Due, Settlement};
+use crate::storage::outbox::OutboxRow;
 
 /// Turns a `reset_request` row into a token and its email, or settles it.
 pub(super) struct Fulfil;

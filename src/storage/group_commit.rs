@@ -20,9 +20,9 @@ use diesel_async::RunQueryDsl;
 use diesel_async::pooled_connection::deadpool::Pool;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::outbox::{NewOutboxRow, new_row};
 use super::rate_limits::Counter;
 use super::reusable::{Binds, Reusable, no_such_placeholder};
+use super::rows::{NewOutboxRow, new_row};
 use super::{Pools, Repo, StorageError};
 use crate::messages::Outgoing;
 

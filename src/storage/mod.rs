@@ -3,9 +3,11 @@
 //! backends. Nothing outside this module sees diesel.
 
 pub mod group_commit;
+pub mod leases;
 pub mod outbox;
 pub mod rate_limits;
 mod reusable;
+mod rows;
 pub mod schema;
 mod tls;
 pub mod tokens;

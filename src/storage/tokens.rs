@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::outbox::new_rows;
+use super::rows::new_rows;
 use super::schema::{password_reset_tokens, users};
 use super::users::User;
 use super::{Repo, StorageError, insert_outbox_rows, revoke_user_tokens, with_conn};

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::outbox::new_rows;
+use super::rows::new_rows;
 use super::schema::users;
 use super::{Repo, StorageError, insert_outbox_rows, revoke_user_tokens, with_conn};
 use crate::domain::{EmailAddress, UserId};

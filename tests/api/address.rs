@@ -4,7 +4,7 @@
 
 use pwreset::messages::OutboxMessage;
 use pwreset::reset::Fulfilled;
-use pwreset::storage::outbox::Due;
+use pwreset::storage::leases::Due;
 use serde_json::json;
 
 use crate::helpers::*;

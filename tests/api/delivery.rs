@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use pwreset::storage::outbox::Due;
+use pwreset::storage::leases::Due;
 use serde_json::json;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pwreset::mailer::{EmailMessage, Mailer, SendFuture};
-use pwreset::storage::outbox::Due;
+use pwreset::storage::leases::Due;
 use wiremock::matchers::{body_string_contains, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
