@@ -69,14 +69,8 @@ impl Actions {
         if row.user_id != link.user_id {
             return Err(refuse("mismatch", "sub does not match the token's user"));
         }
-        if row.used_at.is_some() {
-            return Err(refuse("used", "already used"));
-        }
-        if row.expires_at <= now.naive_utc() {
-            return Err(refuse("expired", "expired"));
-        }
-        if user.disabled {
-            return Err(refuse("disabled", "user is disabled"));
+        if let Some(dead) = row.dead_because(&user, now.naive_utc()) {
+            return Err(refuse(dead.label(), dead.describe()));
         }
         Ok(LiveLink { row, user })
     }

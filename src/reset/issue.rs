@@ -196,7 +196,8 @@ impl Actions {
             .find_token_by_id(&link.token_id)
             .await?
             .ok_or(UnusableLink::Revoked)?;
-        if row.used_at.is_some() || row.expires_at <= now || user.disabled {
+        if let Some(dead) = row.dead_because(&user, now) {
+            log::info!("reset token {}: {}", row.id, dead.describe());
             return Err(UnusableLink::NoLongerValid);
         }
         if user.email != to {

@@ -22,6 +22,51 @@ pub struct TokenRow {
     pub used_at: Option<NaiveDateTime>,
 }
 
+/// Why a token can no longer be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeadToken {
+    Used,
+    Expired,
+    UserDisabled,
+}
+
+impl DeadToken {
+    /// The `reason` label of `pwreset_token_rejections_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Used => "used",
+            Self::Expired => "expired",
+            Self::UserDisabled => "disabled",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Used => "already used",
+            Self::Expired => "expired",
+            Self::UserDisabled => "user is disabled",
+        }
+    }
+}
+
+impl TokenRow {
+    /// Whether this token is dead at `now` for its `user`, and why: used,
+    /// expired, or its user disabled. The rule every reader of a token
+    /// applies; `consume_token_and_set_password` states the same in its
+    /// conditional updates, which is what makes using a token atomic.
+    pub fn dead_because(&self, user: &User, now: NaiveDateTime) -> Option<DeadToken> {
+        if self.used_at.is_some() {
+            Some(DeadToken::Used)
+        } else if self.expires_at <= now {
+            Some(DeadToken::Expired)
+        } else if user.disabled {
+            Some(DeadToken::UserDisabled)
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(Insertable, Debug)]
 #[diesel(table_name = password_reset_tokens)]
 pub struct NewToken<'a> {
@@ -129,7 +174,8 @@ impl Repo {
         let outcome = with_conn!(self, |conn| {
             conn.transaction::<_, Undo, _>(async |conn| {
                 // First statement is a write, so SQLite takes its write lock
-                // up front instead of failing to upgrade a read lock.
+                // up front instead of failing to upgrade a read lock. These
+                // two updates are `TokenRow::dead_because`, atomically.
                 let consumed = diesel::update(
                     password_reset_tokens::table
                         .filter(password_reset_tokens::id.eq(token_id))
