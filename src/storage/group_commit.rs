@@ -10,7 +10,7 @@
 //! wait for the next one, and that wait is the collection window.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use chrono::NaiveDateTime;
 use diesel::pg::Pg;
@@ -20,7 +20,7 @@ use diesel_async::RunQueryDsl;
 use diesel_async::pooled_connection::deadpool::Pool;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::rate_limits::Counter;
+use super::rate_limits::{self, Counter};
 use super::reusable::{Binds, Reusable, no_such_placeholder};
 use super::rows::{NewOutboxRow, new_row};
 use super::{Pools, Repo, StorageError};
@@ -293,7 +293,7 @@ async fn write_postgres_batch(
                 .push(i64::from(hit.limit).min(i64::from(i32::MAX)) as i32);
         }
     }
-    let judged: Vec<Judged> = Reusable::new(BATCH_WITH_LIMITS, binds)
+    let judged: Vec<Judged> = Reusable::new(BATCH_WITH_LIMITS.as_str(), binds)
         .load(&mut conn)
         .await?;
     let mut written: Vec<Written> = jobs
@@ -385,12 +385,7 @@ fn write_sqlite_batch(
     let hits = || batch.hits.iter().map(Vec::as_slice);
     conn.immediate_transaction::<_, StorageError, _>(|conn| {
         let tally = tally(hits());
-        // `?N` is SQLite's numbered parameter (`$N` is a named one).
-        let upsert = format!(
-            "INSERT INTO rate_limits (key, window_start, count, last_at) \
-             VALUES ($1, $3, $2, $3) {ON_CONFLICT}"
-        )
-        .replace('$', "?");
+        let upsert = rate_limits::upsert_sqlite();
         let mut after = Vec::with_capacity(tally.len());
         for (key, n) in &tally {
             let query = diesel::sql_query(&upsert)
@@ -413,33 +408,20 @@ fn write_sqlite_batch(
     })
 }
 
-/// The upsert's tail, shared by both backends ($3 is now, $4 the end of an
-/// expired window): a window that is over starts again with this batch's hits.
-const ON_CONFLICT: &str = "ON CONFLICT (key) DO UPDATE SET \
-       count = CASE WHEN rate_limits.window_start <= $4 THEN excluded.count \
-                    ELSE rate_limits.count + excluded.count END, \
-       window_start = CASE WHEN rate_limits.window_start <= $4 THEN $3 \
-                           ELSE rate_limits.window_start END, \
-       last_at = $3 \
-     RETURNING key, window_start, count, last_at";
-
 /// The Postgres batch: counts the hits ($1 distinct keys, $2 hits per key)
 /// and judges each one as if they had come one by one in queue order
 /// ($5..$7: job, key and limit of each hit, in order), then inserts the rows
 /// ($8..$12) of the jobs none of whose hits went over. Data-modifying CTEs
 /// run once and to completion, all in the statement's one transaction.
-const BATCH_WITH_LIMITS: &str = "WITH tally AS ( \
+static BATCH_WITH_LIMITS: LazyLock<String> =
+    LazyLock::new(|| BATCH_TEMPLATE.replace("{ON_CONFLICT}", rate_limits::ON_CONFLICT));
+
+const BATCH_TEMPLATE: &str = "WITH tally AS ( \
        SELECT * FROM unnest($1::text[], $2::int[]) AS t(key, n)), \
      counted AS ( \
        INSERT INTO rate_limits (key, window_start, count, last_at) \
        SELECT key, $3, n, $3 FROM tally ORDER BY key \
-       ON CONFLICT (key) DO UPDATE SET \
-         count = CASE WHEN rate_limits.window_start <= $4 THEN excluded.count \
-                      ELSE rate_limits.count + excluded.count END, \
-         window_start = CASE WHEN rate_limits.window_start <= $4 THEN $3 \
-                             ELSE rate_limits.window_start END, \
-         last_at = $3 \
-       RETURNING key, window_start, count, last_at), \
+       {ON_CONFLICT}), \
      hits AS ( \
        SELECT h.job, h.key, h.lim, h.ord, \
               row_number() OVER (PARTITION BY h.key ORDER BY h.ord) AS nth \

@@ -2,6 +2,8 @@
 //! process sharing a SQLite file) enforces one limit. Each key has a fixed
 //! window: the first hit after the window is over starts a new one.
 
+use std::sync::LazyLock;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -18,6 +20,33 @@ pub struct Counter {
     pub count: i32,
     #[diesel(sql_type = diesel::sql_types::Timestamp)]
     pub last_at: NaiveDateTime,
+}
+
+/// How every writer of counters adds hits to a key ($3 is now, $4 the end
+/// of an expired window, `excluded.count` the hits added): a window that is
+/// over starts again with these hits. One hit (`hit_rate_limit`), SQLite's
+/// batch (one key at a time) and Postgres' batch statement all use it.
+pub(super) const ON_CONFLICT: &str = "ON CONFLICT (key) DO UPDATE SET \
+       count = CASE WHEN rate_limits.window_start <= $4 THEN excluded.count \
+                    ELSE rate_limits.count + excluded.count END, \
+       window_start = CASE WHEN rate_limits.window_start <= $4 THEN $3 \
+                           ELSE rate_limits.window_start END, \
+       last_at = $3 \
+     RETURNING key, window_start, count, last_at";
+
+/// Adds $2 hits to key $1 (now $3, a window that started at or before $4
+/// is over), on Postgres.
+static UPSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO rate_limits (key, window_start, count, last_at) \
+         VALUES ($1, $3, $2, $3) {ON_CONFLICT}"
+    )
+});
+
+/// The same for SQLite, whose numbered parameters are `?N` (`$N` is a
+/// named one there).
+pub(super) fn upsert_sqlite() -> String {
+    UPSERT.replace('$', "?")
 }
 
 impl Counter {
@@ -39,18 +68,13 @@ impl Repo {
         now: NaiveDateTime,
         expired_before: NaiveDateTime,
     ) -> Result<Counter, StorageError> {
-        use diesel::sql_types::{Text, Timestamp};
-        const UPSERT: &str = "INSERT INTO rate_limits (key, window_start, count, last_at) VALUES ($1, $2, 1, $2) \
-             ON CONFLICT (key) DO UPDATE SET \
-               count = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.count + 1 END, \
-               window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END, \
-               last_at = $2 \
-             RETURNING window_start, count, last_at";
+        use diesel::sql_types::{Integer, Text, Timestamp};
         let counter = match &self.pools {
             Pools::Postgres(pool) => {
                 let mut conn = pool.get().await?;
-                diesel::sql_query(UPSERT)
+                diesel::sql_query(UPSERT.as_str())
                     .bind::<Text, _>(key)
+                    .bind::<Integer, _>(1)
                     .bind::<Timestamp, _>(now)
                     .bind::<Timestamp, _>(expired_before)
                     .get_result(&mut conn)
@@ -58,8 +82,9 @@ impl Repo {
             }
             Pools::Sqlite(pool) => {
                 let mut conn = pool.get().await?;
-                diesel::sql_query(UPSERT.replace('$', "?"))
+                diesel::sql_query(upsert_sqlite())
                     .bind::<Text, _>(key)
+                    .bind::<Integer, _>(1)
                     .bind::<Timestamp, _>(now)
                     .bind::<Timestamp, _>(expired_before)
                     .get_result(&mut conn)
