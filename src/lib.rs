@@ -17,7 +17,6 @@ pub mod mailer;
 pub mod messages;
 pub mod metrics;
 pub mod outbox;
-pub mod pages;
 pub mod password;
 pub mod reset;
 pub mod routes;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::body::{Body, Field, FieldValue, Problems};
-use super::openapi::InternalRefusals;
+use super::refusals::InternalRefusals;
 use super::service_auth::ServiceCaller;
 use super::state::AppState;
 use crate::domain::{EmailAddress, OutboxId, UserId};
@@ -186,7 +186,7 @@ fn is_bcrypt_hash(hash: &str) -> bool {
     responses(
         (status = 200, description = "Updated", body = UserView),
         (status = 201, description = "Created", body = UserView),
-        (status = 409, description = "email_taken: another user has the address", content_type = "application/problem+json", body = super::openapi::Problem),
+        (status = 409, description = "email_taken: another user has the address", content_type = "application/problem+json", body = super::refusals::Problem),
         InternalRefusals,
     )
 )]
@@ -268,7 +268,7 @@ async fn put_user(
     security(("service_key" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = super::openapi::Problem),
+        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = super::refusals::Problem),
         InternalRefusals,
     )
 )]
@@ -295,7 +295,7 @@ async fn delete_user(
     security(("service_key" = [])),
     responses(
         (status = 204, description = "Revoked (also when there was none)"),
-        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = super::openapi::Problem),
+        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = super::refusals::Problem),
         InternalRefusals,
     )
 )]
@@ -325,8 +325,8 @@ async fn revoke_tokens(
     responses(
         (status = 201, description = "delivery link: the link, nothing emailed", body = ResetLink),
         (status = 202, description = "delivery email: queued", body = ResetEmailQueued),
-        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = super::openapi::Problem),
-        (status = 409, description = "user_disabled", content_type = "application/problem+json", body = super::openapi::Problem),
+        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = super::refusals::Problem),
+        (status = 409, description = "user_disabled", content_type = "application/problem+json", body = super::refusals::Problem),
         InternalRefusals,
     )
 )]
@@ -495,7 +495,7 @@ fn record_view(record: DeliveryRecord) -> ResetRequestRecord {
     security(("service_key" = [])),
     responses(
         (status = 200, description = "The delivery record", body = ResetRequestRecord),
-        (status = 404, description = "reset_request_not_found: no emailed reset has this id (or it was pruned)", content_type = "application/problem+json", body = super::openapi::Problem),
+        (status = 404, description = "reset_request_not_found: no emailed reset has this id (or it was pruned)", content_type = "application/problem+json", body = super::refusals::Problem),
         InternalRefusals,
     )
 )]

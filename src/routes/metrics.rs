@@ -22,7 +22,7 @@ use crate::error::ApiError;
     tag = "operations",
     responses(
         (status = 200, description = "Prometheus text exposition format 0.0.4", content_type = "text/plain", body = String),
-        (status = 503, description = "unavailable: the database (for the outbox gauges)", content_type = "application/problem+json", body = super::openapi::Problem),
+        (status = 503, description = "unavailable: the database (for the outbox gauges)", content_type = "application/problem+json", body = super::refusals::Problem),
     )
 )]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -7,19 +7,23 @@ mod health;
 mod internal;
 mod metrics;
 pub mod openapi;
+pub mod pages;
+pub(crate) mod refusals;
 mod reset;
 pub mod service_auth;
 mod state;
 
 use actix_cors::Cors;
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 
 use crate::error::ApiError;
 
 pub use body::json_config;
 pub use deadline::body_deadline;
 pub use metrics::observe;
+pub(crate) use refusals::method_not_allowed;
+pub use refusals::not_found;
 pub use state::AppState;
 
 /// Every route. The public API lives under /api/auth (each path with and
@@ -35,7 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
             false,
             web::get().to(openapi::openapi_json),
         ))
-        .configure(crate::pages::configure)
+        .configure(pages::configure)
         .service(
             web::scope("/api/auth")
                 .wrap(cors(cors_origins))
@@ -116,14 +120,6 @@ async fn cors_refusal_as_problem(
         }
         Err(e) => Err(e),
     }
-}
-
-pub(crate) async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
-}
-
-pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound)
 }
 
 #[cfg(test)]

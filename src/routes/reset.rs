@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::body::{Body, Field, Problems};
-use super::openapi::PublicRefusals;
+use super::refusals::PublicRefusals;
 use super::state::AppState;
 use crate::domain::EmailAddress;
 use crate::error::ApiError;

@@ -4,9 +4,9 @@ use std::net::IpAddr;
 
 use actix_web::HttpRequest;
 
+use super::pages::Pages;
 use crate::config::Settings;
 use crate::i18n::Locale;
-use crate::pages::Pages;
 use crate::reset::Actions;
 
 /// Shared by all HTTP workers.

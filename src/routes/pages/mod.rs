@@ -261,7 +261,7 @@ pub(crate) async fn forgot_form(state: web::Data<AppState>, req: HttpRequest) ->
     request_body(content = ForgotForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The same page for every address: check your email", content_type = "text/html", body = String),
-        crate::routes::openapi::FormRefusals,
+        crate::routes::refusals::FormRefusals,
     )
 )]
 pub(crate) async fn forgot_submit(
@@ -368,7 +368,7 @@ pub(crate) struct ResetForm {
     request_body(content = ResetForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Done (or the link cannot be used)", content_type = "text/html", body = String),
-        crate::routes::openapi::FormRefusals,
+        crate::routes::refusals::FormRefusals,
     )
 )]
 pub(crate) async fn reset_submit(
@@ -432,7 +432,7 @@ pub(crate) struct PasswordVerdict {
     request_body = CheckBody,
     responses(
         (status = 200, description = "The verdict", body = PasswordVerdict),
-        crate::routes::openapi::PublicRefusals,
+        crate::routes::refusals::PublicRefusals,
     )
 )]
 pub(crate) async fn check_password(
