@@ -1,6 +1,5 @@
-//! The internal API for backend services: provision users, start resets,
-//! revoke links. Callers are authenticated (service_auth), so unlike the
-//! public API these answers may say whether a user exists.
+//! `/internal/v1/reset-requests`: start a reset (emailed, or a link for a
+//! support tool), and read back what became of an emailed one.
 
 use actix_web::{HttpResponse, web};
 use chrono::SecondsFormat;
@@ -8,58 +7,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::body::{Body, Field, FieldValue, Problems};
-use super::refusals::InternalRefusals;
-use super::service_auth::ServiceCaller;
-use super::state::AppState;
+use super::time;
 use crate::domain::{EmailAddress, OutboxId, UserId};
 use crate::error::ApiError;
-use crate::i18n::Locale;
-use crate::reset::{Delivery, DeliveryRecord, DeliveryState, NewUserRequest, Target};
-use crate::storage::users::User;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/v1/users/{id}")
-            .route(web::put().to(put_user))
-            .route(web::delete().to(delete_user))
-            .default_service(web::to(super::method_not_allowed)),
-    )
-    .service(
-        web::resource("/v1/users/{id}/reset-tokens")
-            .route(web::delete().to(revoke_tokens))
-            .default_service(web::to(super::method_not_allowed)),
-    )
-    .service(
-        web::resource("/v1/reset-requests")
-            .route(web::post().to(create_reset_request))
-            .default_service(web::to(super::method_not_allowed)),
-    )
-    .service(
-        web::resource("/v1/reset-requests/{id}")
-            .route(web::get().to(reset_request_record))
-            .default_service(web::to(super::method_not_allowed)),
-    );
-}
-
-#[derive(Deserialize, Default, ToSchema)]
-pub struct PutUserBody {
-    #[schema(value_type = String, required = true, format = Email, min_length = 1, max_length = 254)]
-    #[serde(default)]
-    email: Field<String>,
-    /// A bcrypt hash the service computed ($2b$..., 60 characters); never a
-    /// plain password. Absent: the user has no password yet.
-    #[schema(value_type = Option<String>, min_length = 60, max_length = 60, pattern = r"^\$2[aby]\$")]
-    #[serde(default)]
-    password_hash: Field<String>,
-    #[schema(value_type = Option<bool>)]
-    #[serde(default)]
-    disabled: Field<bool>,
-    /// The language of the user's emails and pages.
-    #[schema(value_type = Option<String>, example = "de")]
-    #[serde(default)]
-    locale: Field<String>,
-}
+use crate::reset::{Delivery, DeliveryRecord, DeliveryState, Target};
+use crate::routes::body::{Body, Field, FieldValue, Problems};
+use crate::routes::refusals::InternalRefusals;
+use crate::routes::service_auth::ServiceCaller;
+use crate::routes::state::AppState;
 
 /// Exactly one of `email` and `user_id`.
 #[derive(Deserialize, Default, ToSchema)]
@@ -88,23 +43,6 @@ pub struct ResetRequestBody {
 pub enum DeliveryName {
     Email,
     Link,
-}
-
-/// A user as the internal API shows it (never its hash).
-#[derive(Serialize, ToSchema)]
-pub struct UserView {
-    #[schema(value_type = String)]
-    id: crate::domain::UserId,
-    email: String,
-    disabled: bool,
-    has_password: bool,
-    locale: Option<String>,
-    #[schema(format = DateTime)]
-    password_changed_at: Option<String>,
-    #[schema(format = DateTime)]
-    created_at: String,
-    #[schema(format = DateTime)]
-    updated_at: String,
 }
 
 /// A reset started by email.
@@ -143,176 +81,6 @@ impl FieldValue for DeliveryField {
     }
 }
 
-/// A stored UTC time as the internal API shows it (RFC 3339, seconds).
-fn time(t: chrono::NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn user_view(user: &User) -> UserView {
-    UserView {
-        id: user.id.clone(),
-        email: user.email.clone(),
-        disabled: user.disabled,
-        has_password: user.password_hash.is_some(),
-        locale: user.locale.clone(),
-        password_changed_at: user.password_changed_at.map(time),
-        created_at: time(user.created_at),
-        updated_at: time(user.updated_at),
-    }
-}
-
-fn path_user_id(raw: &str) -> Result<UserId, ApiError> {
-    UserId::parse(raw).map_err(|why| ApiError::field("id", why.to_string()))
-}
-
-/// A bcrypt hash in modular crypt format (`$2b$12$...`, 60 characters).
-fn is_bcrypt_hash(hash: &str) -> bool {
-    hash.len() == 60
-        && ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p))
-        && hash.parse::<bcrypt::HashParts>().is_ok()
-}
-
-/// Create or update a user
-///
-/// Changing the email, disabling, or a new hash revokes the user's
-/// outstanding links.
-#[utoipa::path(
-    put,
-    path = "/internal/v1/users/{id}",
-    tag = "internal",
-    params(("id" = String, Path, description = "Your system's user id", min_length = 1, max_length = 255)),
-    request_body = PutUserBody,
-    security(("service_key" = [])),
-    responses(
-        (status = 200, description = "Updated", body = UserView),
-        (status = 201, description = "Created", body = UserView),
-        (status = 409, description = "email_taken: another user has the address", content_type = "application/problem+json", body = super::refusals::Problem),
-        InternalRefusals,
-    )
-)]
-async fn put_user(
-    state: web::Data<AppState>,
-    caller: web::ReqData<ServiceCaller>,
-    path: web::Path<String>,
-    Body(body): Body<PutUserBody>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path_user_id(&path)?;
-    let mut problems = Problems::default();
-    let raw_email = problems.required("email", body.email);
-    let email = problems.parsed("email", raw_email.as_deref().map(EmailAddress::parse));
-    let password_hash = match body.password_hash {
-        Field::Given(hash) if is_bcrypt_hash(&hash) => Some(Some(hash)),
-        Field::Missing => Some(None),
-        _ => {
-            problems.add(
-                "password_hash",
-                "Must be a bcrypt hash ($2b$..., 60 characters), never a plain password.",
-            );
-            None
-        }
-    };
-    let disabled = problems.optional("disabled", body.disabled);
-    let locale = match body.locale {
-        Field::Missing => Some(None),
-        Field::Given(raw) if Locale::parse(&raw).is_some() => Some(Locale::parse(&raw)),
-        _ => {
-            problems.add(
-                "locale",
-                format!(
-                    "Must be one of: {}.",
-                    Locale::all()
-                        .iter()
-                        .map(Locale::tag)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            );
-            None
-        }
-    };
-    let (email, password_hash, disabled, locale) =
-        problems.finish((|| Some((email?, password_hash?, disabled?, locale?)))())?;
-    let request = NewUserRequest {
-        id,
-        email,
-        password_hash,
-        disabled,
-        locale,
-    };
-    let done = state.actions.provision_user(&request).await?;
-    log::info!(
-        "internal API: {} {} user {}{}",
-        caller.0,
-        if done.created { "created" } else { "updated" },
-        request.id,
-        if done.links_revoked {
-            "; outstanding reset links revoked"
-        } else {
-            ""
-        }
-    );
-    let body = user_view(&done.user);
-    Ok(if done.created {
-        HttpResponse::Created().json(body)
-    } else {
-        HttpResponse::Ok().json(body)
-    })
-}
-
-/// Delete a user and its links
-#[utoipa::path(
-    delete,
-    path = "/internal/v1/users/{id}",
-    tag = "internal",
-    params(("id" = String, Path, description = "Your system's user id", min_length = 1, max_length = 255)),
-    security(("service_key" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = super::refusals::Problem),
-        InternalRefusals,
-    )
-)]
-async fn delete_user(
-    state: web::Data<AppState>,
-    caller: web::ReqData<ServiceCaller>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path_user_id(&path)?;
-    state.actions.delete_user(&id).await?;
-    log::info!(
-        "internal API: {} deleted user {id} and its reset links",
-        caller.0
-    );
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// Revoke every outstanding link of a user
-#[utoipa::path(
-    delete,
-    path = "/internal/v1/users/{id}/reset-tokens",
-    tag = "internal",
-    params(("id" = String, Path, description = "Your system's user id", min_length = 1, max_length = 255)),
-    security(("service_key" = [])),
-    responses(
-        (status = 204, description = "Revoked (also when there was none)"),
-        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = super::refusals::Problem),
-        InternalRefusals,
-    )
-)]
-async fn revoke_tokens(
-    state: web::Data<AppState>,
-    caller: web::ReqData<ServiceCaller>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path_user_id(&path)?;
-    let revoked = state.actions.revoke_links(&id).await?;
-    log::info!(
-        "internal API: {} revoked {revoked} reset link(s) of user {id}",
-        caller.0
-    );
-    Ok(HttpResponse::NoContent().finish())
-}
-
 /// Start a reset for a user
 ///
 /// By email (sent through the outbox) or as a link returned to the caller.
@@ -325,12 +93,12 @@ async fn revoke_tokens(
     responses(
         (status = 201, description = "delivery link: the link, nothing emailed", body = ResetLink),
         (status = 202, description = "delivery email: queued", body = ResetEmailQueued),
-        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = super::refusals::Problem),
-        (status = 409, description = "user_disabled", content_type = "application/problem+json", body = super::refusals::Problem),
+        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = crate::routes::refusals::Problem),
+        (status = 409, description = "user_disabled", content_type = "application/problem+json", body = crate::routes::refusals::Problem),
         InternalRefusals,
     )
 )]
-async fn create_reset_request(
+pub(crate) async fn create_reset_request(
     state: web::Data<AppState>,
     caller: web::ReqData<ServiceCaller>,
     Body(body): Body<ResetRequestBody>,
@@ -495,11 +263,11 @@ fn record_view(record: DeliveryRecord) -> ResetRequestRecord {
     security(("service_key" = [])),
     responses(
         (status = 200, description = "The delivery record", body = ResetRequestRecord),
-        (status = 404, description = "reset_request_not_found: no emailed reset has this id (or it was pruned)", content_type = "application/problem+json", body = super::refusals::Problem),
+        (status = 404, description = "reset_request_not_found: no emailed reset has this id (or it was pruned)", content_type = "application/problem+json", body = crate::routes::refusals::Problem),
         InternalRefusals,
     )
 )]
-async fn reset_request_record(
+pub(crate) async fn reset_request_record(
     state: web::Data<AppState>,
     caller: web::ReqData<ServiceCaller>,
     path: web::Path<String>,

@@ -1,0 +1,78 @@
+//! The "send me a link" page: the same request as the JSON API's
+//! forgot-password, answered with the same page whatever the account.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{View, form_fields};
+use crate::domain::{EmailAddress, FieldErrors};
+use crate::routes::AppState;
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(default)]
+pub(crate) struct ForgotForm {
+    email: String,
+}
+
+/// The forgot-password page
+#[utoipa::path(
+    method(get, head),
+    path = "/forgot-password",
+    tag = "pages",
+    responses((status = 200, description = "The form", content_type = "text/html", body = String))
+)]
+pub(crate) async fn forgot_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let view = View::new(&state, &req);
+    view.render(
+        StatusCode::OK,
+        "forgot.html",
+        context! { email => "", errors => context! {} },
+    )
+}
+
+/// Ask for a link from the page
+///
+/// The same page whatever the account (and the same work: one queued row).
+/// A same-origin form post (a cross-site one is refused).
+#[utoipa::path(
+    post,
+    path = "/forgot-password",
+    tag = "pages",
+    request_body(content = ForgotForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The same page for every address: check your email", content_type = "text/html", body = String),
+        crate::routes::refusals::FormRefusals,
+    )
+)]
+pub(crate) async fn forgot_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let view = View::new(&state, &req);
+    let form: ForgotForm = match form_fields(&req, &body) {
+        Ok(form) => form,
+        Err(status) => return view.error(status, "page-error-title", None),
+    };
+    let email = match EmailAddress::parse(&form.email) {
+        Ok(email) => email,
+        Err(why) => {
+            let errors = FieldErrors::from([("email".to_owned(), vec![why.to_string()])]);
+            return view.render(
+                StatusCode::BAD_REQUEST,
+                "forgot.html",
+                context! { email => form.email, errors => errors },
+            );
+        }
+    };
+    match state
+        .actions
+        .request_link(&email, state.client_ip(&req), Some(&view.locale))
+        .await
+    {
+        Ok(()) => view.render(StatusCode::OK, "sent.html", context! {}),
+        Err(e) => view.refusal(e),
+    }
+}

@@ -1,0 +1,168 @@
+//! The "set a new password" page: the form for a usable link (or a page
+//! that says the link cannot be used), its post, and the live password
+//! feedback. The same checks as the JSON API.
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{View, form_fields};
+use crate::domain::{EntryProblem, FieldErrors, PasswordProblem};
+use crate::i18n::Locale;
+use crate::reset::ResetError;
+use crate::routes::AppState;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct LinkQuery {
+    /// The JWT from the email.
+    token: Option<String>,
+}
+
+/// The form for a usable link; for any other, a page that says so and
+/// offers a new link. Consumes nothing.
+#[utoipa::path(
+    method(get, head),
+    path = "/reset-password",
+    tag = "pages",
+    params(LinkQuery),
+    responses(
+        (status = 200, description = "The new-password form (or, for HEAD and unusable links, a page saying the link cannot be used)", content_type = "text/html", body = String),
+        (status = 400, description = "No token", content_type = "text/html", body = String),
+        (status = 429, description = "Too many invalid links from this address", content_type = "text/html", body = String),
+        (status = 503, description = "Try again later", content_type = "text/html", body = String),
+    )
+)]
+pub(crate) async fn reset_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<LinkQuery>,
+) -> HttpResponse {
+    let view = View::new(&state, &req);
+    let Some(token) = query.token.as_deref().filter(|t| !t.is_empty()) else {
+        return view.render(StatusCode::BAD_REQUEST, "invalid.html", context! {});
+    };
+    if req.method() == Method::HEAD {
+        // Scanners probe with HEAD: nothing is checked, counted or consumed.
+        return view.render(StatusCode::OK, "invalid.html", context! {});
+    }
+    match state.actions.check_link(token, state.client_ip(&req)).await {
+        Ok(_) => reset_page(&view, StatusCode::OK, token, &FieldErrors::new()),
+        Err(e) => view.refusal(e),
+    }
+}
+
+fn reset_page(
+    view: &View<'_>,
+    status: StatusCode,
+    token: &str,
+    errors: &FieldErrors,
+) -> HttpResponse {
+    view.render(
+        status,
+        "reset.html",
+        context! {
+            token => token,
+            errors => errors,
+            min_length => view.state.settings().password_min_length,
+        },
+    )
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(default)]
+pub(crate) struct ResetForm {
+    token: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+/// Set a new password from the page
+#[utoipa::path(
+    post,
+    path = "/reset-password",
+    tag = "pages",
+    request_body(content = ResetForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done (or the link cannot be used)", content_type = "text/html", body = String),
+        crate::routes::refusals::FormRefusals,
+    )
+)]
+pub(crate) async fn reset_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let view = View::new(&state, &req);
+    let form: ResetForm = match form_fields(&req, &body) {
+        Ok(form) => form,
+        Err(status) => return view.error(status, "page-error-title", None),
+    };
+    match state
+        .actions
+        .complete_reset(
+            &form.token,
+            &form.new_password,
+            &form.confirm_password,
+            state.client_ip(&req),
+            Some(&view.locale),
+        )
+        .await
+    {
+        Ok(_) => view.render(StatusCode::OK, "done.html", context! {}),
+        // The link stays usable: the form again, each reason by its field.
+        Err(ResetError::WeakPassword(problems)) => {
+            let errors = FieldErrors::from([(
+                "new_password".to_owned(),
+                PasswordProblem::messages(&problems, &view.locale),
+            )]);
+            reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors)
+        }
+        Err(ResetError::Entry(problems)) => {
+            let errors = EntryProblem::field_errors(&problems, &view.locale);
+            reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors)
+        }
+        Err(e) => view.refusal(e),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct CheckBody {
+    token: String,
+    new_password: String,
+}
+
+/// What the policy says of a password.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct PasswordVerdict {
+    /// Empty when the password would be accepted; else each reason, in the
+    /// reader's language.
+    problems: Vec<String>,
+}
+
+/// The password policy's verdict for the page's live feedback: the same
+/// check as the final post, for a usable link only. Consumes nothing.
+#[utoipa::path(
+    post,
+    path = "/reset-password/check",
+    tag = "pages",
+    request_body = CheckBody,
+    responses(
+        (status = 200, description = "The verdict", body = PasswordVerdict),
+        crate::routes::refusals::PublicRefusals,
+    )
+)]
+pub(crate) async fn check_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<CheckBody>,
+) -> Result<HttpResponse, crate::error::ApiError> {
+    let problems = state
+        .actions
+        .password_problems(&body.token, &body.new_password, state.client_ip(&req))
+        .await?;
+    let locale = state.requested_locale(&req).unwrap_or_else(Locale::english);
+    let problems = PasswordProblem::messages(&problems, &locale);
+    Ok(HttpResponse::Ok().json(PasswordVerdict { problems }))
+}
