@@ -2,6 +2,7 @@
 //! written once inside `with_conn!`, which type-checks it against both
 //! backends. Nothing outside this module sees diesel.
 
+mod error;
 pub mod group_commit;
 pub mod leases;
 pub mod outbox;
@@ -11,13 +12,17 @@ mod rows;
 pub mod schema;
 mod tls;
 pub mod tokens;
+mod url;
 pub mod users;
+
+pub use error::{BatchFailed, StorageError};
+pub use url::{Backend, DatabaseUrl, InvalidDatabaseUrl};
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::SqliteConnection;
-use diesel_async::pooled_connection::deadpool::{Pool, PoolError};
+use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
@@ -32,129 +37,6 @@ pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 const POOL_TIMEOUT: Duration = Duration::from_secs(10);
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-
-/// Where the data lives, parsed from `DATABASE_URL`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DatabaseUrl {
-    Postgres(String),
-    Sqlite(PathBuf),
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum InvalidDatabaseUrl {
-    #[error("not a valid Postgres URL: {0}")]
-    Postgres(#[source] tokio_postgres::Error),
-    #[error("a SQLite URL needs a file path, e.g. sqlite://pwreset.db")]
-    NoSqlitePath,
-    #[error("expected postgres://USER@HOST/DB or sqlite://PATH")]
-    UnknownScheme,
-}
-
-impl DatabaseUrl {
-    pub fn parse(raw: &str) -> Result<Self, InvalidDatabaseUrl> {
-        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            tls::split_sslmode(raw)
-                .0
-                .parse::<tokio_postgres::Config>()
-                .map_err(InvalidDatabaseUrl::Postgres)?;
-            return Ok(Self::Postgres(raw.to_owned()));
-        }
-        if let Some(path) = raw.strip_prefix("sqlite://") {
-            let path = path.split('?').next().unwrap_or_default();
-            if path.is_empty() || path == ":memory:" {
-                return Err(InvalidDatabaseUrl::NoSqlitePath);
-            }
-            return Ok(Self::Sqlite(PathBuf::from(path)));
-        }
-        Err(InvalidDatabaseUrl::UnknownScheme)
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            Self::Postgres(_) => Backend::Postgres,
-            Self::Sqlite(_) => Backend::Sqlite,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StorageError {
-    #[error("database pool: {0}")]
-    Pool(#[from] deadpool::managed::BuildError),
-    #[error("database connection pool: {0}")]
-    Checkout(#[from] PoolError),
-    #[error("database TLS setup: {0}")]
-    Tls(#[from] tls::TlsError),
-    #[error("database query: {0}")]
-    Query(#[from] diesel::result::Error),
-    #[error("database connection: {0}")]
-    Connection(#[from] diesel::ConnectionError),
-    #[error("migrations: {0}")]
-    Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
-    #[error("cannot serialize an outbox payload: {0}")]
-    Payload(#[source] serde_json::Error),
-    #[error("cannot create the SQLite file: {0}")]
-    File(#[source] std::io::Error),
-    #[error(transparent)]
-    Batch(#[from] group_commit::BatchFailed),
-    #[error("the forgot-password writer has stopped")]
-    WriterStopped,
-    /// The batch statement answered rows that do not fit the batch it was
-    /// given (a bug in the statement): the whole batch fails.
-    #[error("the forgot-password batch's answer does not match the batch: {0}")]
-    BatchAnswer(&'static str),
-}
-
-impl StorageError {
-    /// The database cannot be reached (down, restarting, connection cut), as
-    /// opposed to a query it refused: the first is retried later, the second
-    /// is a bug.
-    pub fn is_unavailable(&self) -> bool {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match self {
-            // A failed batch fails every request in it alike, whatever the
-            // cause (logged once by the writer): each may simply try again.
-            Self::Checkout(_)
-            | Self::Connection(_)
-            | Self::Pool(_)
-            | Self::Batch(_)
-            | Self::WriterStopped => true,
-            Self::Query(Error::DatabaseError(
-                DatabaseErrorKind::UnableToSendCommand
-                | DatabaseErrorKind::ClosedConnection
-                | DatabaseErrorKind::ReadOnlyTransaction,
-                _,
-            )) => true,
-            // Postgres's class 57 (operator intervention: shutdown, restart,
-            // database dropped), a full disk (53100) or a read-only database
-            // (25006), and SQLite's full or read-only file, reach diesel as
-            // "Unknown" with these texts: all pass once an operator acts.
-            Self::Query(Error::DatabaseError(DatabaseErrorKind::Unknown, info)) => {
-                let message = info.message();
-                UNAVAILABLE_MESSAGES.iter().any(|m| message.contains(m))
-            }
-            _ => false,
-        }
-    }
-}
-
-/// What the database says when it cannot take writes for now (see
-/// `StorageError::is_unavailable`).
-const UNAVAILABLE_MESSAGES: [&str; 7] = [
-    "terminating connection",
-    "read-only transaction",
-    "could not extend file",
-    "No space left on device",
-    "database or disk is full",
-    "attempt to write a readonly database",
-    "disk I/O error",
-];
 
 #[derive(Clone)]
 pub(crate) enum Pools {
