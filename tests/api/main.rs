@@ -5,6 +5,7 @@
 mod helpers;
 
 mod address;
+mod architecture;
 mod bad_input;
 mod breach;
 mod browser;
