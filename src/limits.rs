@@ -20,7 +20,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use crate::clock::Clock;
 use crate::config::RateLimitSettings;
 use crate::config::vars::{self, Var};
-use crate::domain::{AccountEmailLimit, EmailAddress, network_of};
+use crate::domain::{AccountEmailLimit, EmailAddress, owner_network};
 use crate::metrics::Metrics;
 use crate::storage::group_commit::{Hit, Written};
 use crate::storage::rate_limits::Counter;
@@ -97,7 +97,7 @@ impl LimitedAction {
                 format!(
                     "forgot:email:{}:{}",
                     sha256_hex(email.as_str()),
-                    ip.map(network_of).unwrap_or_default()
+                    ip.map(owner_network).unwrap_or_default()
                 )
             }),
             Self::TokenFailures => ip.map(|ip| format!("token-failures:ip:{}", ip_limit_key(ip))),
@@ -266,9 +266,12 @@ impl Limiter {
         let limit = action.metric_label().unwrap_or("other");
         // Rounded up: a client that waits this long is let through.
         let secs = (wait.num_milliseconds().max(1) as u64).div_ceil(1000);
+        // The log names the variable an operator would raise.
         log::warn!(
-            "rate limit: {limit} from {} refused for {secs} s",
-            ip.map_or_else(|| "unknown address".to_owned(), |ip| ip.to_string())
+            "rate limit: {limit} from {} refused for {secs} s ({}={})",
+            ip.map_or_else(|| "unknown address".to_owned(), |ip| ip.to_string()),
+            action.var().name,
+            action.allowance(&self.settings)
         );
         self.metrics.rate_limited(limit);
         LimitError::Limited {

@@ -1,5 +1,6 @@
-//! The fixed metric families of DESIGN §8, registered once per process (one
-//! registry per `Application`, so apps in one test process do not mix).
+//! The fixed metric families (dashboards and alerts rely on their names),
+//! registered once per process (one registry per `Application`, so apps in
+//! one test process do not mix).
 //! Exposed at `GET /metrics` in Prometheus' text format by the `prometheus`
 //! crate; the outbox gauges are read from the database at scrape time, so
 //! every replica reports the shared queue.

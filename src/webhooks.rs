@@ -13,8 +13,8 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretSlice};
 
-use crate::delivery::{SendError, redact_url};
 use crate::messages::Webhook;
+use crate::send_error::{SendError, redact_url};
 
 /// `v1,<base64 HMAC-SHA256(secret, "{id}.{timestamp}.{body}")>`.
 pub fn sign(secret: &[u8], msg_id: &str, timestamp: i64, body: &str) -> String {

@@ -238,7 +238,7 @@ pub fn check_smtp_url(raw: &str) -> Result<String, String> {
         // where a URL keeps one, and could not be removed.
         return Err(SMTP_URL_FORMS.into());
     }
-    let shown = crate::delivery::redact_url(raw);
+    let shown = crate::send_error::redact_url(raw);
     let tls: Vec<String> = url
         .query_pairs()
         .filter(|(k, _)| k == "tls")

@@ -1,4 +1,4 @@
-//! How many reset emails an account may get in an hour (DESIGN §7): a few
+//! How many reset emails an account may get in an hour (the abuse rules): a few
 //! per client network, so requests from other networks never use up the
 //! allowance of the owner's own, and an overall ceiling across all networks,
 //! which bounds mail bombing. A pure rule; the worker applies it inside the
@@ -26,23 +26,26 @@ impl AccountEmailLimit {
         if recent.len() >= self.overall {
             return false;
         }
-        let mine = client_network(requester);
+        let mine = stored_owner_network(requester);
         recent
             .iter()
-            .filter(|r| client_network(r.as_deref()) == mine)
+            .filter(|r| stored_owner_network(r.as_deref()) == mine)
             .count()
             < self.per_network
     }
 }
 
-/// The network a client address belongs to for the owner's allowance:
-/// IPv4 /24, IPv6 /48 (a site). None when unknown.
-pub fn client_network(ip: Option<&str>) -> Option<String> {
-    ip?.parse::<IpAddr>().ok().map(network_of)
+/// `owner_network` of an address as stored with a token (text); None when
+/// unknown or unreadable.
+pub fn stored_owner_network(ip: Option<&str>) -> Option<String> {
+    ip?.parse::<IpAddr>().ok().map(owner_network)
 }
 
-/// The /24 or /48 of an address.
-pub fn network_of(ip: IpAddr) -> String {
+/// The network a client address belongs to for the owner's allowance (and
+/// the per-address forgot counter): IPv4 /24, IPv6 /48 (a site). Per-IP
+/// limits count a narrower unit (`limits::ip_limit_key`: IPv4 address,
+/// IPv6 /64).
+pub fn owner_network(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();

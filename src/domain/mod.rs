@@ -5,7 +5,7 @@ pub mod email;
 pub mod ids;
 pub mod password;
 
-pub use account_limit::{AccountEmailLimit, client_network, network_of};
+pub use account_limit::{AccountEmailLimit, owner_network, stored_owner_network};
 pub use email::{EmailAddress, InvalidEmail};
 pub use ids::{InvalidUserId, OutboxId, TokenHash, TokenId, UserId};
 pub use password::{EntryProblem, NewPassword, PasswordPolicy, PasswordProblem};

@@ -11,7 +11,7 @@ use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, json_str};
-use crate::delivery::SendError;
+use crate::send_error::SendError;
 
 pub struct GenericHttp {
     pub url: Url,

@@ -10,7 +10,7 @@ use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::Value;
 
 use super::{EmailMessage, Mailer, SendFuture};
-use crate::delivery::SendError;
+use crate::send_error::SendError;
 
 pub trait ProviderApi: Send + Sync {
     fn name(&self) -> &'static str;
@@ -20,7 +20,7 @@ pub trait ProviderApi: Send + Sync {
     /// Whether a refusal may pass later: by its status (`delivery::is_retryable`)
     /// unless the provider says more (SES answers throttling as 400).
     fn is_retryable(&self, status: StatusCode, _headers: &HeaderMap, _body: &str) -> bool {
-        crate::delivery::is_retryable(status)
+        crate::send_error::is_retryable(status)
     }
 }
 

@@ -19,7 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use crate::delivery::SendError;
+pub use crate::send_error::SendError;
 pub use file::FileMailer;
 pub use log_mailer::LogMailer;
 

@@ -8,7 +8,7 @@ use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, endpoint, json_str};
-use crate::delivery::SendError;
+use crate::send_error::SendError;
 
 pub struct Postmark {
     pub base_url: Url,

@@ -9,7 +9,7 @@ use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, endpoint, json_str};
-use crate::delivery::SendError;
+use crate::send_error::SendError;
 
 pub struct Resend {
     pub base_url: Url,

@@ -8,7 +8,7 @@ use url::Url;
 
 use super::EmailMessage;
 use super::http_api::{ProviderApi, endpoint};
-use crate::delivery::SendError;
+use crate::send_error::SendError;
 
 pub struct Sendgrid {
     pub base_url: Url,

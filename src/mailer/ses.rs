@@ -15,7 +15,7 @@ use url::Url;
 use super::EmailMessage;
 use super::http_api::{ProviderApi, endpoint, json_str};
 use crate::config::AwsCredentials;
-use crate::delivery::SendError;
+use crate::send_error::SendError;
 
 /// The signing name of SES (the service part of the credential scope).
 const SERVICE: &str = "ses";
@@ -130,7 +130,7 @@ impl ProviderApi for Ses {
     }
 
     fn is_retryable(&self, status: StatusCode, headers: &HeaderMap, body: &str) -> bool {
-        if crate::delivery::is_retryable(status) {
+        if crate::send_error::is_retryable(status) {
             return true;
         }
         if status != StatusCode::BAD_REQUEST {

@@ -8,7 +8,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use crate::storage::outbox::OutboxRow;
 
 const BACKOFF_BASE_SECS: u64 = 2;
-const BACKOFF_CAP_SECS: u64 = crate::delivery::MAX_RETRY_AFTER.as_secs();
+const BACKOFF_CAP_SECS: u64 = crate::send_error::MAX_RETRY_AFTER.as_secs();
 
 /// Why an attempt failed, as far as retrying is concerned.
 #[derive(Debug, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use chrono::NaiveDateTime;
 
 use super::policy::{self, Decision, Failure};
 use super::{OutboxWorker, Outcome};
-use crate::delivery::SendError;
 use crate::messages::OutboxPayload;
+use crate::send_error::SendError;
 use crate::storage::StorageError;
 use crate::storage::leases::Settlement;
 use crate::storage::outbox::OutboxRow;

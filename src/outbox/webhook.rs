@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 
 use super::{OutboxJob, OutboxWorker, Outcome, StepError};
-use crate::delivery::redact_url;
 use crate::messages::Webhook;
+use crate::send_error::redact_url;
 use crate::storage::outbox::OutboxRow;
 
 /// Signs and posts a `webhook` row.

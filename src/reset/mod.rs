@@ -9,15 +9,15 @@
 //! - `complete`: set the new password through a link, or as an operator;
 //! - `provision`: create, update, disable and delete users, revoke links;
 //! - `announce`: the notices and webhook events that follow a change;
-//! - `delivery`: what became of an emailed reset, and the event when one dies;
+//! - `record`: what became of an emailed reset, and the event when one dies;
 //! - `retention`: forgetting settled rows and dead tokens.
 
 mod announce;
 mod check;
 mod complete;
-mod delivery;
 mod issue;
 mod provision;
+mod record;
 mod request;
 mod retention;
 
@@ -27,9 +27,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 pub use check::LiveLink;
-pub use delivery::{DeliveryRecord, DeliveryState};
 pub use issue::{Delivery, IssuedLink, Target, UnusableLink};
 pub use provision::{NewUserRequest, Provisioned};
+pub use record::{DeliveryRecord, DeliveryState};
 pub use request::Fulfilled;
 pub use retention::PruneReport;
 
@@ -37,9 +37,9 @@ use crate::breach::{BreachCheck, BreachVerdict};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{EmailAddress, EntryProblem, NewPassword, PasswordPolicy, PasswordProblem};
+use crate::hasher::{HashError, PasswordHasher};
 use crate::limits::{LimitError, Limiter};
 use crate::metrics::Metrics;
-use crate::password::{HashError, PasswordHasher};
 use crate::storage::group_commit::GroupCommit;
 use crate::storage::{Repo, StorageError};
 use crate::tokens::TokenCodec;
@@ -165,10 +165,6 @@ impl Actions {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
-    }
-
-    pub fn limiter(&self) -> &Limiter {
-        &self.limiter
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {

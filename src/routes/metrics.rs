@@ -15,7 +15,7 @@ use crate::error::ApiError;
 /// The text exposition format; the outbox gauges are read from the database now.
 /// Prometheus metrics
 ///
-/// The families of DESIGN §8 in the Prometheus text format.
+/// The fixed metric families in the Prometheus text format.
 #[utoipa::path(
     get,
     path = "/metrics",

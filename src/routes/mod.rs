@@ -6,11 +6,11 @@ mod deadline;
 mod health;
 mod internal;
 mod metrics;
-pub mod openapi;
-pub mod pages;
+pub(crate) mod openapi;
+pub(crate) mod pages;
 pub(crate) mod refusals;
 mod reset;
-pub mod service_auth;
+pub(crate) mod service_auth;
 mod state;
 
 use actix_cors::Cors;

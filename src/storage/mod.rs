@@ -6,12 +6,12 @@ mod error;
 pub mod group_commit;
 pub mod leases;
 pub mod outbox;
-pub mod rate_limits;
+pub(crate) mod rate_limits;
 mod reusable;
 mod rows;
-pub mod schema;
+pub(crate) mod schema;
 mod tls;
-pub mod tokens;
+pub(crate) mod tokens;
 mod url;
 pub mod users;
 

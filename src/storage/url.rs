@@ -39,13 +39,6 @@ impl DatabaseUrl {
         }
         Err(InvalidDatabaseUrl::UnknownScheme)
     }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            Self::Postgres(_) => Backend::Postgres,
-            Self::Sqlite(_) => Backend::Sqlite,
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

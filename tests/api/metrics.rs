@@ -1,4 +1,4 @@
-//! `GET /metrics`: the fixed families of DESIGN §8 with bounded labels and no
+//! `GET /metrics`: the fixed families with bounded labels and no
 //! secrets, accepted by `promtool check metrics`, scraped by a real
 //! Prometheus; outbox gauges read from the shared database.
 

@@ -1,4 +1,4 @@
-//! The hosted pages (DESIGN §4): ask for a link, and set a new password
+//! The hosted pages: ask for a link, and set a new password
 //! through it, with no SPA at all. Plain HTML forms that work without
 //! JavaScript; the script only removes the token from the address bar and
 //! shows the server's password feedback as the person types. The same
@@ -20,7 +20,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use forgot::{forgot_form, forgot_submit};
-pub use render::{PageError, Pages};
+pub use render::Pages;
 use reset::{check_password, reset_form, reset_submit};
 
 use crate::error::{ApiError, ErrorCode};
