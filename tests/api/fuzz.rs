@@ -20,41 +20,27 @@ async fn schemathesis_finds_nothing_in_the_public_and_internal_api() {
     // Its example database goes to a folder of its own, not the checkout:
     // every run starts from the fixed seed alone.
     let workdir = tempfile::tempdir().unwrap();
-    let cwd = workdir.path().to_owned();
-    let run = move || {
-        std::process::Command::new(schemathesis)
-            .current_dir(cwd)
-            .args([
-                "run",
-                &document,
-                "--checks",
-                "not_a_server_error,status_code_conformance,content_type_conformance,\
+    let mut command = std::process::Command::new(schemathesis);
+    command
+        .current_dir(workdir.path())
+        .args([
+            "run",
+            &document,
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,\
              response_schema_conformance,response_headers_conformance",
-                "--header",
-                &key,
-                "--include-path-regex",
-                "^/(api|internal)/",
-                "--max-examples",
-                "50",
-                "--seed",
-                "20261124",
-                "--no-color",
-            ])
-            .env("SCHEMATHESIS_TELEMETRY", "false")
-            .output()
-    };
-    let output = tokio::task::spawn_blocking(run)
-        .await
-        .unwrap()
-        .expect("schemathesis runs");
-    let report = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success(),
-        "schemathesis found problems:\n{report}"
-    );
+            "--header",
+            &key,
+            "--include-path-regex",
+            "^/(api|internal)/",
+            "--max-examples",
+            "50",
+            "--seed",
+            "20261124",
+            "--no-color",
+        ])
+        .env("SCHEMATHESIS_TELEMETRY", "false");
+    let (passed, report) = run_tool(command).await;
+    assert!(passed, "schemathesis found problems:\n{report}");
     assert!(report.contains("passed"), "{report}");
 }

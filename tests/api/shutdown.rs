@@ -40,6 +40,15 @@ fn serve_with_grace(
         .unwrap()
 }
 
+/// Sends SIGTERM, as an orchestrator stopping the service would.
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 /// The exit status, once the process has ended (None past `limit`).
 async fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
     let deadline = tokio::time::Instant::now() + limit;
@@ -85,11 +94,7 @@ async fn sigterm_finishes_deliveries_in_hand_and_the_next_process_sends_the_rest
     })
     .await;
     assert_eq!(sending, Some(()), "the first process started sending");
-    let status = Command::new("kill")
-        .args(["-TERM", &first.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sigterm(&first);
     let exited = wait_exit(&mut first, Duration::from_secs(40)).await;
     let first_log = std::fs::read_to_string(logs.path().join("first.log")).unwrap();
     let Some(exited) = exited else {
@@ -166,11 +171,7 @@ async fn a_shutdown_cut_short_by_its_timeout_is_not_reported_as_clean() {
     })
     .await;
     assert_eq!(sending, Some(()), "the send started");
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sigterm(&child);
     let exited = wait_exit(&mut child, Duration::from_secs(20)).await;
     let text = std::fs::read_to_string(&log).unwrap();
     let Some(exited) = exited else {

@@ -21,6 +21,22 @@ async fn app_with_receivers(receivers: &[&MockServer]) -> TestApp {
     .await
 }
 
+/// A user provisioned by a service, whose password is then reset through
+/// a link the service asked for (one `password.reset.requested` and one
+/// `password.reset.completed` per receiver).
+async fn reset_through_a_service_link(app: &TestApp) {
+    app.put_user("u-1", json!({"email": "svc@example.com"}))
+        .await;
+    let link: Value = app
+        .service_reset(json!({"user_id": "u-1", "delivery": "link"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = link["token"].as_str().unwrap();
+    assert_eq!(app.reset(token, STRONG_PASSWORD).await.status(), 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_completed_reset_is_announced_with_a_verifiable_signature() {
     let receiver = MockServer::start().await;
@@ -97,20 +113,7 @@ async fn a_receiver_that_fails_then_recovers_gets_each_event_once() {
         .mount(&steady)
         .await;
     let app = app_with_receivers(&[&flaky, &steady]).await;
-    app.put_user("u-1", json!({"email": "svc@example.com"}))
-        .await;
-    let link: Value = app
-        .service_reset(json!({"user_id": "u-1", "delivery": "link"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        app.reset(link["token"].as_str().unwrap(), STRONG_PASSWORD)
-            .await
-            .status(),
-        200
-    );
+    reset_through_a_service_link(&app).await;
     for _ in 0..5 {
         app.deliver().await;
         app.clock.advance(30);
@@ -170,16 +173,7 @@ async fn a_receiver_that_cannot_be_reached_is_retried_with_the_cause_recorded() 
         env.insert("WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into());
     })
     .await;
-    app.put_user("u-1", json!({"email": "svc@example.com"}))
-        .await;
-    let link: Value = app
-        .service_reset(json!({"user_id": "u-1", "delivery": "link"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let token = link["token"].as_str().unwrap();
-    assert_eq!(app.reset(token, STRONG_PASSWORD).await.status(), 200);
+    reset_through_a_service_link(&app).await;
     app.deliver().await;
 
     let rows = app.repo().list_outbox(None, 100).await.unwrap();

@@ -20,6 +20,21 @@ pub fn required_tool(name: &str, install_hint: &str) -> Option<PathBuf> {
     found
 }
 
+/// Runs an outside tool off the async workers: whether it exited 0, and what
+/// it printed (standard output, then standard error).
+pub async fn run_tool(mut command: std::process::Command) -> (bool, String) {
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("the tool runs");
+    let report = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), report)
+}
+
 /// Whether this process may mount file systems (tests that need a full disk).
 pub fn may_mount(reason: &str) -> bool {
     // SAFETY-free check: root is uid 0; /proc/self/status says so on Linux.
