@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::clock::Clock;
 use crate::config::{ConfigError, Settings, vars};
 use crate::domain::{EmailAddress, OutboxId, PasswordProblem, UserId};
+use crate::flows::prune::Retention;
 use crate::i18n::Locale;
 use crate::mailer::templates::{Branding, Templates};
 use crate::messages::OutboxStatus;
@@ -154,14 +155,16 @@ pub async fn run(
         }
         Command::Outbox(command) => run_outbox(command, &settings()?, &clock).await?,
         Command::Prune => {
-            let actions = build_actions(settings()?, clock).await?;
-            let report = actions.prune().await.map_err(anyhow::Error::from)?;
+            let settings = settings()?;
+            let retention =
+                Retention::new(open_database(&settings).await?, clock, settings.retention);
+            let report = retention.prune().await.map_err(anyhow::Error::from)?;
             println!(
                 "deleted {} outbox row(s), {} token(s) and {} rate-limit key(s) older than RETENTION_SECS={}",
                 report.outbox_rows,
                 report.tokens,
                 report.rate_limit_keys,
-                actions.settings().retention.as_secs()
+                retention.keep_for().as_secs()
             );
         }
         Command::Mail(MailCommand::Preview { template, locale }) => {

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub(crate) mod error;
+pub mod flows;
 pub(crate) mod hasher;
 pub(crate) mod i18n;
 mod keyfile;

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use crate::breach::BreachCheck;
 use crate::clock::Clock;
 use crate::config::{MailProvider, Settings};
+use crate::flows::prune::Retention;
 use crate::mailer::templates::Templates;
 use crate::mailer::{self, Mailer};
 use crate::metrics::Metrics;
@@ -105,6 +106,11 @@ impl Application {
         )
         .context("building the webhook client")?;
         let actions = build_actions(settings, clock).await?;
+        let retention = Retention::new(
+            actions.repo().clone(),
+            actions.clock().clone(),
+            actions.settings().retention,
+        );
         let worker = OutboxWorker::new(
             actions.clone(),
             Couriers {
@@ -113,6 +119,7 @@ impl Application {
                 templates,
             },
             actions.worker_wake(),
+            retention,
         );
         let settings = actions.settings.clone();
         let pages = Pages::load(settings.page_template_dir.as_deref())?;

@@ -22,11 +22,12 @@ use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{Notify, watch};
 
 use crate::domain::OutboxId;
+use crate::flows::prune::{PruneReport, Retention};
 use crate::mailer::Mailer;
 use crate::mailer::templates::Templates;
 use crate::messages::OutboxKind;
 use crate::metrics::DeliveryOutcome;
-use crate::reset::{Actions, PruneReport};
+use crate::reset::Actions;
 use crate::storage::StorageError;
 use crate::storage::leases::Due;
 use crate::storage::outbox::OutboxRow;
@@ -82,14 +83,21 @@ pub struct Couriers {
 #[derive(Clone)]
 pub struct OutboxWorker {
     actions: Actions,
+    retention: Retention,
     couriers: Arc<Couriers>,
     wake: Arc<Notify>,
 }
 
 impl OutboxWorker {
-    pub fn new(actions: Actions, couriers: Couriers, wake: Arc<Notify>) -> Self {
+    pub fn new(
+        actions: Actions,
+        couriers: Couriers,
+        wake: Arc<Notify>,
+        retention: Retention,
+    ) -> Self {
         Self {
             actions,
+            retention,
             couriers: Arc::new(couriers),
             wake,
         }
@@ -173,10 +181,15 @@ impl OutboxWorker {
             .worker_alive(self.actions.clock().unix_secs());
     }
 
-    /// Retention (see `reset::retention`); a failure is logged and tried
+    /// The retention pass this worker runs (tests run it by hand).
+    pub fn retention(&self) -> &Retention {
+        &self.retention
+    }
+
+    /// Retention (`flows::prune`); a failure is logged and tried
     /// again at the next interval.
     pub async fn prune(&self) {
-        match self.actions.prune().await {
+        match self.retention.prune().await {
             Ok(report) if report == PruneReport::default() => {}
             Ok(report) => log::info!(
                 "retention: deleted {} outbox row(s), {} token(s), {} rate-limit key(s)",

@@ -10,7 +10,6 @@
 //! - `provision`: create, update, disable and delete users, revoke links;
 //! - `announce`: the notices and webhook events that follow a change;
 //! - `record`: what became of an emailed reset, and the event when one dies;
-//! - `retention`: forgetting settled rows and dead tokens.
 
 mod announce;
 mod check;
@@ -19,7 +18,6 @@ mod issue;
 mod provision;
 mod record;
 mod request;
-mod retention;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -31,7 +29,6 @@ pub use issue::{Delivery, IssuedLink, Target, UnusableLink};
 pub use provision::{NewUserRequest, Provisioned};
 pub use record::{DeliveryRecord, DeliveryState};
 pub use request::Fulfilled;
-pub use retention::PruneReport;
 
 use crate::breach::{BreachCheck, BreachVerdict};
 use crate::clock::Clock;

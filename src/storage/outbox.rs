@@ -1,7 +1,7 @@
 //! Queries on `outbox`, the durable queue of everything that leaves the
 //! service, outside the worker's leases (`leases.rs`): the fulfilment of a
-//! reset request, reading rows back, retrying a dead one, counts, listing
-//! and pruning.
+//! reset request, reading rows back, retrying a dead one, counts and
+//! listing.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -29,16 +29,6 @@ pub struct OutboxRow {
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
     pub give_up_at: Option<NaiveDateTime>,
-}
-
-/// Rows deleted per statement when pruning, so no prune holds locks long.
-const PRUNE_BATCH: i64 = 500;
-
-/// What one prune removed.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Pruned {
-    pub outbox_rows: usize,
-    pub tokens: usize,
 }
 
 /// What became of a reset request.
@@ -178,44 +168,6 @@ impl Repo {
                 .await?;
             (counts, oldest_due)
         }))
-    }
-
-    /// Deletes settled outbox rows (sent, done, dead) created before
-    /// `before`, and token rows used or expired before it, in batches.
-    pub async fn prune(&self, before: NaiveDateTime) -> Result<Pruned, StorageError> {
-        use super::schema::password_reset_tokens as t;
-        let mut pruned = Pruned::default();
-        // One batch of each per round, until both come back short.
-        loop {
-            let (rows, tokens) = with_conn!(self, |conn| {
-                let rows: Vec<OutboxId> = outbox::table
-                    .filter(outbox::status.ne(OutboxStatus::Pending))
-                    .filter(outbox::created_at.lt(before))
-                    .select(outbox::id)
-                    .limit(PRUNE_BATCH)
-                    .load(conn)
-                    .await?;
-                let tokens: Vec<crate::domain::TokenId> = t::table
-                    .filter(t::used_at.lt(before).or(t::expires_at.lt(before)))
-                    .select(t::id)
-                    .limit(PRUNE_BATCH)
-                    .load(conn)
-                    .await?;
-                (
-                    diesel::delete(outbox::table.filter(outbox::id.eq_any(&rows)))
-                        .execute(conn)
-                        .await?,
-                    diesel::delete(t::table.filter(t::id.eq_any(&tokens)))
-                        .execute(conn)
-                        .await?,
-                )
-            });
-            pruned.outbox_rows += rows;
-            pruned.tokens += tokens;
-            if (rows.max(tokens) as i64) < PRUNE_BATCH {
-                return Ok(pruned);
-            }
-        }
     }
 
     /// Rows newest first, optionally only those with `status` (operators'

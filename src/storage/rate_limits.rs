@@ -108,13 +108,4 @@ impl Repo {
                 .optional()?
         }))
     }
-
-    /// Forgets keys not hit since `before` (their windows are long over).
-    pub async fn prune_rate_limits(&self, before: NaiveDateTime) -> Result<usize, StorageError> {
-        Ok(with_conn!(self, |conn| {
-            diesel::delete(rate_limits::table.filter(rate_limits::last_at.lt(before)))
-                .execute(conn)
-                .await?
-        }))
-    }
 }

@@ -54,7 +54,7 @@ async fn settled_rows_and_dead_tokens_are_deleted_after_the_retention_period() {
     // New activity: a live link, and a request not yet handled.
     let fresh = app.request_link("fresh@example.com").await;
     app.forgot("idle@example.com").await;
-    let report = app.state.actions.prune().await.unwrap();
+    let report = app.worker.retention().prune().await.unwrap();
 
     assert_eq!(report.outbox_rows, old_rows, "every old settled row");
     assert_eq!(report.tokens, 2, "the used token and the expired one");
@@ -69,5 +69,8 @@ async fn settled_rows_and_dead_tokens_are_deleted_after_the_retention_period() {
         "pending rows are never pruned"
     );
     assert_eq!(app.validate(&fresh).await.status(), 200, "live tokens stay");
-    assert_eq!(app.state.actions.prune().await.unwrap(), Default::default());
+    assert_eq!(
+        app.worker.retention().prune().await.unwrap(),
+        Default::default()
+    );
 }

@@ -1,0 +1,10 @@
+//! The service's flows, one folder each, from its entry points down to its
+//! SQL, over the shared kernel (domain types, tokens, limits, storage
+//! plumbing, the mailer, metrics, clock). A flow takes what it needs when it
+//! is built, not a handle to everything. The flows not moved here yet still
+//! live in `routes/`, `reset/`, `outbox/` and `storage/`
+//! (docs/architecture.md).
+//!
+//! - `prune`: retention, what the service forgets and when.
+
+pub mod prune;
