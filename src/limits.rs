@@ -105,6 +105,7 @@ impl LimitedAction {
         }
     }
 }
+
 /// The longest a backoff can grow.
 const MAX_BACKOFF_SECS: u32 = 3600;
 
@@ -263,7 +264,9 @@ pub struct ForgotHits {
 impl Limiter {
     /// A refusal: logged, counted by its limit's label.
     fn limited(&self, action: LimitedAction, ip: Option<IpAddr>, wait: TimeDelta) -> LimitError {
-        let limit = action.metric_label().unwrap_or("other");
+        // Only the limits that refuse a client come here; the worker's
+        // per-account limits settle their rows silently.
+        let limit = action.metric_label().unwrap_or("per_account");
         // Rounded up: a client that waits this long is let through.
         let secs = (wait.num_milliseconds().max(1) as u64).div_ceil(1000);
         // The log names the variable an operator would raise.
