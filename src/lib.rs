@@ -10,6 +10,7 @@ pub mod domain;
 pub(crate) mod error;
 pub mod flows;
 pub(crate) mod hasher;
+pub mod http;
 pub(crate) mod i18n;
 mod keyfile;
 pub(crate) mod limits;

@@ -2,7 +2,8 @@
 //! several replicas enforce one limit. Every limit is per hour.
 //!
 //! - forgot-password: per client IP, and per normalized email address
-//!   whether or not an account has it, so a 429 says nothing about existence;
+//!   whether or not an account has it, so a 429 says nothing about existence
+//!   (judged with the request's write, in `flows::forgot`);
 //! - validate and reset: invalid tokens per client IP; past the allowance,
 //!   each further try must wait 1 s, 2 s, 4 s, ... after the last failure;
 //! - reset emails actually sent per account: enforced by the worker, silently.
@@ -22,7 +23,6 @@ use crate::config::RateLimitSettings;
 use crate::config::vars::{self, Var};
 use crate::domain::{AccountEmailLimit, EmailAddress, owner_network};
 use crate::metrics::Metrics;
-use crate::storage::group_commit::{Hit, Written};
 use crate::storage::rate_limits::Counter;
 use crate::storage::{Repo, StorageError};
 
@@ -90,7 +90,7 @@ impl LimitedAction {
     /// on. None for the per-account email limits, which are counted from
     /// the account's token rows, and when what the key needs is unknown.
     /// Addresses are hashed: the limit table is no list of emails.
-    fn counter_key(self, ip: Option<IpAddr>, email: Option<&EmailAddress>) -> Option<String> {
+    pub fn counter_key(self, ip: Option<IpAddr>, email: Option<&EmailAddress>) -> Option<String> {
         match self {
             Self::ForgotPerIp => ip.map(|ip| format!("forgot:ip:{}", ip_limit_key(ip))),
             Self::ForgotPerEmail => email.map(|email| {
@@ -145,50 +145,14 @@ impl Limiter {
         }
     }
 
-    /// The counters a forgot-password request counts against (none when
-    /// limits are off): its address and its IP. The storage counts both, even
-    /// when one is over, so neither can be probed, and writes the request
-    /// only if both are within their limits.
-    pub fn forgot_password_hits(&self, ip: Option<IpAddr>, email: &EmailAddress) -> ForgotHits {
-        if !self.settings.enabled {
-            return ForgotHits::default();
-        }
-        // Per address *and* client network: requests from other networks
-        // never use up the allowance of the owner's own.
-        let (actions, hits) = [LimitedAction::ForgotPerEmail, LimitedAction::ForgotPerIp]
-            .into_iter()
-            .filter_map(|action| {
-                let key = action.counter_key(ip, Some(email))?;
-                let limit = action.allowance(&self.settings);
-                Some((action, Hit { key, limit }))
-            })
-            .unzip();
-        ForgotHits { actions, hits }
+    /// Whether limits are on (`RATE_LIMIT_ENABLED`).
+    pub fn enabled(&self) -> bool {
+        self.settings.enabled
     }
 
-    /// The answer to a written forgot-password request: refused, with the
-    /// longest wait, if any of its counters went over.
-    pub fn forgot_password_verdict(
-        &self,
-        ip: Option<IpAddr>,
-        hits: &ForgotHits,
-        written: &Written,
-    ) -> Result<(), LimitError> {
-        let now = self.clock.now_naive();
-        let retry = hits
-            .actions
-            .iter()
-            .zip(&hits.hits)
-            .zip(&written.counters)
-            .filter(|((_, hit), counter)| !counter.is_within(hit.limit))
-            // Until the window's end: a client that waits this long finds a
-            // fresh window.
-            .map(|((action, _), counter)| (counter.window_start + WINDOW - now, *action))
-            .max();
-        match retry {
-            Some((wait, action)) => Err(self.limited(action, ip, wait)),
-            None => Ok(()),
-        }
+    /// How many an hour the settings allow for `action`.
+    pub fn allowance(&self, action: LimitedAction) -> u32 {
+        action.allowance(&self.settings)
     }
 
     /// Refuses a token check from an IP still inside its backoff.
@@ -254,16 +218,14 @@ fn ip_limit_key(ip: IpAddr) -> String {
     }
 }
 
-/// The counters a forgot-password request counts on, each with its limit.
-#[derive(Clone, Debug, Default)]
-pub struct ForgotHits {
-    actions: Vec<LimitedAction>,
-    pub hits: Vec<Hit>,
-}
-
 impl Limiter {
     /// A refusal: logged, counted by its limit's label.
-    fn limited(&self, action: LimitedAction, ip: Option<IpAddr>, wait: TimeDelta) -> LimitError {
+    pub fn limited(
+        &self,
+        action: LimitedAction,
+        ip: Option<IpAddr>,
+        wait: TimeDelta,
+    ) -> LimitError {
         // Only the limits that refuse a client come here; the worker's
         // per-account limits settle their rows silently.
         let limit = action.metric_label().unwrap_or("per_account");

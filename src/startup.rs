@@ -12,14 +12,16 @@ use tokio::sync::watch;
 use crate::breach::BreachCheck;
 use crate::clock::Clock;
 use crate::config::{MailProvider, Settings};
+use crate::flows::forgot::Forgot;
 use crate::flows::prune::Retention;
+use crate::http::page::Pages;
+use crate::http::{self, AppState};
 use crate::mailer::templates::Templates;
 use crate::mailer::{self, Mailer};
 use crate::metrics::Metrics;
 use crate::outbox::{Couriers, OutboxWorker};
 use crate::reset::Actions;
-use crate::routes::pages::Pages;
-use crate::routes::{self, AppState};
+use crate::routes;
 use crate::storage::{PoolOptions, Repo};
 use crate::tokens::TokenCodec;
 use crate::webhooks::WebhookSender;
@@ -123,6 +125,12 @@ impl Application {
         );
         let settings = actions.settings.clone();
         let pages = Pages::load(settings.page_template_dir.as_deref())?;
+        // Each flow moved to `flows/` gets what it needs here, once.
+        let forgot = web::Data::new(Forgot::new(
+            actions.repo().clone(),
+            actions.limiter.clone(),
+            actions.clock().clone(),
+        ));
         let state = web::Data::new(AppState { actions, pages });
 
         let listener = TcpListener::bind(settings.bind_addr)
@@ -145,13 +153,14 @@ impl Application {
                         format!("{} {}", req.method(), crate::log_safe::clean(req.path()))
                     }),
                 )
-                .wrap(actix_web::middleware::from_fn(routes::body_deadline))
+                .wrap(actix_web::middleware::from_fn(http::body_deadline))
                 // Outermost: counts every answer, refusals by the layers above included.
                 .wrap(actix_web::middleware::from_fn(routes::observe))
                 .app_data(app_state.clone())
-                .app_data(routes::json_config())
+                .app_data(forgot.clone())
+                .app_data(http::json_config())
                 .configure(|cfg| routes::configure(cfg, &app_state.settings().cors_allowed_origins))
-                .default_service(web::to(routes::not_found))
+                .default_service(web::to(http::not_found))
         })
         .workers(settings.http_workers)
         // Signals are ours (run_until_stopped), so the worker stops with the server.

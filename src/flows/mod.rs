@@ -5,6 +5,9 @@
 //! live in `routes/`, `reset/`, `outbox/` and `storage/`
 //! (docs/architecture.md).
 //!
+//! - `forgot`: someone asks for a link (the JSON API, the hosted page; the
+//!   group-committed write and its limit judgement);
 //! - `prune`: retention, what the service forgets and when.
 
+pub mod forgot;
 pub mod prune;

@@ -2,8 +2,8 @@
 //! same thing call the same function here; each owns one storage unit of work
 //! and enqueues typed outbox messages. Nothing here knows HTTP.
 //!
-//! - `request`: someone asks for a link (forgot-password), and the worker
-//!   turns the request into a token and an email;
+//! - `request`: the worker turns a forgot-password request into a token
+//!   and an email;
 //! - `issue`: a service asks for a link, by email or for a support tool;
 //! - `check`: is a link usable;
 //! - `complete`: set the new password through a link, or as an operator;
@@ -19,7 +19,7 @@ mod provision;
 mod record;
 mod request;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -37,7 +37,6 @@ use crate::domain::{EmailAddress, EntryProblem, NewPassword, PasswordPolicy, Pas
 use crate::hasher::{HashError, PasswordHasher};
 use crate::limits::{LimitError, Limiter};
 use crate::metrics::Metrics;
-use crate::storage::group_commit::GroupCommit;
 use crate::storage::{Repo, StorageError};
 use crate::tokens::TokenCodec;
 
@@ -104,13 +103,6 @@ pub struct Actions {
     breach: Option<BreachCheck>,
     /// Wakes the in-process worker when something is ready to send.
     wake_worker: Arc<Notify>,
-    /// Writes forgot-password requests in batches; started on first use.
-    forgot_writer: Arc<OnceLock<GroupCommit>>,
-    /// The runtime the actions were built on (the main one, when there is
-    /// one): the batch writer runs there, not on whichever HTTP worker
-    /// happened to take the first forgot-password request (an HTTP worker's
-    /// runtime stops before the others have drained at shutdown).
-    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Actions {
@@ -147,8 +139,6 @@ impl Actions {
             metrics,
             breach,
             wake_worker: Arc::new(Notify::new()),
-            forgot_writer: Arc::default(),
-            runtime: tokio::runtime::Handle::try_current().ok(),
         }
     }
 
@@ -216,10 +206,5 @@ impl Actions {
     /// What the in-process worker waits on besides its poll interval.
     pub fn worker_wake(&self) -> Arc<Notify> {
         self.wake_worker.clone()
-    }
-
-    fn forgot_writer(&self) -> &GroupCommit {
-        self.forgot_writer
-            .get_or_init(|| GroupCommit::start(self.repo.clone(), self.runtime.as_ref()))
     }
 }

@@ -1,16 +1,13 @@
-//! forgot-password: the request path only queues the address (the same work
-//! for every address); the worker later resolves the account and, for a
-//! live one, creates the token and its email in one transaction.
-
-use std::net::IpAddr;
+//! A queued forgot-password request (`flows::forgot` queues it): the worker
+//! resolves the account and, for a live one, creates the token and its
+//! email in one transaction.
 
 use chrono::NaiveDateTime;
 
 use super::{Actions, ResetError};
 use crate::domain::{EmailAddress, OutboxId, TokenId, UserId};
 use crate::i18n::Locale;
-use crate::limits::WINDOW;
-use crate::messages::{OutboxMessage, Outgoing, ResetRequest};
+use crate::messages::ResetRequest;
 use crate::metrics::LinkVia;
 use crate::storage::outbox::Fulfilment;
 use crate::storage::users::User;
@@ -37,40 +34,6 @@ pub enum Fulfilled {
 }
 
 impl Actions {
-    /// Counts the request against its limits and queues it. Always the same
-    /// work whatever the account: whether it exists is decided later.
-    pub async fn request_link(
-        &self,
-        email: &EmailAddress,
-        ip: Option<IpAddr>,
-        locale: Option<&Locale>,
-    ) -> Result<(), ResetError> {
-        let request = Outgoing::new(OutboxMessage::ResetRequest(ResetRequest {
-            email: email.as_str().to_owned(),
-            ip: ip.map(|ip| ip.to_string()),
-            locale: locale.map(Locale::tag),
-        }));
-        // Counted and queued in one transaction with whatever other requests
-        // arrive meanwhile (group commit); the row exists once this returns.
-        let hits = self.limiter.forgot_password_hits(ip, email);
-        let now = self.clock.now_naive();
-        let written = self
-            .forgot_writer()
-            .write(&request, hits.hits.clone(), now, now - WINDOW)
-            .await?;
-        self.limiter.forgot_password_verdict(ip, &hits, &written)?;
-        if !written.queued {
-            // The storage and the limiter read the same counters the same way.
-            return Err(
-                anyhow::anyhow!("a refused forgot-password request was let through").into(),
-            );
-        }
-        // The worker is deliberately not woken here: it finds the row on its
-        // next poll (OUTBOX_POLL_INTERVAL_MS), so the extra work an existing
-        // account causes never runs while this response is still being sent.
-        Ok(())
-    }
-
     /// Turns a claimed reset request into a token and its email (worker).
     pub async fn fulfil_request(
         &self,

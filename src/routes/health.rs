@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::state::AppState;
+use crate::http::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Status {

@@ -9,8 +9,8 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 
-use super::state::AppState;
 use crate::error::ApiError;
+use crate::http::AppState;
 
 /// The text exposition format; the outbox gauges are read from the database now.
 /// Prometheus metrics
@@ -22,7 +22,7 @@ use crate::error::ApiError;
     tag = "operations",
     responses(
         (status = 200, description = "Prometheus text exposition format 0.0.4", content_type = "text/plain", body = String),
-        (status = 503, description = "unavailable: the database (for the outbox gauges)", content_type = "application/problem+json", body = super::refusals::Problem),
+        (status = 503, description = "unavailable: the database (for the outbox gauges)", content_type = "application/problem+json", body = crate::http::refusals::Problem),
     )
 )]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

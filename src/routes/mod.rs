@@ -1,30 +1,28 @@
-//! HTTP routes. Handlers parse the request, call an action (`reset/`) and
-//! answer; they hold no SQL and no HTTP-client calls.
+//! The routes table: which handler answers which path, and the OpenAPI
+//! document that describes them. Above the flows, whose handlers it puts at
+//! their paths; the shell they stand on is `http`. The handlers of the flows
+//! not yet in `flows/` are still here (`reset.rs`, `reset_page.rs`,
+//! `internal/`), with the operator endpoints (`health.rs`, `metrics.rs`).
+//! Handlers parse the request, call an action and answer; they hold no SQL
+//! and no HTTP-client calls.
 
-mod body;
-mod deadline;
 mod health;
 mod internal;
 mod metrics;
 pub(crate) mod openapi;
-pub(crate) mod pages;
-pub(crate) mod refusals;
 mod reset;
-pub(crate) mod service_auth;
-mod state;
+pub(crate) mod reset_page;
 
 use actix_cors::Cors;
 use actix_web::http::header;
 use actix_web::web;
 
 use crate::error::ApiError;
+use crate::flows::forgot;
+use crate::http::page::{self, asset, headers};
+use crate::http::{method_not_allowed, not_found, service_auth};
 
-pub use body::json_config;
-pub use deadline::body_deadline;
 pub use metrics::observe;
-pub(crate) use refusals::method_not_allowed;
-pub use refusals::not_found;
-pub use state::AppState;
 
 /// Every route. The public API lives under /api/auth (each path with and
 /// without the trailing slash, as the Django clients this service replaces
@@ -39,7 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
             false,
             web::get().to(openapi::openapi_json),
         ))
-        .configure(pages::configure)
+        .configure(pages)
         .service(
             web::scope("/api/auth")
                 .wrap(cors(cors_origins))
@@ -48,7 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
                 .service(resource(
                     "/forgot-password",
                     true,
-                    web::post().to(reset::forgot_password),
+                    web::post().to(forgot::api::forgot_password),
                 ))
                 .service(resource(
                     "/reset-password/validate",
@@ -70,6 +68,28 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
                 .configure(internal::configure)
                 .default_service(web::to(not_found)),
         );
+}
+
+/// The hosted pages and their assets.
+fn pages(cfg: &mut web::ServiceConfig) {
+    cfg.service(page::page(
+        "/forgot-password",
+        forgot::page::forgot_form,
+        forgot::page::forgot_submit,
+    ))
+    .service(page::page(
+        "/reset-password",
+        reset_page::reset_form,
+        reset_page::reset_submit,
+    ))
+    .service(
+        web::resource("/reset-password/check")
+            .wrap(headers())
+            .route(web::post().to(reset_page::check_password))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(asset("/assets/pages.css", page::stylesheet))
+    .service(asset("/assets/pages.js", page::script));
 }
 
 /// Browsers on the listed origins may POST JSON; any other origin gets no

@@ -8,8 +8,8 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::refusals::Problem;
 use crate::error::ApiError;
+use crate::http::refusals::Problem;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,16 +21,16 @@ use crate::error::ApiError;
             for backend services, and operator endpoints."
     ),
     paths(
-        super::reset::forgot_password,
+        crate::flows::forgot::api::forgot_password,
         super::reset::validate_token,
         super::reset::reset_password,
-        super::pages::forgot::forgot_form,
-        super::pages::forgot::forgot_submit,
-        super::pages::reset::reset_form,
-        super::pages::reset::reset_submit,
-        super::pages::reset::check_password,
-        super::pages::stylesheet,
-        super::pages::script,
+        crate::flows::forgot::page::forgot_form,
+        crate::flows::forgot::page::forgot_submit,
+        super::reset_page::reset_form,
+        super::reset_page::reset_submit,
+        super::reset_page::check_password,
+        crate::http::page::stylesheet,
+        crate::http::page::script,
         super::internal::put_user,
         super::internal::delete_user,
         super::internal::revoke_tokens,

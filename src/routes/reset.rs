@@ -1,27 +1,17 @@
-//! The public reset flow: ask for a link, check a link, set the password.
+//! The public reset API: check a link, set the password (asking for a link
+//! is `flows::forgot`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::body::{Body, Field, Problems};
-use super::refusals::PublicRefusals;
-use super::state::AppState;
-use crate::domain::EmailAddress;
 use crate::error::ApiError;
+use crate::http::AppState;
+use crate::http::body::{Body, Detail, Field, Problems};
+use crate::http::refusals::PublicRefusals;
 
-pub const FORGOT_PASSWORD_DETAIL: &str =
-    "If an account exists for this email, a password reset link has been sent.";
 pub const RESET_DONE_DETAIL: &str = "Password has been reset successfully.";
-
-#[derive(Deserialize, Default, ToSchema)]
-pub struct ForgotPasswordBody {
-    /// The address someone typed; whether an account has it is never said.
-    #[schema(value_type = String, required = true, format = Email, min_length = 1, max_length = 254)]
-    #[serde(default)]
-    email: Field<String>,
-}
 
 #[derive(Deserialize, Default, ToSchema)]
 pub struct ValidateTokenBody {
@@ -47,12 +37,6 @@ pub struct ResetPasswordBody {
     confirm_password: Field<String>,
 }
 
-/// A fixed message for a person.
-#[derive(Serialize, ToSchema)]
-pub struct Detail {
-    pub detail: &'static str,
-}
-
 /// A usable link.
 #[derive(Serialize, ToSchema)]
 pub struct LinkStatus {
@@ -60,39 +44,6 @@ pub struct LinkStatus {
     valid: bool,
     #[schema(format = DateTime)]
     expires_at: String,
-}
-
-/// Ask for a reset link
-///
-/// Always the same answer, after the same work (one queued row), whether or
-/// not an account has the address.
-#[utoipa::path(
-    post,
-    path = "/api/auth/forgot-password",
-    tag = "reset",
-    request_body = ForgotPasswordBody,
-    responses(
-        (status = 202, description = "Accepted; an email follows if an account has the address", body = Detail),
-        PublicRefusals,
-    )
-)]
-pub async fn forgot_password(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    Body(body): Body<ForgotPasswordBody>,
-) -> Result<HttpResponse, ApiError> {
-    let mut problems = Problems::default();
-    let raw = problems.required("email", body.email);
-    let email = problems.parsed("email", raw.as_deref().map(EmailAddress::parse));
-    let email = problems.finish(email)?;
-    let locale = state.requested_locale(&req);
-    state
-        .actions
-        .request_link(&email, state.client_ip(&req), locale.as_ref())
-        .await?;
-    Ok(HttpResponse::Accepted().json(Detail {
-        detail: FORGOT_PASSWORD_DETAIL,
-    }))
 }
 
 /// Check a link

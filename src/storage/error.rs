@@ -83,4 +83,4 @@ const UNAVAILABLE_MESSAGES: [&str; 7] = [
 /// A batch that could not be committed: every request in it gets this.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the batch this request joined was not committed: {0}")]
-pub struct BatchFailed(pub(super) Arc<StorageError>);
+pub struct BatchFailed(pub(crate) Arc<StorageError>);

@@ -3,12 +3,11 @@
 //! backends. Nothing outside this module sees diesel.
 
 mod error;
-pub mod group_commit;
 pub mod leases;
 pub mod outbox;
 pub(crate) mod rate_limits;
-mod reusable;
-mod rows;
+pub(crate) mod reusable;
+pub(crate) mod rows;
 pub(crate) mod schema;
 mod tls;
 pub(crate) mod tokens;

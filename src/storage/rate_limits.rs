@@ -26,7 +26,7 @@ pub struct Counter {
 /// of an expired window, `excluded.count` the hits added): a window that is
 /// over starts again with these hits. One hit (`hit_rate_limit`), SQLite's
 /// batch (one key at a time) and Postgres' batch statement all use it.
-pub(super) const ON_CONFLICT: &str = "ON CONFLICT (key) DO UPDATE SET \
+pub(crate) const ON_CONFLICT: &str = "ON CONFLICT (key) DO UPDATE SET \
        count = CASE WHEN rate_limits.window_start <= $4 THEN excluded.count \
                     ELSE rate_limits.count + excluded.count END, \
        window_start = CASE WHEN rate_limits.window_start <= $4 THEN $3 \
@@ -45,7 +45,7 @@ static UPSERT: LazyLock<String> = LazyLock::new(|| {
 
 /// The same for SQLite, whose numbered parameters are `?N` (`$N` is a
 /// named one there).
-pub(super) fn upsert_sqlite() -> String {
+pub(crate) fn upsert_sqlite() -> String {
     UPSERT.replace('$', "?")
 }
 

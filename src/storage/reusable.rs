@@ -15,20 +15,20 @@ use diesel::result::Error;
 use diesel::sql_types::Untyped;
 
 /// The values of a statement's `$N` placeholders.
-pub(super) trait Binds {
+pub(crate) trait Binds {
     /// Binds the value of placeholder `$n` where `out` is.
     fn bind<'b>(&'b self, n: usize, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>;
 }
 
 /// A constant SQL text with `$N` placeholders and the values for them.
 /// A placeholder may appear more than once; each appearance is bound.
-pub(super) struct Reusable<B> {
+pub(crate) struct Reusable<B> {
     sql: &'static str,
     binds: B,
 }
 
 impl<B: Binds> Reusable<B> {
-    pub(super) fn new(sql: &'static str, binds: B) -> Self {
+    pub(crate) fn new(sql: &'static str, binds: B) -> Self {
         Self { sql, binds }
     }
 }
@@ -81,7 +81,7 @@ fn split_placeholders(sql: &str) -> impl Iterator<Item = (&str, Option<usize>)> 
 }
 
 /// The error for a placeholder the statement's `Binds` has no value for.
-pub(super) fn no_such_placeholder(n: usize) -> Error {
+pub(crate) fn no_such_placeholder(n: usize) -> Error {
     Error::QueryBuilderError(format!("no value for placeholder ${n}").into())
 }
 

@@ -15,15 +15,15 @@ use crate::messages::{OutboxKind, OutboxStatus, Outgoing};
 /// A row as first written: pending, due now.
 #[derive(Insertable, Clone, Debug)]
 #[diesel(table_name = outbox)]
-pub(super) struct NewOutboxRow {
-    pub(super) id: OutboxId,
-    pub(super) kind: OutboxKind,
-    pub(super) payload: String,
+pub(crate) struct NewOutboxRow {
+    pub(crate) id: OutboxId,
+    pub(crate) kind: OutboxKind,
+    pub(crate) payload: String,
     status: OutboxStatus,
     attempts: i32,
     next_attempt_at: NaiveDateTime,
-    pub(super) created_at: NaiveDateTime,
-    pub(super) give_up_at: Option<NaiveDateTime>,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) give_up_at: Option<NaiveDateTime>,
 }
 
 /// The rows for these messages, serialized before any transaction starts.
@@ -35,7 +35,7 @@ pub(super) fn new_rows(
 }
 
 /// The row for one message: pending, due now.
-pub(super) fn new_row(out: &Outgoing, now: NaiveDateTime) -> Result<NewOutboxRow, StorageError> {
+pub(crate) fn new_row(out: &Outgoing, now: NaiveDateTime) -> Result<NewOutboxRow, StorageError> {
     Ok(NewOutboxRow {
         id: out.id.clone(),
         kind: out.message.kind(),

@@ -185,8 +185,8 @@ fn judged_one_by_one(
 async fn the_postgres_statement_and_the_sqlite_batch_judge_every_batch_alike() {
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
+    use pwreset::flows::forgot::group_commit::{BatchEntry, Hit, write_batch};
     use pwreset::messages::{OutboxMessage, Outgoing, ResetRequest};
-    use pwreset::storage::group_commit::{BatchEntry, Hit, write_batch};
     use pwreset::storage::{DatabaseUrl, PoolOptions, Repo};
 
     assert_eq!(

@@ -10,11 +10,11 @@ use utoipa::ToSchema;
 use super::time;
 use crate::domain::{EmailAddress, OutboxId, UserId};
 use crate::error::ApiError;
+use crate::http::AppState;
+use crate::http::body::{Body, Field, FieldValue, Problems};
+use crate::http::refusals::InternalRefusals;
+use crate::http::service_auth::ServiceCaller;
 use crate::reset::{Delivery, DeliveryRecord, DeliveryState, Target};
-use crate::routes::body::{Body, Field, FieldValue, Problems};
-use crate::routes::refusals::InternalRefusals;
-use crate::routes::service_auth::ServiceCaller;
-use crate::routes::state::AppState;
 
 /// Exactly one of `email` and `user_id`.
 #[derive(Deserialize, Default, ToSchema)]
@@ -93,8 +93,8 @@ impl FieldValue for DeliveryField {
     responses(
         (status = 201, description = "delivery link: the link, nothing emailed", body = ResetLink),
         (status = 202, description = "delivery email: queued", body = ResetEmailQueued),
-        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = crate::routes::refusals::Problem),
-        (status = 409, description = "user_disabled", content_type = "application/problem+json", body = crate::routes::refusals::Problem),
+        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = crate::http::refusals::Problem),
+        (status = 409, description = "user_disabled", content_type = "application/problem+json", body = crate::http::refusals::Problem),
         InternalRefusals,
     )
 )]
@@ -263,7 +263,7 @@ fn record_view(record: DeliveryRecord) -> ResetRequestRecord {
     security(("service_key" = [])),
     responses(
         (status = 200, description = "The delivery record", body = ResetRequestRecord),
-        (status = 404, description = "reset_request_not_found: no emailed reset has this id (or it was pruned)", content_type = "application/problem+json", body = crate::routes::refusals::Problem),
+        (status = 404, description = "reset_request_not_found: no emailed reset has this id (or it was pruned)", content_type = "application/problem+json", body = crate::http::refusals::Problem),
         InternalRefusals,
     )
 )]

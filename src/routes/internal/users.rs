@@ -7,12 +7,12 @@ use utoipa::ToSchema;
 use super::{path_user_id, time};
 use crate::domain::EmailAddress;
 use crate::error::ApiError;
+use crate::http::AppState;
+use crate::http::body::{Body, Field, Problems};
+use crate::http::refusals::InternalRefusals;
+use crate::http::service_auth::ServiceCaller;
 use crate::i18n::Locale;
 use crate::reset::NewUserRequest;
-use crate::routes::body::{Body, Field, Problems};
-use crate::routes::refusals::InternalRefusals;
-use crate::routes::service_auth::ServiceCaller;
-use crate::routes::state::AppState;
 use crate::storage::users::User;
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -85,7 +85,7 @@ fn is_bcrypt_hash(hash: &str) -> bool {
     responses(
         (status = 200, description = "Updated", body = UserView),
         (status = 201, description = "Created", body = UserView),
-        (status = 409, description = "email_taken: another user has the address", content_type = "application/problem+json", body = crate::routes::refusals::Problem),
+        (status = 409, description = "email_taken: another user has the address", content_type = "application/problem+json", body = crate::http::refusals::Problem),
         InternalRefusals,
     )
 )]
@@ -167,7 +167,7 @@ pub(crate) async fn put_user(
     security(("service_key" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = crate::routes::refusals::Problem),
+        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = crate::http::refusals::Problem),
         InternalRefusals,
     )
 )]
@@ -194,7 +194,7 @@ pub(crate) async fn delete_user(
     security(("service_key" = [])),
     responses(
         (status = 204, description = "Revoked (also when there was none)"),
-        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = crate::routes::refusals::Problem),
+        (status = 404, description = "user_not_found", content_type = "application/problem+json", body = crate::http::refusals::Problem),
         InternalRefusals,
     )
 )]

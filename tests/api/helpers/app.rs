@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use pwreset::clock::Clock;
 use pwreset::config::Settings;
+use pwreset::http::AppState;
 use pwreset::mailer::Mailer;
 use pwreset::outbox::OutboxWorker;
-use pwreset::routes::AppState;
 use pwreset::startup::Application;
 use pwreset::storage::Repo;
 use reqwest::Response;

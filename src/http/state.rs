@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use actix_web::HttpRequest;
 
-use super::pages::Pages;
+use super::page::Pages;
 use crate::config::Settings;
 use crate::i18n::Locale;
 use crate::reset::Actions;

@@ -12,9 +12,9 @@ use aws_lc_rs::digest;
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
-use super::state::AppState;
 use crate::config::ServiceKey;
 use crate::error::ApiError;
+use crate::http::AppState;
 use crate::log_safe::clean;
 
 /// The authenticated caller, available to handlers as `ReqData<ServiceCaller>`.

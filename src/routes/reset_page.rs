@@ -7,11 +7,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{View, form_fields};
 use crate::domain::{EntryProblem, FieldErrors, PasswordProblem};
+use crate::http::AppState;
+use crate::http::page::{View, form_fields};
 use crate::i18n::Locale;
 use crate::reset::ResetError;
-use crate::routes::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -86,7 +86,7 @@ pub(crate) struct ResetForm {
     request_body(content = ResetForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Done (or the link cannot be used)", content_type = "text/html", body = String),
-        crate::routes::refusals::FormRefusals,
+        crate::http::refusals::FormRefusals,
     )
 )]
 pub(crate) async fn reset_submit(
@@ -150,7 +150,7 @@ pub(crate) struct PasswordVerdict {
     request_body = CheckBody,
     responses(
         (status = 200, description = "The verdict", body = PasswordVerdict),
-        crate::routes::refusals::PublicRefusals,
+        crate::http::refusals::PublicRefusals,
     )
 )]
 pub(crate) async fn check_password(

@@ -19,10 +19,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::rate_limits::Counter;
-use super::rows::{NewOutboxRow, new_row};
-use super::{BatchFailed, Pools, Repo, StorageError};
 use crate::messages::Outgoing;
+use crate::storage::rate_limits::Counter;
+use crate::storage::rows::{NewOutboxRow, new_row};
+use crate::storage::{BatchFailed, Pools, Repo, StorageError};
 use postgres::write_postgres_batch;
 use sqlite::{SqliteBatch, write_sqlite_batch};
 

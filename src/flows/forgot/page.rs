@@ -6,9 +6,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{View, form_fields};
+use super::Forgot;
 use crate::domain::{EmailAddress, FieldErrors};
-use crate::routes::AppState;
+use crate::http::AppState;
+use crate::http::page::{View, form_fields};
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
@@ -43,10 +44,11 @@ pub(crate) async fn forgot_form(state: web::Data<AppState>, req: HttpRequest) ->
     request_body(content = ForgotForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The same page for every address: check your email", content_type = "text/html", body = String),
-        crate::routes::refusals::FormRefusals,
+        crate::http::refusals::FormRefusals,
     )
 )]
 pub(crate) async fn forgot_submit(
+    forgot: web::Data<Forgot>,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
@@ -67,8 +69,7 @@ pub(crate) async fn forgot_submit(
             );
         }
     };
-    match state
-        .actions
+    match forgot
         .request_link(&email, state.client_ip(&req), Some(&view.locale))
         .await
     {

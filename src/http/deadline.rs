@@ -18,8 +18,8 @@ use actix_web::middleware::Next;
 use actix_web::web::{Bytes, Data};
 use futures_util::Stream;
 
-use super::state::AppState;
 use crate::error::ApiError;
+use crate::http::AppState;
 
 /// A payload that fails once its deadline has passed.
 struct Deadline {

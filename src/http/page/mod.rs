@@ -1,16 +1,15 @@
-//! The hosted pages: ask for a link, and set a new password
-//! through it, with no SPA at all. Plain HTML forms that work without
-//! JavaScript; the script only removes the token from the address bar and
-//! shows the server's password feedback as the person types. The same
-//! actions (`reset/`) as the JSON API: the same limits, token rules and
-//! single-use transaction.
+//! The hosted pages' frame: their headers (CSP and the rest), form posts
+//! from this service's own pages only, the stylesheet and script, and one
+//! page answered in the reader's language (`View`). The pages themselves
+//! (ask for a link, set a new password) belong to their flows. Plain HTML
+//! forms that work without JavaScript; the script only removes the token
+//! from the address bar and shows the server's password feedback as the
+//! person types.
 //!
 //! Mail scanners open links: GET and HEAD never consume anything, and
 //! nothing on these pages submits by itself; only a person's click does.
 
-pub(crate) mod forgot;
 mod render;
-pub(crate) mod reset;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType, HeaderValue};
@@ -19,33 +18,18 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use forgot::{forgot_form, forgot_submit};
 pub use render::Pages;
-use reset::{check_password, reset_form, reset_submit};
 
+use super::AppState;
 use crate::error::{ApiError, ErrorCode};
 use crate::i18n::Locale;
 use crate::reset::ResetError;
-use crate::routes::AppState;
 
 /// Only what the pages need, from the service itself.
-const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
+pub(crate) const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
                    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-const FORM_LIMIT: usize = 16 * 1024;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(page("/forgot-password", forgot_form, forgot_submit))
-        .service(page("/reset-password", reset_form, reset_submit))
-        .service(
-            web::resource("/reset-password/check")
-                .wrap(headers())
-                .route(web::post().to(check_password))
-                .default_service(web::to(crate::routes::method_not_allowed)),
-        )
-        .service(asset("/assets/pages.css", stylesheet))
-        .service(asset("/assets/pages.js", script));
-}
+pub(crate) const FORM_LIMIT: usize = 16 * 1024;
 
 /// The pages' stylesheet
 #[utoipa::path(
@@ -73,14 +57,18 @@ pub(crate) async fn script() -> HttpResponse {
         .body(include_str!("assets/pages.js"))
 }
 
-fn headers() -> DefaultHeaders {
+pub(crate) fn headers() -> DefaultHeaders {
     DefaultHeaders::new()
         .add((header::CONTENT_SECURITY_POLICY, CSP))
         .add((header::X_FRAME_OPTIONS, "DENY"))
 }
 
 /// GET and HEAD show the page; POST takes its form.
-fn page<G, P, GA, PA>(path: &str, show: G, submit: P) -> impl actix_web::dev::HttpServiceFactory
+pub(crate) fn page<G, P, GA, PA>(
+    path: &str,
+    show: G,
+    submit: P,
+) -> impl actix_web::dev::HttpServiceFactory
 where
     G: actix_web::Handler<GA> + Clone,
     GA: actix_web::FromRequest + 'static,
@@ -95,34 +83,34 @@ where
         .route(web::get().to(show.clone()))
         .route(web::head().to(show))
         .route(web::post().to(submit))
-        .default_service(web::to(crate::routes::method_not_allowed))
+        .default_service(web::to(super::method_not_allowed))
 }
 
-fn asset<F, R>(path: &'static str, handler: F) -> actix_web::Resource
+pub(crate) fn asset<F, R>(path: &'static str, handler: F) -> actix_web::Resource
 where
     F: actix_web::Handler<(), Output = R>,
     R: actix_web::Responder + 'static,
 {
     web::resource(path)
         .route(web::get().to(handler))
-        .default_service(web::to(crate::routes::method_not_allowed))
+        .default_service(web::to(super::method_not_allowed))
 }
 
 /// One page, answered in the reader's language.
-struct View<'a> {
-    state: &'a AppState,
-    locale: Locale,
+pub(crate) struct View<'a> {
+    pub(crate) state: &'a AppState,
+    pub(crate) locale: Locale,
 }
 
 impl<'a> View<'a> {
-    fn new(state: &'a AppState, req: &HttpRequest) -> Self {
+    pub(crate) fn new(state: &'a AppState, req: &HttpRequest) -> Self {
         Self {
             state,
             locale: state.requested_locale(req).unwrap_or_else(Locale::english),
         }
     }
 
-    fn render(&self, status: StatusCode, name: &str, values: Value) -> HttpResponse {
+    pub(crate) fn render(&self, status: StatusCode, name: &str, values: Value) -> HttpResponse {
         let app_name = &self.state.settings().app_name;
         match self
             .state
@@ -141,7 +129,12 @@ impl<'a> View<'a> {
         }
     }
 
-    fn error(&self, status: StatusCode, title: &str, body: Option<&str>) -> HttpResponse {
+    pub(crate) fn error(
+        &self,
+        status: StatusCode,
+        title: &str,
+        body: Option<&str>,
+    ) -> HttpResponse {
         self.render(
             status,
             "error.html",
@@ -151,7 +144,7 @@ impl<'a> View<'a> {
 
     /// An action's refusal as a page: the status and `Retry-After` are the
     /// JSON API's (`ApiError`), the words the page's.
-    fn refusal(&self, e: ResetError) -> HttpResponse {
+    pub(crate) fn refusal(&self, e: ResetError) -> HttpResponse {
         let answer = ApiError::from(e);
         let status = answer.status_code();
         let mut response = match answer.code() {
@@ -180,7 +173,7 @@ impl<'a> View<'a> {
 /// A form post this service's own page made: URL-encoded, and not from
 /// another site (its `Origin`, when sent, names the host it was posted to).
 /// A refusal is the status of the error page to answer.
-fn form_fields<T: for<'de> Deserialize<'de>>(
+pub(crate) fn form_fields<T: for<'de> Deserialize<'de>>(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<T, StatusCode> {

@@ -172,3 +172,10 @@ impl Problems {
         }
     }
 }
+
+/// A fixed message for a person (`{"detail"}`, as the Django views this
+/// service replaces answered).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Detail {
+    pub detail: &'static str,
+}

@@ -1,0 +1,19 @@
+//! The HTTP shell the flows' handlers stand on: typed JSON bodies and their
+//! refusals (`body`), the request-body deadline, the service-key check,
+//! what every handler gets (`AppState`), the refusals operations share and
+//! their OpenAPI descriptions, and the hosted pages' frame (`page`: headers,
+//! form posts, rendering in the reader's language). The routes table that
+//! puts handlers at paths is `routes`, above the flows.
+
+pub(crate) mod body;
+mod deadline;
+pub(crate) mod page;
+pub(crate) mod refusals;
+pub(crate) mod service_auth;
+mod state;
+
+pub use body::json_config;
+pub use deadline::body_deadline;
+pub(crate) use refusals::method_not_allowed;
+pub use refusals::not_found;
+pub use state::AppState;
