@@ -1,4 +1,4 @@
-//! The page templates: built in (`src/routes/pages/templates/`), each overridable
+//! The page templates: built in (`src/http/page/templates/`), each overridable
 //! from `PAGE_TEMPLATE_DIR` (`<dir>/<file>` for every language,
 //! `<dir>/<tag>/<file>` for one), rendered with minijinja and worded from
 //! the translation files through `t('key', name=value)`.
