@@ -29,8 +29,8 @@ impl Actions {
         if !problems.is_empty() {
             return Err(ResetError::Entry(problems));
         }
-        let password = self.vet_password(new_password, &user.email).await?;
-        let hash = self.hash(&password).await?;
+        let password = self.vetting.vet(new_password, &user.email).await?;
+        let hash = self.vetting.hash(&password).await?;
 
         let mut messages = vec![announce::password_changed(&user, locale)];
         messages.extend(announce::event(
@@ -72,7 +72,7 @@ impl Actions {
         ip: Option<IpAddr>,
     ) -> Result<Vec<PasswordProblem>, ResetError> {
         let LiveLink { user, .. } = self.check_link(jwt, ip).await?;
-        match self.vet_password(candidate, &user.email).await {
+        match self.vetting.vet(candidate, &user.email).await {
             Ok(_) => Ok(Vec::new()),
             Err(ResetError::WeakPassword(problems)) => Ok(problems),
             Err(e) => Err(e),
@@ -91,8 +91,8 @@ impl Actions {
             .find_user_by_email(email)
             .await?
             .ok_or(ResetError::UserNotFound)?;
-        let password = self.vet_password(new_password, &user.email).await?;
-        let hash = self.hash(&password).await?;
+        let password = self.vetting.vet(new_password, &user.email).await?;
+        let hash = self.vetting.hash(&password).await?;
         let notice = announce::password_changed(&user, None);
         if !self
             .repo

@@ -18,6 +18,7 @@ mod issue;
 mod provision;
 mod record;
 mod request;
+mod vetting;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,11 +30,12 @@ pub use issue::{Delivery, IssuedLink, Target, UnusableLink};
 pub use provision::{NewUserRequest, Provisioned};
 pub use record::{DeliveryRecord, DeliveryState};
 pub use request::Fulfilled;
+pub use vetting::Vetting;
 
-use crate::breach::{BreachCheck, BreachVerdict};
+use crate::breach::BreachCheck;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::domain::{EmailAddress, EntryProblem, NewPassword, PasswordPolicy, PasswordProblem};
+use crate::domain::{EntryProblem, PasswordPolicy, PasswordProblem};
 use crate::hasher::{HashError, PasswordHasher};
 use crate::limits::{LimitError, Limiter};
 use crate::metrics::Metrics;
@@ -93,14 +95,12 @@ impl From<HashError> for ResetError {
 pub struct Actions {
     pub(crate) repo: Repo,
     pub(crate) codec: TokenCodec,
-    hasher: PasswordHasher,
-    policy: PasswordPolicy,
+    /// Checks and hashes new passwords (policy, breach check, bcrypt).
+    pub(crate) vetting: Vetting,
     pub(crate) settings: Arc<Settings>,
     pub(crate) clock: Clock,
     pub(crate) limiter: Limiter,
     pub(crate) metrics: Arc<Metrics>,
-    /// The breached-password check, when `PWNED_PASSWORDS_URL` is set.
-    breach: Option<BreachCheck>,
     /// Wakes the in-process worker when something is ready to send.
     wake_worker: Arc<Notify>,
 }
@@ -126,18 +126,23 @@ impl Actions {
             settings.bcrypt_queue_timeout,
             metrics.clone(),
         );
-        Self {
-            policy: PasswordPolicy {
+        let vetting = Vetting::new(
+            PasswordPolicy {
                 min_chars: settings.password_min_length,
             },
+            breach,
+            hasher,
+            settings.app_name.clone(),
+            metrics.clone(),
+        );
+        Self {
             repo,
             codec,
-            hasher,
+            vetting,
             settings,
             clock,
             limiter,
             metrics,
-            breach,
             wake_worker: Arc::new(Notify::new()),
         }
     }
@@ -158,48 +163,7 @@ impl Actions {
         &self.metrics
     }
 
-    /// The policy, with the account's email and the product's name as words
-    /// a guessable password would be built from.
-    fn check_password(&self, raw: &str, email: &str) -> Result<NewPassword, ResetError> {
-        let mut user_inputs = vec![self.settings.app_name.as_str()];
-        let email = EmailAddress::parse(email).ok();
-        if let Some(email) = &email {
-            user_inputs.extend(email.guessable_parts());
-        }
-        self.policy
-            .check(raw, &user_inputs)
-            .map_err(ResetError::WeakPassword)
-    }
-
-    /// The policy, then (when configured) the breached-password check. An
-    /// unreachable breach API lets the password through: logged and counted.
-    async fn vet_password(&self, raw: &str, email: &str) -> Result<NewPassword, ResetError> {
-        let password = self.check_password(raw, email)?;
-        let Some(breach) = &self.breach else {
-            return Ok(password);
-        };
-        match breach.check(&password).await {
-            Ok(BreachVerdict::Clean) => {
-                self.metrics.breach_check("clean");
-                Ok(password)
-            }
-            Ok(BreachVerdict::Breached(_)) => {
-                self.metrics.breach_check("breached");
-                Err(ResetError::WeakPassword(vec![PasswordProblem::Breached]))
-            }
-            Err(e) => {
-                self.metrics.breach_check("failed_open");
-                log::warn!("breached-password check skipped (failing open): {e}");
-                Ok(password)
-            }
-        }
-    }
-
-    async fn hash(&self, password: &NewPassword) -> Result<String, ResetError> {
-        Ok(self.hasher.hash(password).await?)
-    }
-
-    fn wake_worker(&self) {
+    pub(crate) fn wake_worker(&self) {
         self.wake_worker.notify_one();
     }
 

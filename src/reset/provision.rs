@@ -76,8 +76,8 @@ impl Actions {
     ) -> Result<(), ResetError> {
         let hash = match password {
             Some(raw) => {
-                let password = self.vet_password(raw, email.as_str()).await?;
-                Some(self.hash(&password).await?)
+                let password = self.vetting.vet(raw, email.as_str()).await?;
+                Some(self.vetting.hash(&password).await?)
             }
             None => None,
         };
