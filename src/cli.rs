@@ -15,7 +15,7 @@ use crate::i18n::Locale;
 use crate::mailer::templates::{Branding, Templates};
 use crate::messages::OutboxStatus;
 use crate::reset::{Actions, ResetError};
-use crate::startup::{Application, build_actions, open_database};
+use crate::startup::{Application, build_actions, open_database, reset_flow};
 
 #[derive(Debug, Parser)]
 #[command(name = "pwreset", version, about = "Password-reset microservice")]
@@ -223,7 +223,7 @@ async fn run_user(command: UserCommand, actions: &Actions) -> anyhow::Result<()>
         UserCommand::SetPassword { email, .. } => {
             let email = parse_email(&email)?;
             let password = read_password()?;
-            let user = actions
+            let user = reset_flow(actions)
                 .set_password(&email, &password)
                 .await
                 .map_err(|e| explain(e, &email))?;

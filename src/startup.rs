@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::{MailProvider, Settings};
 use crate::flows::forgot::Forgot;
 use crate::flows::prune::Retention;
+use crate::flows::reset::Reset;
 use crate::http::page::Pages;
 use crate::http::{self, AppState};
 use crate::mailer::templates::Templates;
@@ -79,6 +80,20 @@ pub async fn build_actions(settings: Settings, clock: Clock) -> anyhow::Result<A
     ))
 }
 
+/// The reset flow, with what it needs from the shared pieces.
+pub fn reset_flow(actions: &Actions) -> Reset {
+    Reset::new(
+        actions.repo().clone(),
+        actions.codec.clone(),
+        actions.vetting.clone(),
+        actions.limiter.clone(),
+        actions.metrics().clone(),
+        actions.clock().clone(),
+        actions.settings.clone(),
+        actions.worker_wake(),
+    )
+}
+
 impl Application {
     /// Builds everything and binds the listener (`BIND_ADDR`; port 0 picks a
     /// free port).
@@ -131,6 +146,7 @@ impl Application {
             actions.limiter.clone(),
             actions.clock().clone(),
         ));
+        let reset = web::Data::new(reset_flow(&actions));
         let state = web::Data::new(AppState { actions, pages });
 
         let listener = TcpListener::bind(settings.bind_addr)
@@ -158,6 +174,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(routes::observe))
                 .app_data(app_state.clone())
                 .app_data(forgot.clone())
+                .app_data(reset.clone())
                 .app_data(http::json_config())
                 .configure(|cfg| routes::configure(cfg, &app_state.settings().cors_allowed_origins))
                 .default_service(web::to(http::not_found))

@@ -7,7 +7,10 @@
 //!
 //! - `forgot`: someone asks for a link (the JSON API, the hosted page; the
 //!   group-committed write and its limit judgement);
+//! - `reset`: a person sets a new password through a link (the JSON API,
+//!   the hosted page, the operator's set-password);
 //! - `prune`: retention, what the service forgets and when.
 
 pub mod forgot;
 pub mod prune;
+pub mod reset;

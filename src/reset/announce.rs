@@ -13,7 +13,7 @@ use crate::storage::users::User;
 
 /// "Your password was changed; if this wasn't you ..." in the account's
 /// language, else in `fallback` (the language of the request that changed it).
-pub(super) fn password_changed(user: &User, fallback: Option<&Locale>) -> Outgoing {
+pub(crate) fn password_changed(user: &User, fallback: Option<&Locale>) -> Outgoing {
     Outgoing::new(OutboxMessage::Email(Email {
         template: EmailTemplate::PasswordChanged,
         to: user.email.clone(),
@@ -30,7 +30,7 @@ pub(super) fn email_locale(user: &User, fallback: Option<&Locale>) -> Option<Str
 
 /// The messages for one event: one per configured receiver, none when
 /// webhooks are off or the event is not wanted.
-pub(super) fn event(
+pub(crate) fn event(
     settings: &WebhookSettings,
     event: WebhookEvent,
     user: &User,

@@ -5,15 +5,11 @@
 //! - `request`: the worker turns a forgot-password request into a token
 //!   and an email;
 //! - `issue`: a service asks for a link, by email or for a support tool;
-//! - `check`: is a link usable;
-//! - `complete`: set the new password through a link, or as an operator;
 //! - `provision`: create, update, disable and delete users, revoke links;
 //! - `announce`: the notices and webhook events that follow a change;
 //! - `record`: what became of an emailed reset, and the event when one dies;
 
-mod announce;
-mod check;
-mod complete;
+pub(crate) mod announce;
 mod issue;
 mod provision;
 mod record;
@@ -25,7 +21,6 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-pub use check::LiveLink;
 pub use issue::{Delivery, IssuedLink, Target, UnusableLink};
 pub use provision::{NewUserRequest, Provisioned};
 pub use record::{DeliveryRecord, DeliveryState};

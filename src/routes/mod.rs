@@ -1,8 +1,8 @@
 //! The routes table: which handler answers which path, and the OpenAPI
 //! document that describes them. Above the flows, whose handlers it puts at
 //! their paths; the shell they stand on is `http`. The handlers of the flows
-//! not yet in `flows/` are still here (`reset.rs`, `reset_page.rs`,
-//! `internal/`), with the operator endpoints (`health.rs`, `metrics.rs`).
+//! not yet in `flows/` are still here (`internal/`), with the operator
+//! endpoints (`health.rs`, `metrics.rs`).
 //! Handlers parse the request, call an action and answer; they hold no SQL
 //! and no HTTP-client calls.
 
@@ -10,15 +10,13 @@ mod health;
 mod internal;
 mod metrics;
 pub(crate) mod openapi;
-mod reset;
-pub(crate) mod reset_page;
 
 use actix_cors::Cors;
 use actix_web::http::header;
 use actix_web::web;
 
 use crate::error::ApiError;
-use crate::flows::forgot;
+use crate::flows::{forgot, reset};
 use crate::http::page::{self, asset, headers};
 use crate::http::{method_not_allowed, not_found, service_auth};
 
@@ -51,12 +49,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
                 .service(resource(
                     "/reset-password/validate",
                     true,
-                    web::post().to(reset::validate_token),
+                    web::post().to(reset::api::validate_token),
                 ))
                 .service(resource(
                     "/reset-password",
                     true,
-                    web::post().to(reset::reset_password),
+                    web::post().to(reset::api::reset_password),
                 ))
                 .default_service(web::to(not_found)),
         )
@@ -79,13 +77,13 @@ fn pages(cfg: &mut web::ServiceConfig) {
     ))
     .service(page::page(
         "/reset-password",
-        reset_page::reset_form,
-        reset_page::reset_submit,
+        reset::page::reset_form,
+        reset::page::reset_submit,
     ))
     .service(
         web::resource("/reset-password/check")
             .wrap(headers())
-            .route(web::post().to(reset_page::check_password))
+            .route(web::post().to(reset::page::check_password))
             .default_service(web::to(method_not_allowed)),
     )
     .service(asset("/assets/pages.css", page::stylesheet))

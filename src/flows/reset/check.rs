@@ -10,7 +10,8 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
-use super::{Actions, ResetError};
+use super::Reset;
+use crate::reset::ResetError;
 use crate::storage::tokens::TokenRow;
 use crate::storage::users::User;
 use crate::tokens::VerifiedLink;
@@ -28,7 +29,7 @@ impl LiveLink {
     }
 }
 
-impl Actions {
+impl Reset {
     /// Consumes nothing (validate, and the first step of a reset).
     pub async fn check_link(&self, jwt: &str, ip: Option<IpAddr>) -> Result<LiveLink, ResetError> {
         let now = self.clock.now();

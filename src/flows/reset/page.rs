@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 use serde::Deserialize;
 
+use super::Reset;
 use crate::domain::{EntryProblem, FieldErrors, PasswordProblem};
 use crate::http::AppState;
 use crate::http::page::{View, form_fields};
@@ -35,6 +36,7 @@ pub(crate) struct LinkQuery {
     )
 )]
 pub(crate) async fn reset_form(
+    reset: web::Data<Reset>,
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<LinkQuery>,
@@ -47,7 +49,7 @@ pub(crate) async fn reset_form(
         // Scanners probe with HEAD: nothing is checked, counted or consumed.
         return view.render(StatusCode::OK, "invalid.html", context! {});
     }
-    match state.actions.check_link(token, state.client_ip(&req)).await {
+    match reset.check_link(token, state.client_ip(&req)).await {
         Ok(_) => reset_page(&view, StatusCode::OK, token, &FieldErrors::new()),
         Err(e) => view.refusal(e),
     }
@@ -90,6 +92,7 @@ pub(crate) struct ResetForm {
     )
 )]
 pub(crate) async fn reset_submit(
+    reset: web::Data<Reset>,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
@@ -99,8 +102,7 @@ pub(crate) async fn reset_submit(
         Ok(form) => form,
         Err(status) => return view.error(status, "page-error-title", None),
     };
-    match state
-        .actions
+    match reset
         .complete_reset(
             &form.token,
             &form.new_password,
@@ -154,12 +156,12 @@ pub(crate) struct PasswordVerdict {
     )
 )]
 pub(crate) async fn check_password(
+    reset: web::Data<Reset>,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<CheckBody>,
 ) -> Result<HttpResponse, crate::error::ApiError> {
-    let problems = state
-        .actions
+    let problems = reset
         .password_problems(&body.token, &body.new_password, state.client_ip(&req))
         .await?;
     let locale = state.requested_locale(&req).unwrap_or_else(Locale::english);

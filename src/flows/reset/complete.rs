@@ -3,14 +3,15 @@
 
 use std::net::IpAddr;
 
-use super::{Actions, LiveLink, ResetError, announce};
+use super::{LiveLink, Reset};
 use crate::domain::{EmailAddress, EntryProblem, PasswordProblem, UserId};
 use crate::i18n::Locale;
 use crate::messages::WebhookEvent;
+use crate::reset::{ResetError, announce};
 use crate::storage::tokens::ConsumeOutcome;
 use crate::storage::users::User;
 
-impl Actions {
+impl Reset {
     /// The final step of a reset. The password is checked before the token
     /// is touched, so a refused password leaves the link usable; then one
     /// transaction consumes the token, stores the hash, kills the user's

@@ -1,11 +1,11 @@
-//! The public reset API: check a link, set the password (asking for a link
-//! is `flows::forgot`).
+//! The public reset API: check a link (`validate`), set the password.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::Reset;
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::http::body::{Body, Detail, Field, Problems};
@@ -61,6 +61,7 @@ pub struct LinkStatus {
     )
 )]
 pub async fn validate_token(
+    reset: web::Data<Reset>,
     state: web::Data<AppState>,
     req: HttpRequest,
     Body(body): Body<ValidateTokenBody>,
@@ -68,10 +69,7 @@ pub async fn validate_token(
     let mut problems = Problems::default();
     let token = problems.required("token", body.token);
     let token = problems.finish(token)?;
-    let link = state
-        .actions
-        .check_link(&token, state.client_ip(&req))
-        .await?;
+    let link = reset.check_link(&token, state.client_ip(&req)).await?;
     Ok(HttpResponse::Ok().json(LinkStatus {
         valid: true,
         expires_at: link.expires_at().to_rfc3339_opts(SecondsFormat::Secs, true),
@@ -92,6 +90,7 @@ pub async fn validate_token(
     )
 )]
 pub async fn reset_password(
+    reset: web::Data<Reset>,
     state: web::Data<AppState>,
     req: HttpRequest,
     Body(body): Body<ResetPasswordBody>,
@@ -103,8 +102,7 @@ pub async fn reset_password(
     let (token, new_password, confirm) =
         problems.finish((|| Some((token?, new_password?, confirm?)))())?;
     let locale = state.requested_locale(&req);
-    state
-        .actions
+    reset
         .complete_reset(
             &token,
             &new_password,
