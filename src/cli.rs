@@ -15,7 +15,7 @@ use crate::i18n::Locale;
 use crate::mailer::templates::{Branding, Templates};
 use crate::messages::OutboxStatus;
 use crate::reset::{Actions, ResetError};
-use crate::startup::{Application, build_actions, open_database, reset_flow};
+use crate::startup::{Application, build_actions, open_database, provision_flow, reset_flow};
 
 #[derive(Debug, Parser)]
 #[command(name = "pwreset", version, about = "Password-reset microservice")]
@@ -209,7 +209,7 @@ async fn run_user(command: UserCommand, actions: &Actions) -> anyhow::Result<()>
                 None => UserId::random(),
             };
             let password = password_stdin.then(read_password).transpose()?;
-            actions
+            provision_flow(actions)
                 .add_user(&id, &email, password.as_deref())
                 .await
                 .map_err(|e| match e {
@@ -234,7 +234,7 @@ async fn run_user(command: UserCommand, actions: &Actions) -> anyhow::Result<()>
         }
         UserCommand::Disable { email } => {
             let email = parse_email(&email)?;
-            let user = actions
+            let user = provision_flow(actions)
                 .disable_user(&email)
                 .await
                 .map_err(|e| explain(e, &email))?;

@@ -13,6 +13,7 @@ use crate::breach::BreachCheck;
 use crate::clock::Clock;
 use crate::config::{MailProvider, Settings};
 use crate::flows::forgot::Forgot;
+use crate::flows::provision::Provision;
 use crate::flows::prune::Retention;
 use crate::flows::reset::Reset;
 use crate::http::page::Pages;
@@ -94,6 +95,15 @@ pub fn reset_flow(actions: &Actions) -> Reset {
     )
 }
 
+/// The provisioning flow, with what it needs from the shared pieces.
+pub fn provision_flow(actions: &Actions) -> Provision {
+    Provision::new(
+        actions.repo().clone(),
+        actions.clock().clone(),
+        actions.vetting.clone(),
+    )
+}
+
 impl Application {
     /// Builds everything and binds the listener (`BIND_ADDR`; port 0 picks a
     /// free port).
@@ -147,6 +157,7 @@ impl Application {
             actions.clock().clone(),
         ));
         let reset = web::Data::new(reset_flow(&actions));
+        let provision = web::Data::new(provision_flow(&actions));
         let state = web::Data::new(AppState { actions, pages });
 
         let listener = TcpListener::bind(settings.bind_addr)
@@ -175,6 +186,7 @@ impl Application {
                 .app_data(app_state.clone())
                 .app_data(forgot.clone())
                 .app_data(reset.clone())
+                .app_data(provision.clone())
                 .app_data(http::json_config())
                 .configure(|cfg| routes::configure(cfg, &app_state.settings().cors_allowed_origins))
                 .default_service(web::to(http::not_found))

@@ -9,8 +9,11 @@
 //!   group-committed write and its limit judgement);
 //! - `reset`: a person sets a new password through a link (the JSON API,
 //!   the hosted page, the operator's set-password);
+//! - `provision`: other services and operators create, update, disable
+//!   and delete users and revoke their links;
 //! - `prune`: retention, what the service forgets and when.
 
 pub mod forgot;
+pub mod provision;
 pub mod prune;
 pub mod reset;

@@ -179,3 +179,14 @@ impl Problems {
 pub struct Detail {
     pub detail: &'static str,
 }
+
+/// A stored UTC time as the internal API shows it (RFC 3339, seconds).
+pub(crate) fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A user id from the path, refused as the `id` field when it is not one.
+pub(crate) fn path_user_id(raw: &str) -> Result<crate::domain::UserId, ApiError> {
+    crate::domain::UserId::parse(raw).map_err(|why| ApiError::field("id", why.to_string()))
+}

@@ -5,13 +5,11 @@
 //! - `request`: the worker turns a forgot-password request into a token
 //!   and an email;
 //! - `issue`: a service asks for a link, by email or for a support tool;
-//! - `provision`: create, update, disable and delete users, revoke links;
 //! - `announce`: the notices and webhook events that follow a change;
 //! - `record`: what became of an emailed reset, and the event when one dies;
 
 pub(crate) mod announce;
 mod issue;
-mod provision;
 mod record;
 mod request;
 mod vetting;
@@ -22,7 +20,6 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 pub use issue::{Delivery, IssuedLink, Target, UnusableLink};
-pub use provision::{NewUserRequest, Provisioned};
 pub use record::{DeliveryRecord, DeliveryState};
 pub use request::Fulfilled;
 pub use vetting::Vetting;

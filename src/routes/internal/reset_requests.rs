@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::time;
 use crate::domain::{EmailAddress, OutboxId, UserId};
 use crate::error::ApiError;
 use crate::http::AppState;
+use crate::http::body::rfc3339 as time;
 use crate::http::body::{Body, Field, FieldValue, Problems};
 use crate::http::refusals::InternalRefusals;
 use crate::http::service_auth::ServiceCaller;

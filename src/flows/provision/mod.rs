@@ -1,10 +1,16 @@
-//! Users as other services and operators manage them: create or update,
-//! disable, delete, and revoke their links. Each change that could let an
-//! old link reach the wrong person kills the user's outstanding links.
+//! Provision: users as other services and operators manage them: create or
+//! update, disable, delete, and revoke their links. Each change that could
+//! let an old link reach the wrong person kills the user's outstanding
+//! links. Entry points: the internal API's `/internal/v1/users/...`
+//! (`api.rs`) and `pwreset user add|disable`.
 
-use super::{Actions, ResetError};
+pub mod api;
+
+use crate::clock::Clock;
 use crate::domain::{EmailAddress, UserId};
 use crate::i18n::Locale;
+use crate::reset::{ResetError, Vetting};
+use crate::storage::Repo;
 use crate::storage::users::{InsertUserError, NewUser, Upserted, User, UserUpsert};
 
 /// What a service (internal API) or an operator (CLI) asks to be true.
@@ -37,7 +43,24 @@ impl From<InsertUserError> for ResetError {
     }
 }
 
-impl Actions {
+/// The provisioning flow, with what it needs: the database, the clock, and
+/// the vetting of a password an operator sets. Cheap to clone.
+#[derive(Clone)]
+pub struct Provision {
+    repo: Repo,
+    clock: Clock,
+    vetting: Vetting,
+}
+
+impl Provision {
+    pub fn new(repo: Repo, clock: Clock, vetting: Vetting) -> Self {
+        Self {
+            repo,
+            clock,
+            vetting,
+        }
+    }
+
     /// Creates the user, or updates it when the id exists (internal API `PUT`).
     pub async fn provision_user(
         &self,

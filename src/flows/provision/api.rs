@@ -4,15 +4,14 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{path_user_id, time};
+use super::{NewUserRequest, Provision};
 use crate::domain::EmailAddress;
 use crate::error::ApiError;
-use crate::http::AppState;
 use crate::http::body::{Body, Field, Problems};
+use crate::http::body::{path_user_id, rfc3339 as time};
 use crate::http::refusals::InternalRefusals;
 use crate::http::service_auth::ServiceCaller;
 use crate::i18n::Locale;
-use crate::reset::NewUserRequest;
 use crate::storage::users::User;
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -90,7 +89,7 @@ fn is_bcrypt_hash(hash: &str) -> bool {
     )
 )]
 pub(crate) async fn put_user(
-    state: web::Data<AppState>,
+    provision: web::Data<Provision>,
     caller: web::ReqData<ServiceCaller>,
     path: web::Path<String>,
     Body(body): Body<PutUserBody>,
@@ -138,7 +137,7 @@ pub(crate) async fn put_user(
         disabled,
         locale,
     };
-    let done = state.actions.provision_user(&request).await?;
+    let done = provision.provision_user(&request).await?;
     log::info!(
         "internal API: {} {} user {}{}",
         caller.0,
@@ -172,12 +171,12 @@ pub(crate) async fn put_user(
     )
 )]
 pub(crate) async fn delete_user(
-    state: web::Data<AppState>,
+    provision: web::Data<Provision>,
     caller: web::ReqData<ServiceCaller>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_user_id(&path)?;
-    state.actions.delete_user(&id).await?;
+    provision.delete_user(&id).await?;
     log::info!(
         "internal API: {} deleted user {id} and its reset links",
         caller.0
@@ -199,12 +198,12 @@ pub(crate) async fn delete_user(
     )
 )]
 pub(crate) async fn revoke_tokens(
-    state: web::Data<AppState>,
+    provision: web::Data<Provision>,
     caller: web::ReqData<ServiceCaller>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_user_id(&path)?;
-    let revoked = state.actions.revoke_links(&id).await?;
+    let revoked = provision.revoke_links(&id).await?;
     log::info!(
         "internal API: {} revoked {revoked} reset link(s) of user {id}",
         caller.0
