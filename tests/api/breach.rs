@@ -49,6 +49,12 @@ const BREACHED: &str = "quiet Harbor lantern 93 drifts";
 /// that asks it, a user and a live link.
 async fn app_with_breach_check() -> (MockServer, TestApp, String) {
     let server = range_server(BREACHED, STRONG_PASSWORD).await;
+    let (app, token) = app_asking(&server).await;
+    (server, app, token)
+}
+
+/// An app whose breach check asks `server`, a user and a live link.
+async fn app_asking(server: &MockServer) -> (TestApp, String) {
     let uri = server.uri();
     let app = spawn_app_with(move |env| {
         env.insert("PWNED_PASSWORDS_URL".into(), uri);
@@ -56,7 +62,7 @@ async fn app_with_breach_check() -> (MockServer, TestApp, String) {
     .await;
     app.add_user("u-1", "user@example.com", None).await;
     let token = app.request_link("user@example.com").await;
-    (server, app, token)
+    (app, token)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,13 +153,7 @@ async fn an_answer_that_is_not_a_range_list_fails_open_and_is_not_counted_clean(
         )
         .mount(&server)
         .await;
-    let uri = server.uri();
-    let app = spawn_app_with(move |env| {
-        env.insert("PWNED_PASSWORDS_URL".into(), uri);
-    })
-    .await;
-    app.add_user("u-1", "user@example.com", None).await;
-    let token = app.request_link("user@example.com").await;
+    let (app, token) = app_asking(&server).await;
     assert_eq!(app.reset(&token, STRONG_PASSWORD).await.status(), 200);
     let metrics = app.metrics_text().await;
     assert!(metrics.contains(r#"pwreset_breach_checks_total{outcome="failed_open"} 1"#));
