@@ -28,9 +28,13 @@ pub(super) struct IssuedToken {
 impl IssuedToken {
     fn new(now: DateTime<Utc>, ttl: Duration) -> Result<Self, ResetError> {
         let token = ResetToken::generate().context("OS random generator")?;
-        // Whole seconds, so the JWT's `exp` equals the row's `expires_at`.
+        // Whole seconds, so the JWT's `exp` equals the row's `expires_at`
+        // (a timestamp taken from a `DateTime` always converts back).
         let issued_at = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-        let expires_at = issued_at + TimeDelta::from_std(ttl).unwrap_or(TimeDelta::hours(1));
+        let expires_at = TimeDelta::from_std(ttl)
+            .ok()
+            .and_then(|ttl| issued_at.checked_add_signed(ttl))
+            .with_context(|| format!("a token lifetime of {} s is out of range", ttl.as_secs()))?;
         Ok(Self {
             id: TokenId::random(),
             hash: token.hash(),
