@@ -61,7 +61,9 @@ impl PasswordHasher {
         let password = password.clone();
         let cost = self.cost;
         let hashed = tokio::task::spawn_blocking(move || {
-            let _held = (slot, in_flight);
+            // Dropped in this order: the gauge falls before the slot is free,
+            // so a caller who gets the slot never sees this hash counted.
+            let _held = (in_flight, slot);
             bcrypt::hash(password.expose(), cost)
         })
         .await;
