@@ -12,82 +12,182 @@ mod metrics;
 pub(crate) mod openapi;
 
 use actix_cors::Cors;
-use actix_web::http::header;
+use actix_web::http::{Method, header};
 use actix_web::web;
 
 use crate::error::ApiError;
-use crate::flows::{forgot, reset};
-use crate::http::page::{self, asset, headers};
+use crate::flows::{forgot, provision, reset};
+use crate::http::page;
 use crate::http::{method_not_allowed, not_found, service_auth};
 
 pub use metrics::observe;
 
-/// Every route. The public API lives under /api/auth (each path with and
-/// without the trailing slash, as the Django clients this service replaces
-/// send it) behind CORS for the configured SPA origins; the internal API
-/// never answers CORS.
-pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
-    cfg.service(resource("/healthz", false, web::get().to(health::healthz)))
-        .service(resource("/readyz", false, web::get().to(health::readyz)))
-        .service(resource("/metrics", false, web::get().to(metrics::metrics)))
-        .service(resource(
-            "/openapi.json",
-            false,
-            web::get().to(openapi::openapi_json),
-        ))
-        .configure(pages)
-        .service(
-            web::scope("/api/auth")
-                .wrap(cors(cors_origins))
-                // Outside the CORS layer: its refusals become problem+json.
-                .wrap(actix_web::middleware::from_fn(cors_refusal_as_problem))
-                .service(resource(
-                    "/forgot-password",
-                    true,
-                    web::post().to(forgot::api::forgot_password),
-                ))
-                .service(resource(
-                    "/reset-password/validate",
-                    true,
-                    web::post().to(reset::api::validate_token),
-                ))
-                .service(resource(
-                    "/reset-password",
-                    true,
-                    web::post().to(reset::api::reset_password),
-                ))
-                .default_service(web::to(not_found)),
-        )
-        .service(
-            web::scope("/internal")
-                .wrap(actix_web::middleware::from_fn(
-                    service_auth::require_service_key,
-                ))
-                .configure(internal::configure)
-                .default_service(web::to(not_found)),
-        );
+/// Where a path sits; its area decides its scope and middleware.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Area {
+    /// Operators' endpoints, this document and the pages' assets.
+    Root,
+    /// The hosted pages: their headers (CSP and the rest), the form-size limit.
+    Pages,
+    /// `/api/auth`: CORS for the configured SPA origins, and each path also
+    /// with a trailing slash, as the Django clients this service replaces
+    /// send it.
+    PublicApi,
+    /// `/internal`: the service key; never CORS.
+    Internal,
 }
 
-/// The hosted pages and their assets.
-fn pages(cfg: &mut web::ServiceConfig) {
-    cfg.service(page::page(
-        "/forgot-password",
-        forgot::page::forgot_form,
-        forgot::page::forgot_submit,
-    ))
-    .service(page::page(
-        "/reset-password",
-        reset::page::reset_form,
-        reset::page::reset_submit,
-    ))
-    .service(
-        web::resource("/reset-password/check")
-            .wrap(headers())
-            .route(web::post().to(reset::page::check_password))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(asset("/assets/pages.css", page::stylesheet))
-    .service(asset("/assets/pages.js", page::script));
+impl Area {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Root | Self::Pages => "",
+            Self::PublicApi => "/api/auth",
+            Self::Internal => "/internal",
+        }
+    }
+}
+
+/// One path of the table and the handler of each of its methods.
+struct Entry {
+    area: Area,
+    path: &'static str,
+    routes: Vec<(Method, actix_web::Route)>,
+}
+
+/// A method and its handler, the method said once.
+macro_rules! on {
+    ($method:ident, $handler:expr) => {
+        (
+            Method::$method,
+            web::route().method(Method::$method).to($handler),
+        )
+    };
+}
+
+/// Every path the service answers, with its methods: the router is built
+/// from this, and a test holds it to the OpenAPI document, operation by
+/// operation.
+fn table() -> Vec<Entry> {
+    use Area::{Internal, Pages, PublicApi, Root};
+    let entry = |area, path, routes| Entry { area, path, routes };
+    vec![
+        entry(Root, "/healthz", vec![on!(GET, health::healthz)]),
+        entry(Root, "/readyz", vec![on!(GET, health::readyz)]),
+        entry(Root, "/metrics", vec![on!(GET, metrics::metrics)]),
+        entry(Root, "/openapi.json", vec![on!(GET, openapi::openapi_json)]),
+        entry(Root, "/assets/pages.css", vec![on!(GET, page::stylesheet)]),
+        entry(Root, "/assets/pages.js", vec![on!(GET, page::script)]),
+        entry(
+            Pages,
+            "/forgot-password",
+            vec![
+                on!(GET, forgot::page::forgot_form),
+                on!(HEAD, forgot::page::forgot_form),
+                on!(POST, forgot::page::forgot_submit),
+            ],
+        ),
+        entry(
+            Pages,
+            "/reset-password",
+            vec![
+                on!(GET, reset::page::reset_form),
+                on!(HEAD, reset::page::reset_form),
+                on!(POST, reset::page::reset_submit),
+            ],
+        ),
+        entry(
+            Pages,
+            "/reset-password/check",
+            vec![on!(POST, reset::page::check_password)],
+        ),
+        entry(
+            PublicApi,
+            "/forgot-password",
+            vec![on!(POST, forgot::api::forgot_password)],
+        ),
+        entry(
+            PublicApi,
+            "/reset-password/validate",
+            vec![on!(POST, reset::api::validate_token)],
+        ),
+        entry(
+            PublicApi,
+            "/reset-password",
+            vec![on!(POST, reset::api::reset_password)],
+        ),
+        entry(
+            Internal,
+            "/v1/users/{id}",
+            vec![
+                on!(PUT, provision::api::put_user),
+                on!(DELETE, provision::api::delete_user),
+            ],
+        ),
+        entry(
+            Internal,
+            "/v1/users/{id}/reset-tokens",
+            vec![on!(DELETE, provision::api::revoke_tokens)],
+        ),
+        entry(
+            Internal,
+            "/v1/reset-requests",
+            vec![on!(POST, internal::create_reset_request)],
+        ),
+        entry(
+            Internal,
+            "/v1/reset-requests/{id}",
+            vec![on!(GET, internal::reset_request_record)],
+        ),
+    ]
+}
+
+impl Entry {
+    /// The resource, answering 405 for methods it has no handler for.
+    fn resource(self) -> actix_web::Resource {
+        let mut paths = vec![self.path.to_owned()];
+        if self.area == Area::PublicApi {
+            paths.push(format!("{}/", self.path));
+        }
+        let resource = self
+            .routes
+            .into_iter()
+            .fold(web::resource(paths), |resource, (_, route)| {
+                resource.route(route)
+            });
+        resource.default_service(web::to(method_not_allowed))
+    }
+}
+
+/// Every route, from `table()`.
+pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
+    let mut public = web::scope(Area::PublicApi.prefix())
+        .wrap(cors(cors_origins))
+        // Outside the CORS layer: its refusals become problem+json.
+        .wrap(actix_web::middleware::from_fn(cors_refusal_as_problem))
+        .default_service(web::to(not_found));
+    let mut internal = web::scope(Area::Internal.prefix())
+        .wrap(actix_web::middleware::from_fn(
+            service_auth::require_service_key,
+        ))
+        .default_service(web::to(not_found));
+    for entry in table() {
+        match entry.area {
+            Area::Root => {
+                cfg.service(entry.resource());
+            }
+            Area::Pages => {
+                cfg.service(
+                    entry
+                        .resource()
+                        .wrap(page::headers())
+                        .app_data(web::PayloadConfig::new(page::FORM_LIMIT)),
+                );
+            }
+            Area::PublicApi => public = public.service(entry.resource()),
+            Area::Internal => internal = internal.service(entry.resource()),
+        }
+    }
+    cfg.service(public).service(internal);
 }
 
 /// Browsers on the listed origins may POST JSON; any other origin gets no
@@ -101,16 +201,6 @@ fn cors(origins: &[String]) -> Cors {
             .max_age(3600),
         |cors, origin| cors.allowed_origin(origin),
     )
-}
-
-fn resource(path: &str, with_slash: bool, route: actix_web::Route) -> actix_web::Resource {
-    let mut paths = vec![path.to_owned()];
-    if with_slash {
-        paths.push(format!("{path}/"));
-    }
-    web::resource(paths)
-        .route(route)
-        .default_service(web::to(method_not_allowed))
 }
 
 /// actix-cors refuses a disallowed origin with its own `400 text/plain`;
@@ -144,127 +234,56 @@ async fn cors_refusal_as_problem(
 mod tests {
     use std::collections::BTreeSet;
 
-    use actix_web::{App, HttpRequest, test};
+    use actix_web::http::Method;
     use utoipa::OpenApi;
 
-    /// Every path the router knows, read from actix's resource map (its
-    /// `Debug` form is the only way to list it): scopes' prefixes joined
-    /// with their resources' patterns.
-    fn routed_paths(map_debug: &str) -> BTreeSet<String> {
-        let mut paths = BTreeSet::new();
-        walk(map_debug, "", &mut paths);
-        paths
-    }
-
-    /// `text` starts inside one `ResourceMap { ... }`: its own patterns,
-    /// then its `nodes`, each a `ResourceMap` of its own.
-    fn walk(text: &str, prefix: &str, paths: &mut BTreeSet<String>) {
-        let own = &text[..text.find("nodes:").unwrap_or(text.len())];
-        let patterns = patterns_in(own);
-        let nodes = text
-            .find("nodes: Some([")
-            .map(|at| &text[at + "nodes: Some([".len()..]);
-        match nodes {
-            Some(children) => {
-                // A scope (or the root): its one pattern prefixes its children.
-                let here = format!("{prefix}{}", patterns.first().map_or("", String::as_str));
-                for child in split_maps(children) {
-                    walk(child, &here, paths);
-                }
-            }
-            None => {
-                for pattern in patterns {
-                    paths.insert(format!("{prefix}{pattern}"));
-                }
-            }
-        }
-    }
-
-    /// The string literals of the first `patterns: Single(..)` or `List([..])`.
-    fn patterns_in(text: &str) -> Vec<String> {
-        let Some(at) = text.find("patterns: ") else {
-            return Vec::new();
-        };
-        let rest = &text[at..];
-        let end = rest.find(')').unwrap_or(rest.len());
-        rest[..end]
-            .split('"')
-            .skip(1)
-            .step_by(2)
-            .map(str::to_owned)
+    /// Every (path, method) the router is built with, from the table itself.
+    fn routed() -> BTreeSet<(String, String)> {
+        super::table()
+            .into_iter()
+            .flat_map(|entry| {
+                let path = format!("{}{}", entry.area.prefix(), entry.path);
+                entry
+                    .routes
+                    .into_iter()
+                    .map(move |(method, _)| (path.clone(), method.to_string()))
+            })
             .collect()
     }
 
-    /// The top-level `ResourceMap { .. }` items of a list, by brace depth.
-    fn split_maps(list: &str) -> Vec<&str> {
-        let mut items = Vec::new();
-        let mut depth = 0i32;
-        let mut start = None;
-        let mut in_string = false;
-        let mut escaped = false;
-        for (i, c) in list.char_indices() {
-            if in_string {
-                match (escaped, c) {
-                    (true, _) => escaped = false,
-                    (false, '\\') => escaped = true,
-                    (false, '"') => in_string = false,
-                    _ => {}
-                }
-                continue;
-            }
-            match c {
-                '"' => in_string = true,
-                '{' | '[' | '(' => {
-                    if depth == 0 && c == '{' {
-                        start = Some(i + 1);
-                    }
-                    depth += 1;
-                }
-                '}' | ']' | ')' => {
-                    depth -= 1;
-                    if depth < 0 {
-                        return items;
-                    }
-                    if depth == 0
-                        && c == '}'
-                        && let Some(s) = start.take()
-                    {
-                        items.push(&list[s..i]);
-                    }
-                }
-                _ => {}
-            }
-        }
-        items
+    #[test]
+    fn every_routed_operation_is_in_the_openapi_document_and_the_reverse() {
+        let document = super::openapi::ApiDoc::openapi();
+        let documented: BTreeSet<(String, String)> = document
+            .paths
+            .paths
+            .iter()
+            .flat_map(|(path, item)| {
+                [
+                    (Method::GET, item.get.is_some()),
+                    (Method::HEAD, item.head.is_some()),
+                    (Method::POST, item.post.is_some()),
+                    (Method::PUT, item.put.is_some()),
+                    (Method::DELETE, item.delete.is_some()),
+                    (Method::PATCH, item.patch.is_some()),
+                    (Method::OPTIONS, item.options.is_some()),
+                ]
+                .into_iter()
+                .filter(|(_, present)| *present)
+                .map(move |(method, _)| (path.clone(), method.to_string()))
+            })
+            .collect();
+        // actix writes path parameters as {id}, like OpenAPI.
+        assert_eq!(routed(), documented);
     }
 
-    #[actix_web::test]
-    async fn every_routed_path_is_in_the_openapi_document_and_the_reverse() {
-        let app = test::init_service(
-            App::new()
-                .configure(|cfg| super::configure(cfg, &[]))
-                .default_service(actix_web::web::to(|req: HttpRequest| async move {
-                    actix_web::HttpResponse::Ok().body(format!("{:?}", req.resource_map()))
-                })),
-        )
-        .await;
-        let dump =
-            test::call_and_read_body(&app, test::TestRequest::get().uri("/__routes").to_request())
-                .await;
-        let routed = routed_paths(&String::from_utf8_lossy(&dump));
-        // actix writes path parameters as {id}, like OpenAPI.
-        let documented: BTreeSet<String> = super::openapi::ApiDoc::openapi()
-            .paths
-            .paths
-            .keys()
-            .cloned()
+    #[test]
+    fn a_path_is_in_the_table_once() {
+        let table = super::table();
+        let paths: BTreeSet<String> = table
+            .iter()
+            .map(|e| format!("{}{}", e.area.prefix(), e.path))
             .collect();
-        // The public API's trailing-slash twins are described once.
-        let routed: BTreeSet<String> = routed
-            .into_iter()
-            .filter(|p| !p.is_empty())
-            .filter(|p| !(p.starts_with("/api/") && p.ends_with('/')))
-            .collect();
-        assert_eq!(routed, documented);
+        assert_eq!(paths.len(), table.len());
     }
 }

@@ -14,7 +14,7 @@ mod render;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
@@ -61,39 +61,6 @@ pub(crate) fn headers() -> DefaultHeaders {
     DefaultHeaders::new()
         .add((header::CONTENT_SECURITY_POLICY, CSP))
         .add((header::X_FRAME_OPTIONS, "DENY"))
-}
-
-/// GET and HEAD show the page; POST takes its form.
-pub(crate) fn page<G, P, GA, PA>(
-    path: &str,
-    show: G,
-    submit: P,
-) -> impl actix_web::dev::HttpServiceFactory
-where
-    G: actix_web::Handler<GA> + Clone,
-    GA: actix_web::FromRequest + 'static,
-    G::Output: actix_web::Responder + 'static,
-    P: actix_web::Handler<PA>,
-    PA: actix_web::FromRequest + 'static,
-    P::Output: actix_web::Responder + 'static,
-{
-    web::resource(path)
-        .wrap(headers())
-        .app_data(web::PayloadConfig::new(FORM_LIMIT))
-        .route(web::get().to(show.clone()))
-        .route(web::head().to(show))
-        .route(web::post().to(submit))
-        .default_service(web::to(super::method_not_allowed))
-}
-
-pub(crate) fn asset<F, R>(path: &'static str, handler: F) -> actix_web::Resource
-where
-    F: actix_web::Handler<(), Output = R>,
-    R: actix_web::Responder + 'static,
-{
-    web::resource(path)
-        .route(web::get().to(handler))
-        .default_service(web::to(super::method_not_allowed))
 }
 
 /// One page, answered in the reader's language.
