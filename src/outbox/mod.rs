@@ -8,8 +8,6 @@ mod email;
 pub mod policy;
 mod reset_request;
 mod step;
-
-use step::{OutboxJob, StepError, panic_message};
 mod webhook;
 
 use std::sync::Arc;
@@ -32,6 +30,7 @@ use crate::storage::StorageError;
 use crate::storage::leases::Due;
 use crate::storage::outbox::OutboxRow;
 use crate::webhooks::WebhookSender;
+use step::{OutboxJob, StepError, panic_message};
 
 /// Rows claimed per batch, and how many of them are in flight at once.
 const BATCH: i64 = 16;

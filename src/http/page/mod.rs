@@ -26,7 +26,7 @@ use crate::i18n::Locale;
 use crate::reset::ResetError;
 
 /// Only what the pages need, from the service itself.
-pub(crate) const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
                    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub(crate) const FORM_LIMIT: usize = 16 * 1024;
