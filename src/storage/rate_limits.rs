@@ -45,9 +45,7 @@ static UPSERT: LazyLock<String> = LazyLock::new(|| {
 
 /// The same for SQLite, whose numbered parameters are `?N` (`$N` is a
 /// named one there).
-pub(crate) fn upsert_sqlite() -> String {
-    UPSERT.replace('$', "?")
-}
+pub(crate) static UPSERT_SQLITE: LazyLock<String> = LazyLock::new(|| UPSERT.replace('$', "?"));
 
 impl Counter {
     /// Whether the hit that left the counter here was within `limit`: the
@@ -82,7 +80,7 @@ impl Repo {
             }
             Pools::Sqlite(pool) => {
                 let mut conn = pool.get().await?;
-                diesel::sql_query(upsert_sqlite())
+                diesel::sql_query(UPSERT_SQLITE.as_str())
                     .bind::<Text, _>(key)
                     .bind::<Integer, _>(1)
                     .bind::<Timestamp, _>(now)

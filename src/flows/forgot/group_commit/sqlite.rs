@@ -27,10 +27,9 @@ pub(super) fn write_sqlite_batch(
     let hits = || batch.hits.iter().map(Vec::as_slice);
     conn.immediate_transaction::<_, StorageError, _>(|conn| {
         let tally = tally(hits());
-        let upsert = rate_limits::upsert_sqlite();
         let mut after = Vec::with_capacity(tally.len());
         for (key, n) in &tally {
-            let query = diesel::sql_query(&upsert)
+            let query = diesel::sql_query(rate_limits::UPSERT_SQLITE.as_str())
                 .bind::<Text, _>(*key)
                 .bind::<Integer, _>(*n)
                 .bind::<Timestamp, _>(batch.now)
