@@ -1,6 +1,6 @@
 //! Command line: `serve` (default), `migrate`, `config`, `user ...`,
 //! `keys generate`, `outbox ...`, `prune`, `mail preview`, `healthcheck`. User
-//! commands call the same actions (`reset/`) as the internal API.
+//! commands call the same flows (`flows/`) as the internal API.
 
 use std::io::Read;
 
@@ -10,12 +10,12 @@ use clap::{Parser, Subcommand};
 use crate::clock::Clock;
 use crate::config::{ConfigError, Settings, vars};
 use crate::domain::{EmailAddress, OutboxId, PasswordProblem, UserId};
+use crate::flow_error::FlowError;
 use crate::flows::prune::Retention;
 use crate::i18n::Locale;
 use crate::mailer::templates::{Branding, Templates};
 use crate::messages::OutboxStatus;
-use crate::reset::{Actions, ResetError};
-use crate::startup::{Application, build_actions, open_database, provision_flow, reset_flow};
+use crate::startup::{Application, Kernel, open_database};
 
 #[derive(Debug, Parser)]
 #[command(name = "pwreset", version, about = "Password-reset microservice")]
@@ -150,8 +150,8 @@ pub async fn run(
             println!("database is up to date");
         }
         Command::User(command) => {
-            let actions = build_actions(settings()?, clock).await?;
-            run_user(command, &actions).await?
+            let kernel = Kernel::build(settings()?, clock).await?;
+            run_user(command, &kernel).await?
         }
         Command::Outbox(command) => run_outbox(command, &settings()?, &clock).await?,
         Command::Prune => {
@@ -196,7 +196,7 @@ fn print_new_key() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_user(command: UserCommand, actions: &Actions) -> anyhow::Result<()> {
+async fn run_user(command: UserCommand, kernel: &Kernel) -> anyhow::Result<()> {
     match command {
         UserCommand::Add {
             email,
@@ -209,11 +209,12 @@ async fn run_user(command: UserCommand, actions: &Actions) -> anyhow::Result<()>
                 None => UserId::random(),
             };
             let password = password_stdin.then(read_password).transpose()?;
-            provision_flow(actions)
+            kernel
+                .provision()
                 .add_user(&id, &email, password.as_deref())
                 .await
                 .map_err(|e| match e {
-                    ResetError::Conflict => {
+                    FlowError::Conflict => {
                         anyhow::anyhow!("a user with id {id} or email {email} already exists")
                     }
                     other => explain(other, &email),
@@ -223,7 +224,8 @@ async fn run_user(command: UserCommand, actions: &Actions) -> anyhow::Result<()>
         UserCommand::SetPassword { email, .. } => {
             let email = parse_email(&email)?;
             let password = read_password()?;
-            let user = reset_flow(actions)
+            let user = kernel
+                .reset()
                 .set_password(&email, &password)
                 .await
                 .map_err(|e| explain(e, &email))?;
@@ -234,7 +236,8 @@ async fn run_user(command: UserCommand, actions: &Actions) -> anyhow::Result<()>
         }
         UserCommand::Disable { email } => {
             let email = parse_email(&email)?;
-            let user = provision_flow(actions)
+            let user = kernel
+                .provision()
                 .disable_user(&email)
                 .await
                 .map_err(|e| explain(e, &email))?;
@@ -248,10 +251,10 @@ async fn run_user(command: UserCommand, actions: &Actions) -> anyhow::Result<()>
 }
 
 /// An action's refusal in an operator's words.
-fn explain(e: ResetError, email: &EmailAddress) -> anyhow::Error {
+fn explain(e: FlowError, email: &EmailAddress) -> anyhow::Error {
     match e {
-        ResetError::UserNotFound => anyhow::anyhow!("no user with email {email}"),
-        ResetError::WeakPassword(problems) => anyhow::anyhow!(
+        FlowError::UserNotFound => anyhow::anyhow!("no user with email {email}"),
+        FlowError::WeakPassword(problems) => anyhow::anyhow!(
             "password refused: {}",
             PasswordProblem::messages(&problems, &Locale::english()).join(" ")
         ),

@@ -7,8 +7,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::domain::{EntryProblem, FieldErrors, PasswordProblem, field_error};
+use crate::flow_error::FlowError;
 use crate::i18n::Locale;
-use crate::reset::ResetError;
 use crate::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
@@ -238,27 +238,27 @@ impl From<StorageError> for ApiError {
 }
 
 /// What an action's refusal looks like to an HTTP client.
-impl From<ResetError> for ApiError {
-    fn from(e: ResetError) -> Self {
+impl From<FlowError> for ApiError {
+    fn from(e: FlowError) -> Self {
         match e {
-            ResetError::InvalidLink => Self::InvalidToken,
-            ResetError::Entry(problems) => {
+            FlowError::InvalidLink => Self::InvalidToken,
+            FlowError::Entry(problems) => {
                 Self::Validation(EntryProblem::field_errors(&problems, &Locale::english()))
             }
             // The JSON API words the policy in English (a stable contract).
-            ResetError::WeakPassword(problems) => Self::Validation(FieldErrors::from([(
+            FlowError::WeakPassword(problems) => Self::Validation(FieldErrors::from([(
                 "new_password".to_owned(),
                 PasswordProblem::messages(&problems, &Locale::english()),
             )])),
-            ResetError::Limited { retry_after } => Self::RateLimited { retry_after },
-            ResetError::Busy => Self::Busy {
+            FlowError::Limited { retry_after } => Self::RateLimited { retry_after },
+            FlowError::Busy => Self::Busy {
                 retry_after_secs: BUSY_RETRY_AFTER_SECS,
             },
-            ResetError::UserNotFound => Self::UserNotFound,
-            ResetError::UserDisabled => Self::UserDisabled,
-            ResetError::Conflict => Self::EmailTaken,
-            ResetError::Storage(e) => e.into(),
-            ResetError::Internal(e) => Self::Internal(e),
+            FlowError::UserNotFound => Self::UserNotFound,
+            FlowError::UserDisabled => Self::UserDisabled,
+            FlowError::Conflict => Self::EmailTaken,
+            FlowError::Storage(e) => e.into(),
+            FlowError::Internal(e) => Self::Internal(e),
         }
     }
 }

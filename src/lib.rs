@@ -1,6 +1,7 @@
 //! pwreset: a password-reset microservice. The map of the modules and who
 //! may call whom is docs/architecture.md.
 
+pub(crate) mod announce;
 pub(crate) mod breach;
 pub mod cli;
 pub(crate) mod client_ip;
@@ -8,10 +9,12 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub(crate) mod error;
+pub mod flow_error;
 pub mod flows;
 pub(crate) mod hasher;
 pub mod http;
 pub(crate) mod i18n;
+pub(crate) mod issuing;
 mod keyfile;
 pub(crate) mod limits;
 pub(crate) mod log_safe;
@@ -19,10 +22,11 @@ pub mod mailer;
 pub mod messages;
 pub(crate) mod metrics;
 pub mod outbox;
-pub mod reset;
 pub mod routes;
 pub(crate) mod send_error;
 pub mod startup;
 pub mod storage;
 pub mod tokens;
+pub(crate) mod vetting;
 pub(crate) mod webhooks;
+pub mod worker;

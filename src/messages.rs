@@ -1,7 +1,7 @@
-//! What the outbox carries, as types: the actions in `reset/` enqueue an
-//! `OutboxMessage`, storage derives the row's kind and status from it, and the
-//! worker in `outbox/` reads the payload back. Below both, so neither imports
-//! the other for these. Nothing here is secret except the sealed token, which
+//! What the outbox carries, as types: the flows (`flows/`) enqueue an
+//! `OutboxMessage`, storage derives the row's kind and status from it, and
+//! each kind's job (in its flow, run by `worker/`) reads the payload back.
+//! Below both, so neither imports the other for these. Nothing here is secret except the sealed token, which
 //! is encrypted and removed once its row is settled.
 
 use std::fmt;
@@ -187,6 +187,20 @@ impl OutboxMessage {
             OutboxKind::Email => Self::Email(serde_json::from_str(payload)?),
             OutboxKind::Webhook => Self::Webhook(serde_json::from_str(payload)?),
         })
+    }
+
+    /// The user a row's payload is a reset email to; None for any other row
+    /// (another kind, another template). A payload that cannot be read is an
+    /// error: the row may well be an emailed reset, so None would be a guess.
+    pub fn reset_email_user(
+        kind: OutboxKind,
+        payload: &str,
+    ) -> Result<Option<UserId>, serde_json::Error> {
+        if kind != OutboxKind::Email {
+            return Ok(None);
+        }
+        let email: Email = serde_json::from_str(payload)?;
+        Ok((email.template == EmailTemplate::Reset).then_some(email.user_id))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Events for other services, signed per the Standard Webhooks spec
 //! (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
 //! HMAC-SHA256 of "id.timestamp.body">`). Events are built by
-//! `reset::announce` (one outbox row per receiver, written in the same
+//! `announce` (one outbox row per receiver, written in the same
 //! transaction as the change) and delivered from here with the same retries
 //! and leases as email.
 

@@ -1,23 +1,23 @@
-//! What every handler gets: the actions (and through them the settings).
+//! What every handler gets: the settings and the hosted pages' templates.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use actix_web::HttpRequest;
 
 use super::page::Pages;
 use crate::config::Settings;
 use crate::i18n::Locale;
-use crate::reset::Actions;
 
 /// Shared by all HTTP workers.
 pub struct AppState {
-    pub actions: Actions,
+    pub settings: Arc<Settings>,
     pub pages: Pages,
 }
 
 impl AppState {
     pub fn settings(&self) -> &Settings {
-        self.actions.settings()
+        &self.settings
     }
 
     /// The language the client asked for (`Accept-Language`), if it asked.

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::Operations;
 use crate::http::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -44,8 +45,8 @@ pub async fn healthz() -> HttpResponse {
         (status = 503, description = "Not ready: {\"status\":\"unavailable\"} (the log says why)", body = Status),
     )
 )]
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match tokio::time::timeout(Duration::from_secs(1), not_ready(&state)).await {
+pub async fn readyz(state: web::Data<AppState>, ops: web::Data<Operations>) -> HttpResponse {
+    match tokio::time::timeout(Duration::from_secs(1), not_ready(&state, &ops)).await {
         Ok(None) => HttpResponse::Ok().json(status("ready")),
         Ok(Some(why)) => {
             log::warn!("readyz: {why}");
@@ -59,19 +60,19 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Why this process is not ready, if it is not.
-async fn not_ready(state: &AppState) -> Option<String> {
-    if let Some(stalled) = worker_stalled(state) {
+async fn not_ready(state: &AppState, ops: &Operations) -> Option<String> {
+    if let Some(stalled) = worker_stalled(state, ops) {
         return Some(format!(
             "the outbox worker has made no progress for {stalled:.0} s"
         ));
     }
-    let repo = state.actions.repo();
+    let repo = &ops.repo;
     match repo.is_ready().await {
         Ok(true) => {}
         Ok(false) => return Some("migrations are not applied".into()),
         Err(e) => return Some(format!("database unavailable: {e}")),
     }
-    repo.accepts_writes(state.actions.clock().now_naive())
+    repo.accepts_writes(ops.clock.now_naive())
         .await
         .err()
         .map(|e| format!("the database refuses writes: {e}"))
@@ -80,13 +81,13 @@ async fn not_ready(state: &AppState) -> Option<String> {
 /// How long the worker has been silent, when that is longer than a few poll
 /// intervals plus one delivery's timeouts (a slow provider is progress too:
 /// the worker reports each settled row).
-fn worker_stalled(state: &AppState) -> Option<f64> {
+fn worker_stalled(state: &AppState, ops: &Operations) -> Option<f64> {
     let settings = state.settings();
     if !settings.run_outbox_worker {
         return None;
     }
     let allowed =
         settings.outbox_poll_interval * 3 + settings.mail.connect_timeout + settings.mail.timeout;
-    let silent = state.actions.clock().unix_secs() - state.actions.metrics().worker_last_run();
+    let silent = ops.clock.unix_secs() - ops.metrics.worker_last_run();
     (silent > allowed.as_secs_f64()).then_some(silent)
 }

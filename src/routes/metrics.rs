@@ -9,8 +9,8 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 
+use super::Operations;
 use crate::error::ApiError;
-use crate::http::AppState;
 
 /// The text exposition format; the outbox gauges are read from the database now.
 /// Prometheus metrics
@@ -25,16 +25,15 @@ use crate::http::AppState;
         (status = 503, description = "unavailable: the database (for the outbox gauges)", content_type = "application/problem+json", body = crate::http::refusals::Problem),
     )
 )]
-pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let actions = &state.actions;
-    let now = actions.clock().now_naive();
-    let (counts, oldest_due) = actions.repo().outbox_stats(now).await?;
+pub async fn metrics(ops: web::Data<Operations>) -> Result<HttpResponse, ApiError> {
+    let now = ops.clock.now_naive();
+    let (counts, oldest_due) = ops.repo.outbox_stats(now).await?;
     let oldest_due_secs = oldest_due.map_or(0.0, |due| {
         (now - due).num_milliseconds().max(0) as f64 / 1000.0
     });
-    actions.metrics().set_outbox(&counts, oldest_due_secs);
-    let body = actions
-        .metrics()
+    ops.metrics.set_outbox(&counts, oldest_due_secs);
+    let body = ops
+        .metrics
         .render()
         .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(HttpResponse::Ok()
@@ -49,8 +48,8 @@ pub async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| state.actions.metrics().clone());
+        .app_data::<web::Data<Operations>>()
+        .map(|ops| ops.metrics.clone());
     let method = method_label(req.method());
     let result = next.call(req).await;
     if let Some(metrics) = metrics {

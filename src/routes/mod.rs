@@ -1,26 +1,46 @@
 //! The routes table: which handler answers which path, and the OpenAPI
 //! document that describes them. Above the flows, whose handlers it puts at
-//! their paths; the shell they stand on is `http`. The handlers of the flows
-//! not yet in `flows/` are still here (`internal/`), with the operator
-//! endpoints (`health.rs`, `metrics.rs`).
+//! their paths; the shell they stand on is `http`. The operator endpoints
+//! are here (`health.rs`, `metrics.rs`), over `Operations`.
 //! Handlers parse the request, call an action and answer; they hold no SQL
 //! and no HTTP-client calls.
 
 mod health;
-mod internal;
 mod metrics;
 pub(crate) mod openapi;
 
 use actix_cors::Cors;
 use actix_web::http::{Method, header};
 use actix_web::web;
+use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::error::ApiError;
-use crate::flows::{forgot, provision, reset};
+use crate::flows::{forgot, provision, reset, reset_requests};
 use crate::http::page;
 use crate::http::{method_not_allowed, not_found, service_auth};
+use crate::metrics::Metrics;
+use crate::storage::Repo;
 
 pub use metrics::observe;
+
+/// What the operator endpoints read: the database (readiness, the outbox
+/// gauges), the clock and the metrics registry.
+pub struct Operations {
+    repo: Repo,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+}
+
+impl Operations {
+    pub fn new(repo: Repo, clock: Clock, metrics: Arc<Metrics>) -> Self {
+        Self {
+            repo,
+            clock,
+            metrics,
+        }
+    }
+}
 
 /// Where a path sits; its area decides its scope and middleware.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,12 +151,12 @@ fn table() -> Vec<Entry> {
         entry(
             Internal,
             "/v1/reset-requests",
-            vec![on!(POST, internal::create_reset_request)],
+            vec![on!(POST, reset_requests::api::create_reset_request)],
         ),
         entry(
             Internal,
             "/v1/reset-requests/{id}",
-            vec![on!(GET, internal::reset_request_record)],
+            vec![on!(GET, reset_requests::api::reset_request_record)],
         ),
     ]
 }

@@ -1,5 +1,4 @@
-//! The worker's hold on outbox rows: claims that lease due rows (and settle
-//! at once the reset requests no live account can answer), the settlement
+//! The worker's hold on outbox rows: claims that lease due rows, the settlement
 //! of a leased row, and the release of rows claimed but not started. Every
 //! write here is conditional on the lease, so two workers never hold one
 //! row at once and one whose lease ran out never overwrites the next.
@@ -9,7 +8,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::outbox::OutboxRow;
-use super::rows::{HANDLED_PAYLOAD, handled_request, new_rows};
+use super::rows::{handled_request, new_rows};
 use super::schema::outbox;
 use super::{Pools, Repo, StorageError, insert_outbox_rows, with_conn};
 use crate::domain::OutboxId;
@@ -25,17 +24,9 @@ pub enum Due {
 }
 
 /// The columns of `OutboxRow`, as the claims return them.
-const RETURNING_ROW: &str = "RETURNING outbox.id, outbox.kind, outbox.payload, outbox.status, \
+pub(crate) const RETURNING_ROW: &str = "RETURNING outbox.id, outbox.kind, outbox.payload, outbox.status, \
      outbox.attempts, outbox.next_attempt_at, outbox.locked_until, outbox.last_error, \
      outbox.provider_message_id, outbox.created_at, outbox.sent_at, outbox.give_up_at";
-
-/// What `claim_due_reset_requests` took: the requests leased for the worker
-/// to decide (addresses of live accounts), and how many it settled at once.
-#[derive(Debug)]
-pub struct ClaimedRequests {
-    pub leased: Vec<OutboxRow>,
-    pub settled: usize,
-}
 
 /// How a delivery attempt ended, as the worker records it.
 #[derive(Debug)]
@@ -83,61 +74,6 @@ impl Repo {
         self.claim(now, lease_until, limit, only).await
     }
 
-    /// Takes up to `limit` due reset requests (oldest first) in one
-    /// statement, one write per row: those whose address no live account
-    /// has are settled on the spot (done, the address forgotten: nothing is
-    /// created for them, as the one-by-one path would decide), the others
-    /// are leased like any claim. Under a flood of made-up addresses that is
-    /// most of them, and they cost one write instead of a claim and then a
-    /// settlement. Fails if a request's payload is not JSON.
-    pub async fn claim_due_reset_requests(
-        &self,
-        now: NaiveDateTime,
-        lease_until: NaiveDateTime,
-        limit: i64,
-    ) -> Result<ClaimedRequests, StorageError> {
-        use diesel::sql_types::{BigInt, Text, Timestamp};
-        // `$1` the lease, `$2` now, `$3` the limit, `$4` the handled payload;
-        // `{address}` the request's address as each backend reads its JSON,
-        // `{lock}` the row locks, `{returning}` the columns of `OutboxRow`.
-        const CLAIM: &str = "WITH picked AS ( \
-               SELECT o.id, EXISTS (SELECT 1 FROM users u \
-                   WHERE u.email = {address} AND NOT u.disabled) AS live \
-               FROM outbox o \
-               WHERE o.status = 'pending' AND o.kind = 'reset_request' AND o.next_attempt_at <= $2 \
-                 AND (o.locked_until IS NULL OR o.locked_until < $2) \
-               ORDER BY o.next_attempt_at LIMIT $3 {lock}) \
-             UPDATE outbox SET \
-               status = CASE WHEN picked.live THEN outbox.status ELSE 'done' END, \
-               sent_at = CASE WHEN picked.live THEN outbox.sent_at ELSE $2 END, \
-               payload = CASE WHEN picked.live THEN outbox.payload ELSE $4 END, \
-               locked_until = CASE WHEN picked.live THEN $1 ELSE NULL END, \
-               attempts = CASE WHEN picked.live THEN outbox.attempts + 1 ELSE outbox.attempts END \
-             FROM picked WHERE outbox.id = picked.id {returning}";
-        let sql = match &self.pools {
-            Pools::Postgres(_) => CLAIM
-                .replace("{address}", "o.payload::jsonb ->> 'email'")
-                .replace("{lock}", "FOR UPDATE OF o SKIP LOCKED"),
-            Pools::Sqlite(_) => CLAIM
-                .replace('$', "?")
-                .replace("{address}", "json_extract(o.payload, '$.email')")
-                .replace("{lock}", ""),
-        };
-        let query = diesel::sql_query(sql.replace("{returning}", RETURNING_ROW))
-            .bind::<Timestamp, _>(lease_until)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit)
-            .bind::<Text, _>(HANDLED_PAYLOAD);
-        let mut leased = self.load_claim(query).await?;
-        let taken = leased.len();
-        // The settled rows are the ones the statement marked done.
-        leased.retain(|row| row.status != OutboxStatus::Done);
-        Ok(ClaimedRequests {
-            settled: taken - leased.len(),
-            leased,
-        })
-    }
-
     async fn claim(
         &self,
         now: NaiveDateTime,
@@ -167,7 +103,7 @@ impl Repo {
     /// write: SQLite has one writer, so the statement alone is enough there,
     /// where Postgres needs `FOR UPDATE SKIP LOCKED`); the rows oldest first
     /// (`RETURNING` keeps no order).
-    async fn load_claim<Q>(&self, query: Q) -> Result<Vec<OutboxRow>, StorageError>
+    pub(crate) async fn load_claim<Q>(&self, query: Q) -> Result<Vec<OutboxRow>, StorageError>
     where
         Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>
             + diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>

@@ -1,18 +1,15 @@
 //! Queries on `outbox`, the durable queue of everything that leaves the
-//! service, outside the worker's leases (`leases.rs`): the fulfilment of a
-//! reset request, reading rows back, retrying a dead one, counts and
+//! service, outside the worker's leases (`leases.rs`): reading rows back, retrying a dead one, counts and
 //! listing.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 
-use super::rows::{handled_request, new_rows};
-use super::schema::{outbox, password_reset_tokens, users};
-use super::tokens::NewToken;
-use super::{Repo, StorageError, insert_outbox_rows, with_conn};
-use crate::domain::{AccountEmailLimit, OutboxId};
-use crate::messages::{OutboxKind, OutboxStatus, Outgoing};
+use super::schema::outbox;
+use super::{Repo, StorageError, with_conn};
+use crate::domain::OutboxId;
+use crate::messages::{OutboxKind, OutboxStatus};
 
 #[derive(Queryable, QueryableByName, Selectable, Clone, Debug)]
 #[diesel(table_name = outbox)]
@@ -31,87 +28,7 @@ pub struct OutboxRow {
     pub give_up_at: Option<NaiveDateTime>,
 }
 
-/// What became of a reset request.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Fulfilment {
-    Issued,
-    /// The account had its reset emails for the window; nothing was created.
-    AccountLimitReached,
-    /// Under the lock, the account no longer has the address the request
-    /// named (or was disabled or deleted): nothing was created.
-    AccountChanged,
-    LeaseLost,
-}
-
 impl Repo {
-    /// Turns a claimed reset request into a token and its messages,
-    /// atomically: a crash leaves either the pending request or all new rows,
-    /// never a part. The user's row is locked first (the lock an email or
-    /// password change takes too) and read again: unless it still has
-    /// `email` and is enabled, nothing is created. With `limit`, a user who
-    /// already got that many tokens since the given time gets none.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn fulfil_reset_request(
-        &self,
-        request_id: &OutboxId,
-        lease: NaiveDateTime,
-        now: NaiveDateTime,
-        email: &str,
-        token: &NewToken<'_>,
-        messages: &[Outgoing],
-        limit: Option<AccountEmailLimit>,
-    ) -> Result<Fulfilment, StorageError> {
-        let rows = new_rows(messages, now)?;
-        Ok(with_conn!(self, |conn| {
-            conn.transaction(async |conn| {
-                let done = diesel::update(
-                    outbox::table
-                        .filter(outbox::id.eq(request_id))
-                        .filter(outbox::status.eq(OutboxStatus::Pending))
-                        .filter(outbox::locked_until.eq(lease)),
-                )
-                .set(handled_request!(now))
-                .execute(conn)
-                .await?;
-                if done != 1 {
-                    return Ok(Fulfilment::LeaseLost);
-                }
-                // A no-op write: takes the user's row lock on both backends.
-                diesel::update(users::table.find(token.user_id))
-                    .set(users::id.eq(users::id))
-                    .execute(conn)
-                    .await?;
-                let current: Option<(String, bool)> = users::table
-                    .find(token.user_id)
-                    .select((users::email, users::disabled))
-                    .first(conn)
-                    .await
-                    .optional()?;
-                if current.is_none_or(|(now_email, disabled)| now_email != email || disabled) {
-                    return Ok(Fulfilment::AccountChanged);
-                }
-                if let Some(limit) = limit {
-                    let recent: Vec<Option<String>> = password_reset_tokens::table
-                        .filter(password_reset_tokens::user_id.eq(token.user_id))
-                        .filter(password_reset_tokens::created_at.gt(limit.since))
-                        .select(password_reset_tokens::requested_ip)
-                        .load(conn)
-                        .await?;
-                    if !limit.allows(token.requested_ip, &recent) {
-                        return Ok(Fulfilment::AccountLimitReached);
-                    }
-                }
-                diesel::insert_into(password_reset_tokens::table)
-                    .values(token)
-                    .execute(conn)
-                    .await?;
-                insert_outbox_rows!(conn, &rows);
-                Ok::<_, diesel::result::Error>(Fulfilment::Issued)
-            })
-            .await?
-        }))
-    }
-
     pub async fn outbox_row(&self, id: &OutboxId) -> Result<Option<OutboxRow>, StorageError> {
         Ok(with_conn!(self, |conn| {
             outbox::table

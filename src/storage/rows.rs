@@ -1,7 +1,7 @@
 //! Outbox rows as they are first written: built from typed messages (the
 //! kind and status derived here, the payload serialized before any
 //! transaction starts), and what a handled reset request keeps. Every
-//! writer of outbox rows (the actions' transactions, group commit) builds
+//! writer of outbox rows (the flows' transactions, group commit) builds
 //! them here.
 
 use chrono::NaiveDateTime;
@@ -27,7 +27,7 @@ pub(crate) struct NewOutboxRow {
 }
 
 /// The rows for these messages, serialized before any transaction starts.
-pub(super) fn new_rows(
+pub(crate) fn new_rows(
     messages: &[Outgoing],
     now: NaiveDateTime,
 ) -> Result<Vec<NewOutboxRow>, StorageError> {
@@ -50,7 +50,7 @@ pub(crate) fn new_row(out: &Outgoing, now: NaiveDateTime) -> Result<NewOutboxRow
 
 /// What a handled reset request keeps: nothing. The address someone typed
 /// (and their IP) leave the database as soon as the request is handled.
-pub(super) const HANDLED_PAYLOAD: &str = "{}";
+pub(crate) const HANDLED_PAYLOAD: &str = "{}";
 
 /// The changes that settle a handled reset request at `now`: done, its
 /// payload forgotten, its lease released (in the fulfil transaction;
@@ -65,4 +65,4 @@ macro_rules! handled_request {
         )
     };
 }
-pub(super) use handled_request;
+pub(crate) use handled_request;

@@ -2,8 +2,8 @@
 //! reads the account again under its row lock when it issues the token, and
 //! checks again just before sending.
 
+use pwreset::flows::fulfil::Fulfilled;
 use pwreset::messages::OutboxMessage;
-use pwreset::reset::Fulfilled;
 use pwreset::storage::leases::Due;
 use serde_json::json;
 
@@ -29,8 +29,8 @@ async fn an_email_change_between_the_workers_read_and_its_transaction_sends_noth
     else {
         panic!("a reset request");
     };
-    let actions = &app.state.actions;
-    let user = actions
+    let user = app
+        .fulfil
         .account_for_request(&request)
         .await
         .unwrap()
@@ -44,7 +44,8 @@ async fn an_email_change_between_the_workers_read_and_its_transaction_sends_noth
     assert_eq!(response.status(), 200);
 
     // ... and the worker's transaction sees the change: no token, no email.
-    let fulfilled = actions
+    let fulfilled = app
+        .fulfil
         .issue_for_request(&claimed[0].id, lease, &request, &user)
         .await
         .unwrap();

@@ -1,7 +1,7 @@
 //! Forgot-password: someone asks for a link. The request path only counts
 //! the request against its limits and queues the address, the same work for
 //! every address; whether an account has it is decided later by the worker
-//! (`reset::fulfil_request`). Entry points: the JSON API (`api.rs`) and the
+//! (`flows::fulfil`). Entry points: the JSON API (`api.rs`) and the
 //! hosted page (`page.rs`); the write is group-committed (`group_commit/`).
 
 pub mod api;
@@ -15,10 +15,10 @@ use group_commit::{GroupCommit, Hit, Written};
 
 use crate::clock::Clock;
 use crate::domain::EmailAddress;
+use crate::flow_error::FlowError;
 use crate::i18n::Locale;
 use crate::limits::{LimitError, LimitedAction, Limiter, WINDOW};
 use crate::messages::{OutboxMessage, Outgoing, ResetRequest};
-use crate::reset::ResetError;
 use crate::storage::Repo;
 
 /// The forgot flow, with what it needs: the database (for its batch
@@ -62,7 +62,7 @@ impl Forgot {
         email: &EmailAddress,
         ip: Option<IpAddr>,
         locale: Option<&Locale>,
-    ) -> Result<(), ResetError> {
+    ) -> Result<(), FlowError> {
         let request = Outgoing::new(OutboxMessage::ResetRequest(ResetRequest {
             email: email.as_str().to_owned(),
             ip: ip.map(|ip| ip.to_string()),

@@ -8,10 +8,11 @@ pub mod api;
 
 use crate::clock::Clock;
 use crate::domain::{EmailAddress, UserId};
+use crate::flow_error::FlowError;
 use crate::i18n::Locale;
-use crate::reset::{ResetError, Vetting};
 use crate::storage::Repo;
 use crate::storage::users::{InsertUserError, NewUser, Upserted, User, UserUpsert};
+use crate::vetting::Vetting;
 
 /// What a service (internal API) or an operator (CLI) asks to be true.
 #[derive(Debug)]
@@ -34,7 +35,7 @@ pub struct Provisioned {
     pub links_revoked: bool,
 }
 
-impl From<InsertUserError> for ResetError {
+impl From<InsertUserError> for FlowError {
     fn from(e: InsertUserError) -> Self {
         match e {
             InsertUserError::Conflict => Self::Conflict,
@@ -62,10 +63,7 @@ impl Provision {
     }
 
     /// Creates the user, or updates it when the id exists (internal API `PUT`).
-    pub async fn provision_user(
-        &self,
-        request: &NewUserRequest,
-    ) -> Result<Provisioned, ResetError> {
+    pub async fn provision_user(&self, request: &NewUserRequest) -> Result<Provisioned, FlowError> {
         let locale = request.locale.as_ref().map(Locale::tag);
         let change = UserUpsert {
             id: &request.id,
@@ -96,7 +94,7 @@ impl Provision {
         id: &UserId,
         email: &EmailAddress,
         password: Option<&str>,
-    ) -> Result<(), ResetError> {
+    ) -> Result<(), FlowError> {
         let hash = match password {
             Some(raw) => {
                 let password = self.vetting.vet(raw, email.as_str()).await?;
@@ -121,36 +119,36 @@ impl Provision {
     }
 
     /// Deletes the user; its tokens go with it.
-    pub async fn delete_user(&self, id: &UserId) -> Result<(), ResetError> {
+    pub async fn delete_user(&self, id: &UserId) -> Result<(), FlowError> {
         if self.repo.delete_user(id).await? {
             Ok(())
         } else {
-            Err(ResetError::UserNotFound)
+            Err(FlowError::UserNotFound)
         }
     }
 
     /// Disables the user found by email and kills their links (`pwreset user disable`).
-    pub async fn disable_user(&self, email: &EmailAddress) -> Result<User, ResetError> {
+    pub async fn disable_user(&self, email: &EmailAddress) -> Result<User, FlowError> {
         let user = self
             .repo
             .find_user_by_email(email)
             .await?
-            .ok_or(ResetError::UserNotFound)?;
+            .ok_or(FlowError::UserNotFound)?;
         if !self
             .repo
             .disable_user(&user.id, self.clock.now_naive())
             .await?
         {
-            return Err(ResetError::UserNotFound);
+            return Err(FlowError::UserNotFound);
         }
         Ok(user)
     }
 
     /// Kills every outstanding link of a user; returns how many died.
-    pub async fn revoke_links(&self, id: &UserId) -> Result<usize, ResetError> {
+    pub async fn revoke_links(&self, id: &UserId) -> Result<usize, FlowError> {
         self.repo
             .revoke_tokens(id)
             .await?
-            .ok_or(ResetError::UserNotFound)
+            .ok_or(FlowError::UserNotFound)
     }
 }

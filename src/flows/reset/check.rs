@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 
 use super::Reset;
-use crate::reset::ResetError;
+use crate::flow_error::FlowError;
 use crate::storage::tokens::TokenRow;
 use crate::storage::users::User;
 use crate::tokens::VerifiedLink;
@@ -31,16 +31,16 @@ impl LiveLink {
 
 impl Reset {
     /// Consumes nothing (validate, and the first step of a reset).
-    pub async fn check_link(&self, jwt: &str, ip: Option<IpAddr>) -> Result<LiveLink, ResetError> {
+    pub async fn check_link(&self, jwt: &str, ip: Option<IpAddr>) -> Result<LiveLink, FlowError> {
         let now = self.clock.now();
         let link = self.codec.verify(jwt, now).map_err(|why| {
             log::info!("reset token refused: {why}");
             self.metrics.token_rejected(why.label());
-            ResetError::InvalidLink
+            FlowError::InvalidLink
         })?;
         self.limiter.check_token_attempt(ip).await?;
         let result = self.look_up(&link, now).await;
-        if matches!(result, Err(ResetError::InvalidLink)) {
+        if matches!(result, Err(FlowError::InvalidLink)) {
             self.limiter.record_token_failure(ip).await?;
         }
         result
@@ -51,11 +51,11 @@ impl Reset {
         &self,
         link: &VerifiedLink,
         now: DateTime<Utc>,
-    ) -> Result<LiveLink, ResetError> {
+    ) -> Result<LiveLink, FlowError> {
         let refuse = |label: &'static str, why: &str| {
             log::info!("reset token {} refused: {why}", link.token_id);
             self.metrics.token_rejected(label);
-            ResetError::InvalidLink
+            FlowError::InvalidLink
         };
         let found = self.repo.find_token_by_hash(&link.token.hash()).await?;
         let Some((row, user)) = found else {

@@ -4,10 +4,11 @@
 use std::net::IpAddr;
 
 use super::{LiveLink, Reset};
+use crate::announce;
 use crate::domain::{EmailAddress, EntryProblem, PasswordProblem, UserId};
+use crate::flow_error::FlowError;
 use crate::i18n::Locale;
 use crate::messages::WebhookEvent;
-use crate::reset::{ResetError, announce};
 use crate::storage::tokens::ConsumeOutcome;
 use crate::storage::users::User;
 
@@ -23,12 +24,12 @@ impl Reset {
         confirm_password: &str,
         ip: Option<IpAddr>,
         locale: Option<&Locale>,
-    ) -> Result<UserId, ResetError> {
+    ) -> Result<UserId, FlowError> {
         // Only a usable link hears what is wrong with the fields.
         let LiveLink { row, user } = self.check_link(jwt, ip).await?;
         let problems = EntryProblem::of(new_password, confirm_password);
         if !problems.is_empty() {
-            return Err(ResetError::Entry(problems));
+            return Err(FlowError::Entry(problems));
         }
         let password = self.vetting.vet(new_password, &user.email).await?;
         let hash = self.vetting.hash(&password).await?;
@@ -59,7 +60,7 @@ impl Reset {
             }
             other => {
                 log::info!("reset token {} refused at consume: {other:?}", row.id);
-                Err(ResetError::InvalidLink)
+                Err(FlowError::InvalidLink)
             }
         }
     }
@@ -71,11 +72,11 @@ impl Reset {
         jwt: &str,
         candidate: &str,
         ip: Option<IpAddr>,
-    ) -> Result<Vec<PasswordProblem>, ResetError> {
+    ) -> Result<Vec<PasswordProblem>, FlowError> {
         let LiveLink { user, .. } = self.check_link(jwt, ip).await?;
         match self.vetting.vet(candidate, &user.email).await {
             Ok(_) => Ok(Vec::new()),
-            Err(ResetError::WeakPassword(problems)) => Ok(problems),
+            Err(FlowError::WeakPassword(problems)) => Ok(problems),
             Err(e) => Err(e),
         }
     }
@@ -86,12 +87,12 @@ impl Reset {
         &self,
         email: &EmailAddress,
         new_password: &str,
-    ) -> Result<User, ResetError> {
+    ) -> Result<User, FlowError> {
         let user = self
             .repo
             .find_user_by_email(email)
             .await?
-            .ok_or(ResetError::UserNotFound)?;
+            .ok_or(FlowError::UserNotFound)?;
         let password = self.vetting.vet(new_password, &user.email).await?;
         let hash = self.vetting.hash(&password).await?;
         let notice = announce::password_changed(&user, None);
@@ -100,7 +101,7 @@ impl Reset {
             .set_password_hash(&user.id, &hash, self.clock.now_naive(), &[notice])
             .await?
         {
-            return Err(ResetError::UserNotFound);
+            return Err(FlowError::UserNotFound);
         }
         self.wake_worker();
         Ok(user)

@@ -21,9 +21,9 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::limits::Limiter;
 use crate::metrics::Metrics;
-use crate::reset::Vetting;
 use crate::storage::Repo;
 use crate::tokens::TokenCodec;
+use crate::vetting::Vetting;
 
 /// The reset flow, with what it needs. Cheap to clone.
 #[derive(Clone)]

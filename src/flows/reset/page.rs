@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::Reset;
 use crate::domain::{EntryProblem, FieldErrors, PasswordProblem};
+use crate::flow_error::FlowError;
 use crate::http::AppState;
 use crate::http::page::{View, form_fields};
 use crate::i18n::Locale;
-use crate::reset::ResetError;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -114,14 +114,14 @@ pub(crate) async fn reset_submit(
     {
         Ok(_) => view.render(StatusCode::OK, "done.html", context! {}),
         // The link stays usable: the form again, each reason by its field.
-        Err(ResetError::WeakPassword(problems)) => {
+        Err(FlowError::WeakPassword(problems)) => {
             let errors = FieldErrors::from([(
                 "new_password".to_owned(),
                 PasswordProblem::messages(&problems, &view.locale),
             )]);
             reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors)
         }
-        Err(ResetError::Entry(problems)) => {
+        Err(FlowError::Entry(problems)) => {
             let errors = EntryProblem::field_errors(&problems, &view.locale);
             reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors)
         }

@@ -22,8 +22,8 @@ pub use render::Pages;
 
 use super::AppState;
 use crate::error::{ApiError, ErrorCode};
+use crate::flow_error::FlowError;
 use crate::i18n::Locale;
-use crate::reset::ResetError;
 
 /// Only what the pages need, from the service itself.
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
@@ -111,7 +111,7 @@ impl<'a> View<'a> {
 
     /// An action's refusal as a page: the status and `Retry-After` are the
     /// JSON API's (`ApiError`), the words the page's.
-    pub(crate) fn refusal(&self, e: ResetError) -> HttpResponse {
+    pub(crate) fn refusal(&self, e: FlowError) -> HttpResponse {
         let answer = ApiError::from(e);
         let status = answer.status_code();
         let mut response = match answer.code() {

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use pwreset::clock::Clock;
 use pwreset::config::Settings;
-use pwreset::http::AppState;
+use pwreset::flows::fulfil::Fulfil;
 use pwreset::mailer::Mailer;
-use pwreset::outbox::OutboxWorker;
 use pwreset::startup::Application;
 use pwreset::storage::Repo;
+use pwreset::worker::OutboxWorker;
 use reqwest::Response;
 use serde_json::{Value, json};
 
@@ -23,7 +23,9 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub worker: OutboxWorker,
-    pub state: actix_web::web::Data<AppState>,
+    repo: Repo,
+    /// The fulfil flow, to drive its steps one by one.
+    pub fulfil: Fulfil,
     pub clock: Clock,
     pub jwt_secret: String,
     pub mail_dir: PathBuf,
@@ -127,7 +129,8 @@ pub async fn spawn_custom_app(
     .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let worker = app.worker();
-    let state = app.state();
+    let repo = app.repo();
+    let fulfil = app.fulfil();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -136,7 +139,8 @@ pub async fn spawn_custom_app(
             .build()
             .unwrap(),
         worker,
-        state,
+        repo,
+        fulfil,
         clock,
         jwt_secret,
         mail_dir: mail_tmp.path().to_owned(),
@@ -152,7 +156,7 @@ impl TestApp {
 
     /// The app's own storage, for what no API shows (rows, leases).
     pub fn repo(&self) -> &Repo {
-        self.state.actions.repo()
+        &self.repo
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {

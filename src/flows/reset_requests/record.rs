@@ -1,13 +1,13 @@
 //! What became of an emailed reset: the record a service reads back with the
-//! id it was given (`GET /internal/v1/reset-requests/{id}`), and the
-//! `email.delivery.failed` event when a reset email goes dead. Neither ever
+//! id it was given (`GET /internal/v1/reset-requests/{id}`). It never
 //! carries the token, the link or the address.
 
 use chrono::NaiveDateTime;
 
-use super::{Actions, ResetError, announce};
+use super::ResetRequests;
 use crate::domain::{OutboxId, UserId};
-use crate::messages::{EmailTemplate, OutboxKind, OutboxMessage, OutboxStatus, Outgoing};
+use crate::flow_error::FlowError;
+use crate::messages::{OutboxMessage, OutboxStatus};
 use crate::storage::outbox::OutboxRow;
 
 /// Where an emailed reset stands.
@@ -38,34 +38,25 @@ pub struct DeliveryRecord {
     pub state: DeliveryState,
 }
 
-/// The user a reset email row is for; None for any other row (another kind,
-/// another template). A payload that cannot be read is an error: the row
-/// may well be an emailed reset, so "no such record" would be a guess.
-fn reset_email_user(row: &OutboxRow) -> Result<Option<UserId>, ResetError> {
-    if row.kind != OutboxKind::Email {
-        return Ok(None);
-    }
-    match OutboxMessage::from_json(row.kind, &row.payload) {
-        Ok(OutboxMessage::Email(email)) => {
-            Ok((email.template == EmailTemplate::Reset).then_some(email.user_id))
-        }
-        Ok(_) => Ok(None),
-        Err(e) => Err(corrupt(row, &format!("its payload cannot be read ({e})"))),
-    }
+/// The user a reset email row is for; None for any other row. A payload
+/// that cannot be read is a corrupt row, not "no such record".
+fn reset_email_user(row: &OutboxRow) -> Result<Option<UserId>, FlowError> {
+    OutboxMessage::reset_email_user(row.kind, &row.payload)
+        .map_err(|e| corrupt(row, &format!("its payload cannot be read ({e})")))
 }
 
 /// A row the record cannot be told from truthfully: a 500, logged with why.
-fn corrupt(row: &OutboxRow, why: &str) -> ResetError {
-    ResetError::Internal(anyhow::anyhow!("outbox row {} is corrupt: {why}", row.id))
+fn corrupt(row: &OutboxRow, why: &str) -> FlowError {
+    FlowError::Internal(anyhow::anyhow!("outbox row {} is corrupt: {why}", row.id))
 }
 
-impl Actions {
+impl ResetRequests {
     /// The record of the reset email with this id; None when there is none
     /// (never was, another kind of row, or pruned after RETENTION_SECS).
     pub async fn reset_email_record(
         &self,
         id: &OutboxId,
-    ) -> Result<Option<DeliveryRecord>, ResetError> {
+    ) -> Result<Option<DeliveryRecord>, FlowError> {
         let Some(row) = self.repo.outbox_row(id).await? else {
             return Ok(None);
         };
@@ -98,21 +89,5 @@ impl Actions {
             attempts: row.attempts,
             state,
         }))
-    }
-
-    /// What goes out with a row the worker gives up on: for a reset email,
-    /// the `email.delivery.failed` event (when wanted); nothing otherwise.
-    pub fn when_given_up(&self, row: &OutboxRow, reason: &str) -> Vec<Outgoing> {
-        // An unreadable payload announces nothing: its user is unknown.
-        match reset_email_user(row).ok().flatten() {
-            Some(user_id) => announce::delivery_failed(
-                &self.settings.webhooks,
-                &row.id,
-                &user_id,
-                reason,
-                self.clock.now(),
-            ),
-            None => Vec::new(),
-        }
     }
 }

@@ -1,16 +1,30 @@
-//! A queued forgot-password request (`flows::forgot` queues it): the worker
-//! resolves the account and, for a live one, creates the token and its
-//! email in one transaction.
+//! Fulfil: the worker turns a queued forgot-password request (`flows::forgot`
+//! queues it) into a token and its email, for a live account with that
+//! address, in one transaction; or settles it with nothing sent. Entry
+//! point: the `reset_request` row's job (`job.rs`, which also claims
+//! batches of requests, settling at once those no live account has); the
+//! SQL beside it (`store.rs`).
+
+mod job;
+mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::NaiveDateTime;
+use tokio::sync::Notify;
 
-use super::{Actions, ResetError};
+use crate::clock::Clock;
 use crate::domain::{EmailAddress, OutboxId, TokenId, UserId};
+use crate::flow_error::FlowError;
 use crate::i18n::Locale;
+use crate::issuing::Issuer;
+use crate::limits::Limiter;
 use crate::messages::ResetRequest;
-use crate::metrics::LinkVia;
-use crate::storage::outbox::Fulfilment;
+use crate::metrics::{LinkVia, Metrics};
+use crate::storage::Repo;
 use crate::storage::users::User;
+use store::Fulfilment;
 
 /// What the worker made of a reset request.
 #[derive(Debug, PartialEq, Eq)]
@@ -33,14 +47,48 @@ pub enum Fulfilled {
     LeaseLost,
 }
 
-impl Actions {
+/// The fulfil flow, with what it needs.
+#[derive(Clone)]
+pub struct Fulfil {
+    repo: Repo,
+    issuer: Issuer,
+    limiter: Limiter,
+    metrics: Arc<Metrics>,
+    clock: Clock,
+    /// The lifetime of a link someone asked for (`RESET_TOKEN_TTL_SECS`).
+    ttl: Duration,
+    /// Wakes the worker for the email just queued.
+    wake: Arc<Notify>,
+}
+
+impl Fulfil {
+    pub fn new(
+        repo: Repo,
+        issuer: Issuer,
+        limiter: Limiter,
+        metrics: Arc<Metrics>,
+        clock: Clock,
+        ttl: Duration,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            repo,
+            issuer,
+            limiter,
+            metrics,
+            clock,
+            ttl,
+            wake,
+        }
+    }
+
     /// Turns a claimed reset request into a token and its email (worker).
     pub async fn fulfil_request(
         &self,
         row_id: &OutboxId,
         lease: NaiveDateTime,
         request: &ResetRequest,
-    ) -> Result<Fulfilled, ResetError> {
+    ) -> Result<Fulfilled, FlowError> {
         match self.account_for_request(request).await? {
             Ok(user) => self.issue_for_request(row_id, lease, request, &user).await,
             Err(nothing) => Ok(nothing),
@@ -52,7 +100,7 @@ impl Actions {
     pub async fn account_for_request(
         &self,
         request: &ResetRequest,
-    ) -> Result<Result<User, Fulfilled>, ResetError> {
+    ) -> Result<Result<User, Fulfilled>, FlowError> {
         // Only valid addresses are queued; one that no longer parses has no account.
         let Ok(email) = EmailAddress::parse(&request.email) else {
             return Ok(Err(Fulfilled::NoAccount));
@@ -73,10 +121,11 @@ impl Actions {
         lease: NaiveDateTime,
         request: &ResetRequest,
         user: &User,
-    ) -> Result<Fulfilled, ResetError> {
+    ) -> Result<Fulfilled, FlowError> {
         let locale = request.locale.as_deref().and_then(Locale::parse);
-        let (issued, messages) =
-            self.new_token(user, self.settings.reset_token_ttl, true, locale.as_ref())?;
+        let (issued, messages) = self
+            .issuer
+            .new_token(user, self.ttl, true, locale.as_ref())?;
         let fulfilment = self
             .repo
             .fulfil_reset_request(
@@ -91,7 +140,7 @@ impl Actions {
             .await?;
         Ok(match fulfilment {
             Fulfilment::Issued => {
-                self.wake_worker();
+                self.wake.notify_one();
                 self.metrics.link_issued(LinkVia::Forgot);
                 Fulfilled::Issued {
                     user_id: user.id.clone(),

@@ -24,7 +24,7 @@ pub(crate) fn password_changed(user: &User, fallback: Option<&Locale>) -> Outgoi
 }
 
 /// The language of an email to `user`: theirs, else the request's.
-pub(super) fn email_locale(user: &User, fallback: Option<&Locale>) -> Option<String> {
+pub(crate) fn email_locale(user: &User, fallback: Option<&Locale>) -> Option<String> {
     user.locale.clone().or_else(|| fallback.map(Locale::tag))
 }
 
@@ -41,7 +41,7 @@ pub(crate) fn event(
 
 /// A reset email went dead: which request (the id the internal API
 /// answered), whose, and why. Never the token, link or address.
-pub(super) fn delivery_failed(
+pub(crate) fn delivery_failed(
     settings: &WebhookSettings,
     request_id: &OutboxId,
     user_id: &UserId,

@@ -1,4 +1,4 @@
-//! `/internal/v1/reset-requests`: start a reset (emailed, or a link for a
+//! The handlers of `/internal/v1/reset-requests`: start a reset (emailed, or a link for a
 //! support tool), and read back what became of an emailed one.
 
 use actix_web::{HttpResponse, web};
@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::{Delivery, DeliveryRecord, DeliveryState, ResetRequests, Target};
 use crate::domain::{EmailAddress, OutboxId, UserId};
 use crate::error::ApiError;
 use crate::http::AppState;
@@ -14,7 +15,6 @@ use crate::http::body::rfc3339 as time;
 use crate::http::body::{Body, Field, FieldValue, Problems};
 use crate::http::refusals::InternalRefusals;
 use crate::http::service_auth::ServiceCaller;
-use crate::reset::{Delivery, DeliveryRecord, DeliveryState, Target};
 
 /// Exactly one of `email` and `user_id`.
 #[derive(Deserialize, Default, ToSchema)]
@@ -100,6 +100,7 @@ impl FieldValue for DeliveryField {
 )]
 pub(crate) async fn create_reset_request(
     state: web::Data<AppState>,
+    flow: web::Data<ResetRequests>,
     caller: web::ReqData<ServiceCaller>,
     Body(body): Body<ResetRequestBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -145,7 +146,7 @@ pub(crate) async fn create_reset_request(
     };
     let (target, delivery, ttl) = problems.finish((|| Some((target?, delivery?, ttl?)))())?;
 
-    let issued = state.actions.issue_link(&target, delivery, ttl).await?;
+    let issued = flow.issue_link(&target, delivery, ttl).await?;
     log::info!(
         "internal API: {} started a reset for user {} (delivery {}, token {})",
         caller.0,
@@ -268,13 +269,12 @@ fn record_view(record: DeliveryRecord) -> ResetRequestRecord {
     )
 )]
 pub(crate) async fn reset_request_record(
-    state: web::Data<AppState>,
+    flow: web::Data<ResetRequests>,
     caller: web::ReqData<ServiceCaller>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = OutboxId::parse(&path).ok_or(ApiError::ResetRequestNotFound)?;
-    let record = state
-        .actions
+    let record = flow
         .reset_email_record(&id)
         .await?
         .ok_or(ApiError::ResetRequestNotFound)?;

@@ -1,4 +1,5 @@
-//! Wiring: pools, migrations, the HTTP server and the outbox worker.
+//! Wiring: pools, migrations, the HTTP server and the outbox worker; the
+//! composition root that builds every flow (`kernel.rs`).
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -9,30 +10,28 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio::sync::watch;
 
-use crate::breach::BreachCheck;
 use crate::clock::Clock;
 use crate::config::{MailProvider, Settings};
-use crate::flows::forgot::Forgot;
-use crate::flows::provision::Provision;
-use crate::flows::prune::Retention;
-use crate::flows::reset::Reset;
+use crate::flows::fulfil::Fulfil;
 use crate::http::page::Pages;
 use crate::http::{self, AppState};
 use crate::mailer::templates::Templates;
 use crate::mailer::{self, Mailer};
-use crate::metrics::Metrics;
-use crate::outbox::{Couriers, OutboxWorker};
-use crate::reset::Actions;
 use crate::routes;
 use crate::storage::{PoolOptions, Repo};
-use crate::tokens::TokenCodec;
 use crate::webhooks::WebhookSender;
+use crate::worker::OutboxWorker;
+pub use kernel::Kernel;
+
+mod kernel;
 
 pub struct Application {
     port: u16,
     server: Server,
     worker: OutboxWorker,
     state: web::Data<AppState>,
+    repo: Repo,
+    fulfil: Fulfil,
 }
 
 /// Opens the database and applies pending migrations.
@@ -53,55 +52,6 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Repo> {
     }
     log::info!("database: {}", repo.describe().await?);
     Ok(repo)
-}
-
-/// The actions over an opened database, for the server and the CLI alike.
-pub async fn build_actions(settings: Settings, clock: Clock) -> anyhow::Result<Actions> {
-    let keys = settings.load_keys()?;
-    let repo = open_database(&settings).await?;
-    let codec = TokenCodec::new(
-        keys,
-        settings.jwt_issuer.clone(),
-        settings.jwt_audience.clone(),
-    );
-    let breach = match &settings.pwned_passwords_url {
-        Some(url) => Some(
-            BreachCheck::new(url.clone(), settings.pwned_passwords_timeout)
-                .context("building the breached-password client")?,
-        ),
-        None => None,
-    };
-    Ok(Actions::new(
-        repo,
-        codec,
-        Arc::new(settings),
-        clock,
-        Arc::new(Metrics::new()),
-        breach,
-    ))
-}
-
-/// The reset flow, with what it needs from the shared pieces.
-pub fn reset_flow(actions: &Actions) -> Reset {
-    Reset::new(
-        actions.repo().clone(),
-        actions.codec.clone(),
-        actions.vetting.clone(),
-        actions.limiter.clone(),
-        actions.metrics().clone(),
-        actions.clock().clone(),
-        actions.settings.clone(),
-        actions.worker_wake(),
-    )
-}
-
-/// The provisioning flow, with what it needs from the shared pieces.
-pub fn provision_flow(actions: &Actions) -> Provision {
-    Provision::new(
-        actions.repo().clone(),
-        actions.clock().clone(),
-        actions.vetting.clone(),
-    )
 }
 
 impl Application {
@@ -132,33 +82,22 @@ impl Application {
             settings.mail.timeout,
         )
         .context("building the webhook client")?;
-        let actions = build_actions(settings, clock).await?;
-        let retention = Retention::new(
-            actions.repo().clone(),
-            actions.clock().clone(),
-            actions.settings().retention,
-        );
-        let worker = OutboxWorker::new(
-            actions.clone(),
-            Couriers {
-                mailer,
-                webhooks,
-                templates,
-            },
-            actions.worker_wake(),
-            retention,
-        );
-        let settings = actions.settings.clone();
+        let kernel = Kernel::build(settings, clock).await?;
+        let worker = kernel.worker(mailer, templates, webhooks);
+        let settings = kernel.settings.clone();
         let pages = Pages::load(settings.page_template_dir.as_deref())?;
-        // Each flow moved to `flows/` gets what it needs here, once.
-        let forgot = web::Data::new(Forgot::new(
-            actions.repo().clone(),
-            actions.limiter.clone(),
-            actions.clock().clone(),
-        ));
-        let reset = web::Data::new(reset_flow(&actions));
-        let provision = web::Data::new(provision_flow(&actions));
-        let state = web::Data::new(AppState { actions, pages });
+        // Each flow gets what it needs here, once.
+        let forgot = web::Data::new(kernel.forgot());
+        let reset = web::Data::new(kernel.reset());
+        let provision = web::Data::new(kernel.provision());
+        let reset_requests = web::Data::new(kernel.reset_requests());
+        let operations = web::Data::new(kernel.operations());
+        let repo = kernel.repo.clone();
+        let fulfil = kernel.fulfil();
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            pages,
+        });
 
         let listener = TcpListener::bind(settings.bind_addr)
             .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;
@@ -187,6 +126,8 @@ impl Application {
                 .app_data(forgot.clone())
                 .app_data(reset.clone())
                 .app_data(provision.clone())
+                .app_data(reset_requests.clone())
+                .app_data(operations.clone())
                 .app_data(http::json_config())
                 .configure(|cfg| routes::configure(cfg, &app_state.settings().cors_allowed_origins))
                 .default_service(web::to(http::not_found))
@@ -204,6 +145,8 @@ impl Application {
             server,
             worker,
             state,
+            repo,
+            fulfil,
         })
     }
 
@@ -213,6 +156,16 @@ impl Application {
 
     pub fn state(&self) -> web::Data<AppState> {
         self.state.clone()
+    }
+
+    /// The application's storage, for what no API shows (tests).
+    pub fn repo(&self) -> Repo {
+        self.repo.clone()
+    }
+
+    /// The fulfil flow, to drive its steps one by one (tests).
+    pub fn fulfil(&self) -> Fulfil {
+        self.fulfil.clone()
     }
 
     /// A handle to the outbox worker, to drive it by hand (tests).

@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
-use super::ResetError;
 use crate::breach::{BreachCheck, BreachVerdict};
 use crate::domain::{EmailAddress, NewPassword, PasswordPolicy, PasswordProblem};
+use crate::flow_error::FlowError;
 use crate::hasher::PasswordHasher;
 use crate::metrics::Metrics;
 
@@ -41,7 +41,7 @@ impl Vetting {
 
     /// The policy, with the account's email and the product's name as words
     /// a guessable password would be built from.
-    fn check_policy(&self, raw: &str, email: &str) -> Result<NewPassword, ResetError> {
+    fn check_policy(&self, raw: &str, email: &str) -> Result<NewPassword, FlowError> {
         let mut user_inputs = vec![self.app_name.as_str()];
         let email = EmailAddress::parse(email).ok();
         if let Some(email) = &email {
@@ -49,12 +49,12 @@ impl Vetting {
         }
         self.policy
             .check(raw, &user_inputs)
-            .map_err(ResetError::WeakPassword)
+            .map_err(FlowError::WeakPassword)
     }
 
     /// The policy, then (when configured) the breached-password check. An
     /// unreachable breach API lets the password through: logged and counted.
-    pub async fn vet(&self, raw: &str, email: &str) -> Result<NewPassword, ResetError> {
+    pub async fn vet(&self, raw: &str, email: &str) -> Result<NewPassword, FlowError> {
         let password = self.check_policy(raw, email)?;
         let Some(breach) = &self.breach else {
             return Ok(password);
@@ -66,7 +66,7 @@ impl Vetting {
             }
             Ok(BreachVerdict::Breached(_)) => {
                 self.metrics.breach_check("breached");
-                Err(ResetError::WeakPassword(vec![PasswordProblem::Breached]))
+                Err(FlowError::WeakPassword(vec![PasswordProblem::Breached]))
             }
             Err(e) => {
                 self.metrics.breach_check("failed_open");
@@ -76,7 +76,7 @@ impl Vetting {
         }
     }
 
-    pub async fn hash(&self, password: &NewPassword) -> Result<String, ResetError> {
+    pub async fn hash(&self, password: &NewPassword) -> Result<String, FlowError> {
         Ok(self.hasher.hash(password).await?)
     }
 }

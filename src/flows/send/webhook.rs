@@ -1,0 +1,41 @@
+//! The `webhook` row's job: one event for one receiver, signed anew at each
+//! attempt.
+
+use crate::messages::Webhook;
+use crate::outbox::{Claimed, OutboxJob, Outcome, StepError};
+use crate::send_error::redact_url;
+use crate::webhooks::WebhookSender;
+
+/// Signs and posts a `webhook` row.
+pub struct SendWebhook {
+    sender: WebhookSender,
+}
+
+impl SendWebhook {
+    pub fn new(sender: WebhookSender) -> Self {
+        Self { sender }
+    }
+}
+
+impl OutboxJob for SendWebhook {
+    type Payload = Webhook;
+
+    async fn run(&self, claimed: &Claimed<'_>, hook: Webhook) -> Result<Outcome, StepError> {
+        if claimed.lease_expired() {
+            return Ok(Outcome::LeaseLost);
+        }
+        self.sender.deliver(&hook).await?;
+        let row = claimed.row;
+        let note = claimed
+            .record_sent(Some(&hook.msg_id), &row.payload)
+            .await?;
+        log::info!(
+            "outbox {}: webhook {} delivered to {} (attempt {}{note})",
+            row.id,
+            hook.msg_id,
+            redact_url(&hook.url),
+            row.attempts
+        );
+        Ok(Outcome::Sent)
+    }
+}
