@@ -27,6 +27,8 @@ pub enum ApiError {
     NotFound,
     #[error("unauthorized")]
     Unauthorized,
+    #[error("invalid credentials")]
+    InvalidCredentials,
     #[error("no such user")]
     UserNotFound,
     #[error("no such reset request")]
@@ -81,6 +83,7 @@ error_codes! {
     UnsupportedMediaType => "unsupported_media_type",
     NotFound => "not_found",
     Unauthorized => "unauthorized",
+    InvalidCredentials => "invalid_credentials",
     UserNotFound => "user_not_found",
     ResetRequestNotFound => "reset_request_not_found",
     EmailTaken => "email_taken",
@@ -108,6 +111,7 @@ impl ApiError {
             Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             Self::NotFound => ErrorCode::NotFound,
             Self::Unauthorized => ErrorCode::Unauthorized,
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
             Self::UserNotFound => ErrorCode::UserNotFound,
             Self::ResetRequestNotFound => ErrorCode::ResetRequestNotFound,
             Self::EmailTaken => ErrorCode::EmailTaken,
@@ -148,6 +152,10 @@ impl ApiError {
             Self::Unauthorized => (
                 "Unauthorized",
                 "Send a valid service key as `Authorization: Bearer <key>`.".into(),
+            ),
+            Self::InvalidCredentials => (
+                "Invalid credentials",
+                "The email (or user id) and password do not match an active account.".into(),
             ),
             Self::UserNotFound => (
                 "User not found",
@@ -254,6 +262,7 @@ impl From<FlowError> for ApiError {
             FlowError::Busy => Self::Busy {
                 retry_after_secs: BUSY_RETRY_AFTER_SECS,
             },
+            FlowError::InvalidCredentials => Self::InvalidCredentials,
             FlowError::UserNotFound => Self::UserNotFound,
             FlowError::UserDisabled => Self::UserDisabled,
             FlowError::Conflict => Self::EmailTaken,
@@ -287,7 +296,7 @@ impl ResponseError for ApiError {
             Self::NotFound | Self::UserNotFound | Self::ResetRequestNotFound => {
                 StatusCode::NOT_FOUND
             }
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::EmailTaken | Self::UserDisabled => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

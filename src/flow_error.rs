@@ -26,6 +26,10 @@ pub enum FlowError {
     Limited { retry_after: Duration },
     #[error("every bcrypt slot is busy")]
     Busy,
+    /// A password check that did not match a live account with a password:
+    /// one answer for every reason.
+    #[error("invalid credentials")]
+    InvalidCredentials,
     #[error("no such user")]
     UserNotFound,
     #[error("the user is disabled")]

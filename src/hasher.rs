@@ -44,11 +44,46 @@ impl PasswordHasher {
         }
     }
 
-    /// Cancel-safe: if the caller stops waiting (a client that hung up, a
-    /// request deadline), the gauges fall back with the dropped guards, and
-    /// the slot stays taken until the blocking task that holds it is done,
-    /// so a hash running on a blocking thread is always counted.
+    /// The configured cost (`BCRYPT_COST`).
+    pub fn cost(&self) -> u32 {
+        self.cost
+    }
+
+    /// A bcrypt hash of `password` at the configured cost.
     pub async fn hash(&self, password: &NewPassword) -> Result<String, HashError> {
+        let password = password.clone();
+        let cost = self.cost;
+        self.in_slot(move || bcrypt::hash(password.expose(), cost))
+            .await
+    }
+
+    /// A bcrypt hash at the configured cost of a password that just matched
+    /// its stored hash (which may predate today's policy, so it is no
+    /// `NewPassword`).
+    pub async fn rehash(&self, password: &str) -> Result<String, HashError> {
+        let password = password.to_owned();
+        let cost = self.cost;
+        self.in_slot(move || bcrypt::hash(password, cost)).await
+    }
+
+    /// Whether `password` matches the bcrypt `hash`, in a slot like a hash
+    /// (a verification costs what its hash cost). A hash that is not bcrypt
+    /// is an error.
+    pub async fn verify(&self, password: &str, hash: &str) -> Result<bool, HashError> {
+        let password = password.to_owned();
+        let hash = hash.to_owned();
+        self.in_slot(move || bcrypt::verify(password, &hash)).await
+    }
+
+    /// Runs `work` on a blocking thread once a slot is free. Cancel-safe: if
+    /// the caller stops waiting (a client that hung up, a request
+    /// deadline), the gauges fall back with the dropped guards, and the slot
+    /// stays taken until the blocking task that holds it is done, so work
+    /// running on a blocking thread is always counted.
+    async fn in_slot<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
+    ) -> Result<T, HashError> {
         let waiting = GaugeGuard::inc(&self.metrics.bcrypt_waiting);
         let slot =
             tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned()).await;
@@ -58,16 +93,14 @@ impl PasswordHasher {
             return Err(HashError::Busy);
         };
         let in_flight = GaugeGuard::inc(&self.metrics.bcrypt_in_flight);
-        let password = password.clone();
-        let cost = self.cost;
-        let hashed = tokio::task::spawn_blocking(move || {
+        let done = tokio::task::spawn_blocking(move || {
             // Dropped in this order: the gauge falls before the slot is free,
-            // so a caller who gets the slot never sees this hash counted.
+            // so a caller who gets the slot never sees this work counted.
             let _held = (in_flight, slot);
-            bcrypt::hash(password.expose(), cost)
+            work()
         })
         .await;
-        Ok(hashed??)
+        Ok(done??)
     }
 }
 

@@ -6,7 +6,10 @@
 //!   (judged with the request's write, in `flows::forgot`);
 //! - validate and reset: invalid tokens per client IP; past the allowance,
 //!   each further try must wait 1 s, 2 s, 4 s, ... after the last failure;
-//! - reset emails actually sent per account: enforced by the worker, silently.
+//! - reset emails actually sent per account: enforced by the worker, silently;
+//! - password checks: wrong passwords per account and client network, per
+//!   account overall, and per client IP; judged before any hash is computed
+//!   (`flows::sign_in`).
 //!
 //! Each limit is one `LimitedAction`: its variable (name and default), its
 //! allowance, its counter's key and its metric label live there.
@@ -21,7 +24,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use crate::clock::Clock;
 use crate::config::RateLimitSettings;
 use crate::config::vars::{self, Var};
-use crate::domain::{AccountEmailLimit, EmailAddress, owner_network};
+use crate::domain::{AccountEmailLimit, owner_network};
 use crate::metrics::Metrics;
 use crate::storage::rate_limits::Counter;
 use crate::storage::{Repo, StorageError};
@@ -42,15 +45,32 @@ pub enum LimitedAction {
     EmailsPerAccount,
     /// Reset emails per account, all networks together.
     EmailsPerAccountMax,
+    /// Wrong passwords per account (normalized email, or id) and client
+    /// network, whether or not an account exists.
+    SignInFailures,
+    /// Wrong passwords per account, all networks together.
+    SignInFailuresMax,
+    /// Wrong passwords per client address, across accounts (spraying).
+    SignInFailuresPerIp,
 }
 
 impl LimitedAction {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 8] = [
         Self::ForgotPerIp,
         Self::ForgotPerEmail,
         Self::TokenFailures,
         Self::EmailsPerAccount,
         Self::EmailsPerAccountMax,
+        Self::SignInFailures,
+        Self::SignInFailuresMax,
+        Self::SignInFailuresPerIp,
+    ];
+
+    /// The limits a password check is judged by.
+    pub const SIGN_IN: [Self; 3] = [
+        Self::SignInFailures,
+        Self::SignInFailuresMax,
+        Self::SignInFailuresPerIp,
     ];
 
     /// The variable that sets the allowance (and says its default).
@@ -61,6 +81,9 @@ impl LimitedAction {
             Self::TokenFailures => &vars::RATE_LIMIT_TOKEN_FAILURES_PER_IP,
             Self::EmailsPerAccount => &vars::RATE_LIMIT_EMAILS_PER_ACCOUNT,
             Self::EmailsPerAccountMax => &vars::RATE_LIMIT_EMAILS_PER_ACCOUNT_MAX,
+            Self::SignInFailures => &vars::RATE_LIMIT_SIGNIN_FAILURES,
+            Self::SignInFailuresMax => &vars::RATE_LIMIT_SIGNIN_FAILURES_MAX,
+            Self::SignInFailuresPerIp => &vars::RATE_LIMIT_SIGNIN_FAILURES_PER_IP,
         }
     }
 
@@ -72,6 +95,9 @@ impl LimitedAction {
             Self::TokenFailures => settings.token_failures_per_ip,
             Self::EmailsPerAccount => settings.emails_per_account,
             Self::EmailsPerAccountMax => settings.emails_per_account_max,
+            Self::SignInFailures => settings.signin_failures,
+            Self::SignInFailuresMax => settings.signin_failures_max,
+            Self::SignInFailuresPerIp => settings.signin_failures_per_ip,
         }
     }
 
@@ -83,23 +109,38 @@ impl LimitedAction {
             Self::ForgotPerEmail => Some("forgot_per_email"),
             Self::TokenFailures => Some("token_failures"),
             Self::EmailsPerAccount | Self::EmailsPerAccountMax => None,
+            Self::SignInFailures => Some("signin_failures"),
+            Self::SignInFailuresMax => Some("signin_failures_max"),
+            Self::SignInFailuresPerIp => Some("signin_failures_per_ip"),
         }
     }
 
-    /// The key of the counter a request from `ip` (about `email`) counts
-    /// on. None for the per-account email limits, which are counted from
-    /// the account's token rows, and when what the key needs is unknown.
-    /// Addresses are hashed: the limit table is no list of emails.
-    pub fn counter_key(self, ip: Option<IpAddr>, email: Option<&EmailAddress>) -> Option<String> {
+    /// The key of the counter a request from `ip` (about `subject`: a
+    /// normalized email, or for sign-in `email:...`/`id:...`) counts on. None
+    /// for the per-account email limits, which are counted from the
+    /// account's token rows, and when what the key needs is unknown.
+    /// Subjects are hashed: the limit table is no list of emails.
+    pub fn counter_key(self, ip: Option<IpAddr>, subject: Option<&str>) -> Option<String> {
         match self {
             Self::ForgotPerIp => ip.map(|ip| format!("forgot:ip:{}", ip_limit_key(ip))),
-            Self::ForgotPerEmail => email.map(|email| {
+            Self::ForgotPerEmail => subject.map(|email| {
                 format!(
                     "forgot:email:{}:{}",
-                    sha256_hex(email.as_str()),
+                    sha256_hex(email),
                     ip.map(owner_network).unwrap_or_default()
                 )
             }),
+            Self::SignInFailures => subject.map(|subject| {
+                format!(
+                    "signin:account:{}:{}",
+                    sha256_hex(subject),
+                    ip.map(owner_network).unwrap_or_default()
+                )
+            }),
+            Self::SignInFailuresMax => {
+                subject.map(|subject| format!("signin:account:{}", sha256_hex(subject)))
+            }
+            Self::SignInFailuresPerIp => ip.map(|ip| format!("signin:ip:{}", ip_limit_key(ip))),
             Self::TokenFailures => ip.map(|ip| format!("token-failures:ip:{}", ip_limit_key(ip))),
             Self::EmailsPerAccount | Self::EmailsPerAccountMax => None,
         }
@@ -199,6 +240,63 @@ impl Limiter {
             per_network: LimitedAction::EmailsPerAccount.allowance(&self.settings) as usize,
             overall: LimitedAction::EmailsPerAccountMax.allowance(&self.settings) as usize,
         })
+    }
+
+    /// Refuses a password check over any sign-in limit (before any hash is
+    /// computed); the wait is until the fullest counter's window ends.
+    pub async fn check_sign_in(&self, subject: &str, ip: Option<IpAddr>) -> Result<(), LimitError> {
+        if !self.settings.enabled {
+            return Ok(());
+        }
+        let now = self.clock.now_naive();
+        for action in LimitedAction::SIGN_IN {
+            let Some(key) = action.counter_key(ip, Some(subject)) else {
+                continue;
+            };
+            let Some(counter) = self.repo.read_rate_limit(&key).await? else {
+                continue;
+            };
+            let ends = counter.window_start + WINDOW;
+            if ends > now && !counter.is_within(action.allowance(&self.settings).saturating_sub(1))
+            {
+                return Err(self.limited(action, ip, ends - now));
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a wrong password on every sign-in counter of the check.
+    pub async fn record_sign_in_failure(
+        &self,
+        subject: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<(), LimitError> {
+        if !self.settings.enabled {
+            return Ok(());
+        }
+        let now = self.clock.now_naive();
+        for action in LimitedAction::SIGN_IN {
+            if let Some(key) = action.counter_key(ip, Some(subject)) {
+                self.hit(&key, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A right password from a network clears that network's count for the
+    /// account (the overall and per-IP counts stay).
+    pub async fn clear_sign_in_network(
+        &self,
+        subject: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<(), LimitError> {
+        if !self.settings.enabled {
+            return Ok(());
+        }
+        if let Some(key) = LimitedAction::SignInFailures.counter_key(ip, Some(subject)) {
+            self.repo.forget_rate_limit(&key).await?;
+        }
+        Ok(())
     }
 
     async fn hit(&self, key: &str, now: NaiveDateTime) -> Result<Counter, StorageError> {

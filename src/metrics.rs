@@ -73,6 +73,7 @@ pub struct Metrics {
     pub bcrypt_waiting: IntGauge,
     pub bcrypt_busy: IntCounter,
     breach_checks: IntCounterVec,
+    password_checks: IntCounterVec,
     worker_last_run: Gauge,
     worker_restarts: IntCounter,
 }
@@ -217,6 +218,13 @@ impl Metrics {
                 "Breached-password checks, by outcome.",
                 &["outcome"]
             ),
+            password_checks: family!(
+                r,
+                IntCounterVec,
+                "pwreset_password_checks_total",
+                "Password checks (sign-in), by outcome: match, mismatch, unknown, limited.",
+                &["outcome"]
+            ),
             worker_last_run: family!(
                 r,
                 Gauge,
@@ -251,6 +259,9 @@ impl Metrics {
         }
         for outcome in ["clean", "breached", "failed_open"] {
             self.breach_checks.with_label_values(&[outcome]);
+        }
+        for outcome in ["match", "mismatch", "unknown", "limited"] {
+            self.password_checks.with_label_values(&[outcome]);
         }
     }
 
@@ -298,6 +309,12 @@ impl Metrics {
 
     pub fn rate_limited(&self, limit: &'static str) {
         self.rate_limited.with_label_values(&[limit]).inc();
+    }
+
+    /// A password check's outcome: `match`, `mismatch` (a live account, a
+    /// wrong password), `unknown` (no live account with a password), `limited`.
+    pub fn password_check(&self, outcome: &'static str) {
+        self.password_checks.with_label_values(&[outcome]).inc();
     }
 
     pub fn breach_check(&self, outcome: &'static str) {

@@ -65,6 +65,12 @@ pub struct RateLimitSettings {
     pub emails_per_account_max: u32,
     /// invalid tokens per client IP before exponential backoff starts.
     pub token_failures_per_ip: u32,
+    /// wrong passwords per account and client network.
+    pub signin_failures: u32,
+    /// wrong passwords per account from all networks together.
+    pub signin_failures_max: u32,
+    /// wrong passwords per client IP across accounts.
+    pub signin_failures_per_ip: u32,
 }
 
 pub(super) fn read_rate_limits(r: &mut Reader<'_>) -> RateLimitSettings {
@@ -92,6 +98,21 @@ pub(super) fn read_rate_limits(r: &mut Reader<'_>) -> RateLimitSettings {
         ),
         token_failures_per_ip: r.number(
             &vars::RATE_LIMIT_TOKEN_FAILURES_PER_IP,
+            1..=1_000_000,
+            "failures per hour",
+        ),
+        signin_failures: r.number(
+            &vars::RATE_LIMIT_SIGNIN_FAILURES,
+            1..=10_000,
+            "failures per hour",
+        ),
+        signin_failures_max: r.number(
+            &vars::RATE_LIMIT_SIGNIN_FAILURES_MAX,
+            1..=100_000,
+            "failures per hour",
+        ),
+        signin_failures_per_ip: r.number(
+            &vars::RATE_LIMIT_SIGNIN_FAILURES_PER_IP,
             1..=1_000_000,
             "failures per hour",
         ),

@@ -94,6 +94,9 @@ vars! {
     RATE_LIMIT_EMAILS_PER_ACCOUNT = Value("3"), "reset emails sent per account and client network (IPv4 /24, IPv6 /48) per hour";
     RATE_LIMIT_EMAILS_PER_ACCOUNT_MAX = Value("20"), "reset emails sent per account per hour, all networks together";
     RATE_LIMIT_TOKEN_FAILURES_PER_IP = Value("20"), "invalid tokens per client address per hour before backoff";
+    RATE_LIMIT_SIGNIN_FAILURES = Value("10"), "wrong passwords per account (email or id) and client network (IPv4 /24, IPv6 /48) per hour";
+    RATE_LIMIT_SIGNIN_FAILURES_MAX = Value("100"), "wrong passwords per account per hour, all networks together";
+    RATE_LIMIT_SIGNIN_FAILURES_PER_IP = Value("100"), "wrong passwords per client address per hour, across accounts";
     TRUSTED_PROXIES = Unset, "comma list of IPs/CIDRs whose forwarding headers are believed";
     CORS_ALLOWED_ORIGINS = Unset, "comma list of SPA origins allowed to call the public API";
     PWNED_PASSWORDS_URL = Unset, "range API base for the breached-password check (e.g. https://api.pwnedpasswords.com); unset means off";

@@ -13,6 +13,7 @@
 //!   and delete users and revoke their links;
 //! - `reset_requests`: a service starts a reset for one of its users, and
 //!   reads back what became of an emailed one;
+//! - `sign_in`: another service checks a person's password;
 //! - `prune`: retention, what the service forgets and when.
 
 pub mod forgot;
@@ -22,3 +23,4 @@ pub mod prune;
 pub mod reset;
 pub mod reset_requests;
 pub mod send;
+pub mod sign_in;

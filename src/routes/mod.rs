@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::error::ApiError;
-use crate::flows::{forgot, provision, reset, reset_requests};
+use crate::flows::{forgot, provision, reset, reset_requests, sign_in};
 use crate::http::page;
 use crate::http::{method_not_allowed, not_found, service_auth};
 use crate::metrics::Metrics;
@@ -157,6 +157,11 @@ fn table() -> Vec<Entry> {
             Internal,
             "/v1/reset-requests/{id}",
             vec![on!(GET, reset_requests::api::reset_request_record)],
+        ),
+        entry(
+            Internal,
+            "/v1/password-checks",
+            vec![on!(POST, sign_in::api::check_password)],
         ),
     ]
 }

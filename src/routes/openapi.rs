@@ -36,6 +36,7 @@ use crate::http::refusals::Problem;
         crate::flows::provision::api::revoke_tokens,
         crate::flows::reset_requests::api::create_reset_request,
         crate::flows::reset_requests::api::reset_request_record,
+        crate::flows::sign_in::api::check_password,
         super::health::healthz,
         super::health::readyz,
         super::metrics::metrics,

@@ -18,6 +18,7 @@ use crate::flows::prune::Retention;
 use crate::flows::reset::Reset;
 use crate::flows::reset_requests::ResetRequests;
 use crate::flows::send::{SendEmail, SendWebhook};
+use crate::flows::sign_in::SignIn;
 use crate::hasher::PasswordHasher;
 use crate::issuing::Issuer;
 use crate::limits::Limiter;
@@ -42,6 +43,10 @@ pub struct Kernel {
     metrics: Arc<Metrics>,
     limiter: Limiter,
     vetting: Vetting,
+    hasher: PasswordHasher,
+    /// A bcrypt hash at the configured cost, for the checks of unknown
+    /// accounts.
+    dummy_hash: String,
     /// Wakes the in-process worker when a flow queued something to send.
     wake: Arc<Notify>,
 }
@@ -75,12 +80,19 @@ impl Kernel {
             settings.bcrypt_queue_timeout,
             metrics.clone(),
         );
+        let cost = settings.bcrypt_cost;
+        let dummy_hash = tokio::task::spawn_blocking(move || {
+            bcrypt::hash("pwreset: no account has this password", cost)
+        })
+        .await
+        .context("hashing the dummy password")?
+        .context("hashing the dummy password")?;
         let vetting = Vetting::new(
             PasswordPolicy {
                 min_chars: settings.password_min_length,
             },
             breach,
-            hasher,
+            hasher.clone(),
             settings.app_name.clone(),
             metrics.clone(),
         );
@@ -92,6 +104,8 @@ impl Kernel {
             metrics,
             limiter,
             vetting,
+            hasher,
+            dummy_hash,
             wake: Arc::new(Notify::new()),
         })
     }
@@ -145,6 +159,17 @@ impl Kernel {
             self.metrics.clone(),
             self.settings.clone(),
             self.wake.clone(),
+        )
+    }
+
+    pub fn sign_in(&self) -> SignIn {
+        SignIn::new(
+            self.repo.clone(),
+            self.hasher.clone(),
+            self.limiter.clone(),
+            self.metrics.clone(),
+            self.clock.clone(),
+            self.dummy_hash.clone(),
         )
     }
 

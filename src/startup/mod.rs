@@ -91,6 +91,7 @@ impl Application {
         let reset = web::Data::new(kernel.reset());
         let provision = web::Data::new(kernel.provision());
         let reset_requests = web::Data::new(kernel.reset_requests());
+        let sign_in = web::Data::new(kernel.sign_in());
         let operations = web::Data::new(kernel.operations());
         let repo = kernel.repo.clone();
         let fulfil = kernel.fulfil();
@@ -127,6 +128,7 @@ impl Application {
                 .app_data(reset.clone())
                 .app_data(provision.clone())
                 .app_data(reset_requests.clone())
+                .app_data(sign_in.clone())
                 .app_data(operations.clone())
                 .app_data(http::json_config())
                 .configure(|cfg| routes::configure(cfg, &app_state.settings().cors_allowed_origins))

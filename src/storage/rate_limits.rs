@@ -92,6 +92,16 @@ impl Repo {
         Ok(counter)
     }
 
+    /// Deletes the counter `key` (a count that a success clears).
+    pub async fn forget_rate_limit(&self, key: &str) -> Result<(), StorageError> {
+        with_conn!(self, |conn| {
+            diesel::delete(rate_limits::table.find(key))
+                .execute(conn)
+                .await?
+        });
+        Ok(())
+    }
+
     pub async fn read_rate_limit(&self, key: &str) -> Result<Option<Counter>, StorageError> {
         Ok(with_conn!(self, |conn| {
             rate_limits::table

@@ -153,6 +153,30 @@ impl Repo {
         }))
     }
 
+    /// Replaces `old` by `new` (the same password, hashed again at today's
+    /// cost), only if the user still has `old`: a password changed meanwhile
+    /// is never overwritten. Not a password change: no link is revoked and
+    /// `password_changed_at` stays. Returns whether it replaced the hash.
+    pub async fn upgrade_password_hash(
+        &self,
+        user_id: &UserId,
+        old: &str,
+        new: &str,
+        now: NaiveDateTime,
+    ) -> Result<bool, StorageError> {
+        let updated = with_conn!(self, |conn| {
+            diesel::update(
+                users::table
+                    .find(user_id)
+                    .filter(users::password_hash.eq(old)),
+            )
+            .set((users::password_hash.eq(new), users::updated_at.eq(now)))
+            .execute(conn)
+            .await?
+        });
+        Ok(updated == 1)
+    }
+
     /// Creates the user, or updates it when the id exists. Changing the
     /// email, disabling, or setting a new hash kills outstanding tokens.
     pub async fn upsert_user(

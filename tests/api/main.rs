@@ -29,6 +29,7 @@ mod openapi;
 mod outages;
 mod packaging;
 mod pages;
+mod password_checks;
 mod postgres_only;
 mod properties;
 mod providers;

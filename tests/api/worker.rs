@@ -157,6 +157,7 @@ async fn readiness_fails_when_the_worker_stops_making_progress() {
         AppOptions {
             run_worker: true,
             mailer: Some(Arc::new(Hangs)),
+            ..AppOptions::default()
         },
     )
     .await;

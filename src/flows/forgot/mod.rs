@@ -101,7 +101,7 @@ impl Forgot {
         let (actions, hits) = [LimitedAction::ForgotPerEmail, LimitedAction::ForgotPerIp]
             .into_iter()
             .filter_map(|action| {
-                let key = action.counter_key(ip, Some(email))?;
+                let key = action.counter_key(ip, Some(email.as_str()))?;
                 let limit = self.limiter.allowance(action);
                 Some((action, Hit { key, limit }))
             })

@@ -103,6 +103,8 @@ pub struct AppOptions {
     pub run_worker: bool,
     /// A mailer of the test's own instead of MAIL_PROVIDER's.
     pub mailer: Option<Arc<dyn Mailer>>,
+    /// BCRYPT_COST, below the 10..=15 production allows (default 4, the cheapest).
+    pub bcrypt_cost: Option<u32>,
 }
 
 pub async fn spawn_custom_app(
@@ -118,7 +120,7 @@ pub async fn spawn_custom_app(
     let jwt_secret = env.get("JWT_SECRET").cloned().unwrap_or_default();
     let mut settings = Settings::from_map(&env).expect("test settings must be valid");
     // Tests hash with the cheapest cost; production enforces 10..=15.
-    settings.bcrypt_cost = 4;
+    settings.bcrypt_cost = options.bcrypt_cost.unwrap_or(4);
     // Tests drive the worker by hand, so deliveries happen exactly when asked.
     settings.run_outbox_worker = options.run_worker;
     let clock = Clock::system();
