@@ -20,6 +20,7 @@ use crate::flows::reset_requests::ResetRequests;
 use crate::flows::send::{SendEmail, SendWebhook};
 use crate::flows::sign_in::SignIn;
 use crate::hasher::PasswordHasher;
+use crate::hasher::formats::StoredHash;
 use crate::issuing::Issuer;
 use crate::limits::Limiter;
 use crate::mailer::Mailer;
@@ -46,7 +47,7 @@ pub struct Kernel {
     hasher: PasswordHasher,
     /// A bcrypt hash at the configured cost, for the checks of unknown
     /// accounts.
-    dummy_hash: String,
+    dummy_hash: StoredHash,
     /// Wakes the in-process worker when a flow queued something to send.
     wake: Arc<Notify>,
 }
@@ -87,6 +88,8 @@ impl Kernel {
         .await
         .context("hashing the dummy password")?
         .context("hashing the dummy password")?;
+        let dummy_hash =
+            StoredHash::parse(&dummy_hash).context("reading back the dummy password's hash")?;
         let vetting = Vetting::new(
             PasswordPolicy {
                 min_chars: settings.password_min_length,

@@ -15,6 +15,7 @@ mod delivery_record;
 mod enumeration;
 mod expiry;
 mod file_modes;
+mod foreign_hashes;
 mod forged_tokens;
 mod fuzz;
 mod group_commit;

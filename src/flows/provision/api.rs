@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use super::{NewUserRequest, Provision};
 use crate::domain::EmailAddress;
 use crate::error::ApiError;
+use crate::hasher::formats::{ACCEPTED, StoredHash};
 use crate::http::body::{Body, Field, Problems};
 use crate::http::body::{path_user_id, rfc3339 as time};
 use crate::http::refusals::InternalRefusals;
@@ -19,9 +20,16 @@ pub struct PutUserBody {
     #[schema(value_type = String, required = true, format = Email, min_length = 1, max_length = 254)]
     #[serde(default)]
     email: Field<String>,
-    /// A bcrypt hash the service computed ($2b$..., 60 characters); never a
-    /// plain password. Absent: the user has no password yet.
-    #[schema(value_type = Option<String>, min_length = 60, max_length = 60, pattern = r"^\$2[aby]\$")]
+    /// A password hash the service computed, never a plain password: bcrypt
+    /// (`$2a$`, `$2b$`, `$2y$`); Django's `pbkdf2_sha256$`, `pbkdf2_sha1$`,
+    /// `bcrypt_sha256$`, `bcrypt$`, `argon2$argon2id$`, `argon2$argon2i$`,
+    /// `scrypt$`; PHC `$argon2id$`, `$argon2i$`; passlib's
+    /// `$pbkdf2-sha256$`. Costs are bounded (bcrypt 4 to 15, PBKDF2 at most
+    /// 2,000,000 iterations, argon2 at most 256 MiB, scrypt at most 256 MiB
+    /// and N·r·p 2^21). A hash that is not bcrypt at `BCRYPT_COST` is
+    /// replaced at the user's next successful password check. Absent: the
+    /// user has no password yet.
+    #[schema(value_type = Option<String>, min_length = 60, max_length = 512)]
     #[serde(default)]
     password_hash: Field<String>,
     #[schema(value_type = Option<bool>)]
@@ -63,13 +71,6 @@ fn user_view(user: &User) -> UserView {
     }
 }
 
-/// A bcrypt hash in modular crypt format (`$2b$12$...`, 60 characters).
-fn is_bcrypt_hash(hash: &str) -> bool {
-    hash.len() == 60
-        && ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p))
-        && hash.parse::<bcrypt::HashParts>().is_ok()
-}
-
 /// Create or update a user
 ///
 /// Changing the email, disabling, or a new hash revokes the user's
@@ -98,17 +99,21 @@ pub(crate) async fn put_user(
     let mut problems = Problems::default();
     let raw_email = problems.required("email", body.email);
     let email = problems.parsed("email", raw_email.as_deref().map(EmailAddress::parse));
-    let password_hash = match body.password_hash {
-        Field::Given(hash) if is_bcrypt_hash(&hash) => Some(Some(hash)),
-        Field::Missing => Some(None),
-        _ => {
-            problems.add(
-                "password_hash",
-                "Must be a bcrypt hash ($2b$..., 60 characters), never a plain password.",
-            );
-            None
-        }
-    };
+    let password_hash = problems
+        .optional("password_hash", body.password_hash)
+        .and_then(|hash| match hash.as_deref().map(StoredHash::parse) {
+            Some(Err(why)) => {
+                problems.add(
+                    "password_hash",
+                    format!(
+                        "Must be a password hash in an accepted format, never a plain password \
+                         ({why}). Accepted: {ACCEPTED}."
+                    ),
+                );
+                None
+            }
+            _ => Some(hash),
+        });
     let disabled = problems.optional("disabled", body.disabled);
     let locale = match body.locale {
         Field::Missing => Some(None),

@@ -4,8 +4,9 @@
 //! same work for each: an unknown account costs one verification at the
 //! configured cost too. Throttled per account and client network, per
 //! account, and per client IP, before any hash is computed; a success from
-//! a network clears that network's count; a stored hash below `BCRYPT_COST`
-//! is replaced in the same request. Entry point: `api.rs`.
+//! a network clears that network's count; a stored hash that is not bcrypt
+//! at `BCRYPT_COST` (an imported one, or one from a lower cost) is replaced
+//! in the same request. Entry point: `api.rs`.
 
 pub(crate) mod api;
 
@@ -17,7 +18,8 @@ use chrono::NaiveDateTime;
 use crate::clock::Clock;
 use crate::domain::{EmailAddress, UserId};
 use crate::flow_error::FlowError;
-use crate::hasher::{HashError, PasswordHasher};
+use crate::hasher::PasswordHasher;
+use crate::hasher::formats::StoredHash;
 use crate::limits::{LimitError, Limiter};
 use crate::metrics::Metrics;
 use crate::storage::Repo;
@@ -57,7 +59,7 @@ pub struct SignIn {
     clock: Clock,
     /// A bcrypt hash at the configured cost that no password is checked
     /// against for real: the work an unknown account costs.
-    dummy_hash: Arc<str>,
+    dummy_hash: StoredHash,
 }
 
 impl SignIn {
@@ -67,7 +69,7 @@ impl SignIn {
         limiter: Limiter,
         metrics: Arc<Metrics>,
         clock: Clock,
-        dummy_hash: String,
+        dummy_hash: StoredHash,
     ) -> Self {
         Self {
             repo,
@@ -75,7 +77,7 @@ impl SignIn {
             limiter,
             metrics,
             clock,
-            dummy_hash: dummy_hash.into(),
+            dummy_hash,
         }
     }
 
@@ -103,33 +105,37 @@ impl SignIn {
         });
         let Some((user, hash)) = live else {
             // The same work as a real check, and the same answer.
-            self.verify(password, &self.dummy_hash).await?;
+            self.hasher
+                .verify(password, self.dummy_hash.clone())
+                .await?;
             return self.refuse(&subject, ip, "unknown").await;
         };
-        if !self.verify(password, &hash).await? {
+        let parsed = match StoredHash::parse(&hash) {
+            Ok(parsed) => parsed,
+            Err(why) => {
+                // Written before the formats were checked, or by hand: it
+                // matches nothing (the account needs a new password).
+                log::warn!(
+                    "password check: user {}'s stored hash is {why}; no match",
+                    user.id
+                );
+                self.hasher
+                    .verify(password, self.dummy_hash.clone())
+                    .await?;
+                return self.refuse(&subject, ip, "mismatch").await;
+            }
+        };
+        if !self.hasher.verify(password, parsed.clone()).await? {
             return self.refuse(&subject, ip, "mismatch").await;
         }
         self.limiter.clear_sign_in_network(&subject, ip).await?;
-        self.upgrade(&user, &hash, password).await?;
+        self.upgrade(&user, &hash, &parsed, password).await?;
         self.metrics.password_check("match");
         log::info!("password check: user {} signed in", user.id);
         Ok(Matched {
             user_id: user.id,
             password_changed_at: user.password_changed_at,
         })
-    }
-
-    /// A verification; a stored hash bcrypt cannot read matches nothing
-    /// (logged: the account needs a new password or a new import).
-    async fn verify(&self, password: &str, hash: &str) -> Result<bool, FlowError> {
-        match self.hasher.verify(password, hash).await {
-            Ok(matched) => Ok(matched),
-            Err(HashError::Failed(e)) => {
-                log::warn!("password check: a stored hash cannot be read ({e}); no match");
-                Ok(false)
-            }
-            Err(other) => Err(other.into()),
-        }
     }
 
     async fn refuse(
@@ -143,9 +149,17 @@ impl SignIn {
         Err(FlowError::InvalidCredentials)
     }
 
-    /// Replaces a hash below the configured cost by one at it.
-    async fn upgrade(&self, user: &User, hash: &str, password: &str) -> Result<(), FlowError> {
-        if bcrypt_cost(hash).is_none_or(|cost| cost >= self.hasher.cost()) {
+    /// Replaces a hash that is not bcrypt at the configured cost by one
+    /// that is. `hash` is the stored text: the update happens only if it is
+    /// still the one that matched.
+    async fn upgrade(
+        &self,
+        user: &User,
+        hash: &str,
+        parsed: &StoredHash,
+        password: &str,
+    ) -> Result<(), FlowError> {
+        if parsed.is_current(self.hasher.cost()) {
             return Ok(());
         }
         let new = self.hasher.rehash(password).await?;
@@ -156,33 +170,12 @@ impl SignIn {
             .await?
         {
             log::info!(
-                "password check: user {}'s hash raised to cost {}",
+                "password check: user {}'s {} hash replaced by bcrypt at cost {}",
                 user.id,
+                parsed.format(),
                 self.hasher.cost()
             );
         }
         Ok(())
-    }
-}
-
-/// The cost of a bcrypt hash (`$2b$12$...`), if it is one.
-fn bcrypt_cost(hash: &str) -> Option<u32> {
-    let mut parts = hash.split('$');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(""), Some("2a" | "2b" | "2y" | "2x"), Some(cost)) => cost.parse().ok(),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bcrypt_cost;
-
-    #[test]
-    fn the_cost_is_read_from_bcrypt_hashes_only() {
-        assert_eq!(bcrypt_cost(&bcrypt::hash("x", 4).unwrap()), Some(4));
-        assert_eq!(bcrypt_cost("$2y$11$abc"), Some(11));
-        assert_eq!(bcrypt_cost("pbkdf2_sha256$1000$salt$hash"), None);
-        assert_eq!(bcrypt_cost("$argon2id$v=19$m=65536"), None);
     }
 }

@@ -23,25 +23,6 @@ pub enum ServerTls {
     StartTls,
 }
 
-/// The Python that has aiosmtpd (`.ci/run` puts its venv first on PATH);
-/// None, after saying so, when a local run lacks it.
-fn python_with_aiosmtpd() -> Option<PathBuf> {
-    let python = super::required_tool("python3", "Debian's python3")?;
-    let found = Command::new(&python)
-        .args(["-c", "import aiosmtpd"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        if std::env::var("PWRESET_CI").is_ok_and(|v| v == "1") {
-            panic!("aiosmtpd is required in CI and is not installed (pip install aiosmtpd)");
-        }
-        eprintln!("SKIPPED: aiosmtpd is not installed (pip install aiosmtpd); CI runs this test");
-        return None;
-    }
-    Some(python)
-}
-
 impl SmtpServer {
     /// `behaviour`: ok, busy2, reject or drop-once (see the script);
     /// `credentials`: `user:password` to require AUTH.
@@ -50,7 +31,7 @@ impl SmtpServer {
     }
 
     pub fn start_with(behaviour: &str, credentials: Option<&str>, tls: ServerTls) -> Option<Self> {
-        let python = python_with_aiosmtpd()?;
+        let python = super::python_with(&["aiosmtpd"], "pip install aiosmtpd")?;
         let out = tempfile::tempdir().unwrap();
         let mut tls_args = Vec::new();
         if tls != ServerTls::Plain {

@@ -20,6 +20,26 @@ pub fn required_tool(name: &str, install_hint: &str) -> Option<PathBuf> {
     found
 }
 
+/// The Python that can import every one of `modules` (`.ci/run` puts its
+/// venv first on PATH); None, after saying so, when a local run lacks them.
+pub fn python_with(modules: &[&str], install_hint: &str) -> Option<PathBuf> {
+    let python = required_tool("python3", "Debian's python3")?;
+    let imports = format!("import {}", modules.join(", "));
+    let found = std::process::Command::new(&python)
+        .args(["-c", &imports])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        if std::env::var("PWRESET_CI").is_ok_and(|v| v == "1") {
+            panic!("{modules:?} are required in CI and are not installed ({install_hint})");
+        }
+        eprintln!("SKIPPED: {modules:?} are not installed ({install_hint}); CI runs this test");
+        return None;
+    }
+    Some(python)
+}
+
 /// Runs an outside tool off the async workers: whether it exited 0, and what
 /// it printed (standard output, then standard error).
 pub async fn run_tool(mut command: std::process::Command) -> (bool, String) {

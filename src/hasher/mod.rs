@@ -1,6 +1,9 @@
 //! bcrypt hashing, off the async workers and bounded: at most `max_concurrent`
 //! hashes run at once; a request waits at most `queue_timeout` for a slot and
 //! is then told to come back later (503 + Retry-After) instead of piling up.
+//! Verifications of every accepted format (`formats`) share the same slots.
+
+pub mod formats;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +11,7 @@ use std::time::Duration;
 use prometheus::IntGauge;
 use tokio::sync::Semaphore;
 
+use self::formats::StoredHash;
 use crate::domain::NewPassword;
 use crate::metrics::Metrics;
 
@@ -53,8 +57,9 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &NewPassword) -> Result<String, HashError> {
         let password = password.clone();
         let cost = self.cost;
-        self.in_slot(move || bcrypt::hash(password.expose(), cost))
-            .await
+        Ok(self
+            .in_slot(move || bcrypt::hash(password.expose(), cost))
+            .await??)
     }
 
     /// A bcrypt hash at the configured cost of a password that just matched
@@ -63,16 +68,14 @@ impl PasswordHasher {
     pub async fn rehash(&self, password: &str) -> Result<String, HashError> {
         let password = password.to_owned();
         let cost = self.cost;
-        self.in_slot(move || bcrypt::hash(password, cost)).await
+        Ok(self.in_slot(move || bcrypt::hash(password, cost)).await??)
     }
 
-    /// Whether `password` matches the bcrypt `hash`, in a slot like a hash
-    /// (a verification costs what its hash cost). A hash that is not bcrypt
-    /// is an error.
-    pub async fn verify(&self, password: &str, hash: &str) -> Result<bool, HashError> {
+    /// Whether `password` matches `hash`, in a slot like a hash (a
+    /// verification costs what its hash cost).
+    pub async fn verify(&self, password: &str, hash: StoredHash) -> Result<bool, HashError> {
         let password = password.to_owned();
-        let hash = hash.to_owned();
-        self.in_slot(move || bcrypt::verify(password, &hash)).await
+        self.in_slot(move || hash.verify(&password)).await
     }
 
     /// Runs `work` on a blocking thread once a slot is free. Cancel-safe: if
@@ -82,7 +85,7 @@ impl PasswordHasher {
     /// running on a blocking thread is always counted.
     async fn in_slot<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
+        work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
         let waiting = GaugeGuard::inc(&self.metrics.bcrypt_waiting);
         let slot =
@@ -100,7 +103,7 @@ impl PasswordHasher {
             work()
         })
         .await;
-        Ok(done??)
+        Ok(done?)
     }
 }
 
