@@ -3,6 +3,7 @@
 //! commands call the same flows (`flows/`) as the internal API.
 
 use std::io::Read;
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -11,6 +12,7 @@ use crate::clock::Clock;
 use crate::config::{ConfigError, Settings, vars};
 use crate::domain::{EmailAddress, OutboxId, PasswordProblem, UserId};
 use crate::flow_error::FlowError;
+use crate::flows::import::records::ImportFormat;
 use crate::flows::prune::Retention;
 use crate::i18n::Locale;
 use crate::mailer::templates::{Branding, Templates};
@@ -106,6 +108,14 @@ pub enum UserCommand {
     },
     /// Disable a user; kills their reset links.
     Disable { email: String },
+    /// Create or update users from a file (JSON Lines, or Django's
+    /// `manage.py dumpdata auth.user`); `-` reads standard input. Prints
+    /// what it did and every refused record; exits 1 when any was refused.
+    Import {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ImportFormat,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +244,7 @@ async fn run_user(command: UserCommand, kernel: &Kernel) -> anyhow::Result<()> {
                 user.id
             );
         }
+        UserCommand::Import { file, format } => import(kernel, &file, format).await?,
         UserCommand::Disable { email } => {
             let email = parse_email(&email)?;
             let user = kernel
@@ -246,6 +257,37 @@ async fn run_user(command: UserCommand, kernel: &Kernel) -> anyhow::Result<()> {
                 user.id
             );
         }
+    }
+    Ok(())
+}
+
+/// `pwreset user import`: the summary on standard output, each refused
+/// record on standard error, failure when any was refused.
+async fn import(
+    kernel: &Kernel,
+    file: &std::path::Path,
+    format: ImportFormat,
+) -> anyhow::Result<()> {
+    let import = kernel.import();
+    let report = if file.as_os_str() == "-" {
+        import.run(std::io::stdin().lock(), format).await
+    } else {
+        let opened =
+            std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+        import
+            .run(std::io::BufReader::with_capacity(1 << 16, opened), format)
+            .await
+    }
+    .with_context(|| format!("importing {}", file.display()))?;
+    for refusal in &report.refused {
+        eprintln!("refused {}: {}", refusal.position, refusal.reason);
+    }
+    println!("{report}");
+    if !report.refused.is_empty() {
+        bail!(
+            "{} record(s) refused; the others were imported",
+            report.refused.len()
+        );
     }
     Ok(())
 }

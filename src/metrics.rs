@@ -74,6 +74,7 @@ pub struct Metrics {
     pub bcrypt_busy: IntCounter,
     breach_checks: IntCounterVec,
     password_checks: IntCounterVec,
+    users_imported: IntCounterVec,
     worker_last_run: Gauge,
     worker_restarts: IntCounter,
 }
@@ -225,6 +226,13 @@ impl Metrics {
                 "Password checks (sign-in), by outcome: match, mismatch, unknown, limited.",
                 &["outcome"]
             ),
+            users_imported: family!(
+                r,
+                IntCounterVec,
+                "pwreset_users_imported_total",
+                "Users read by `pwreset user import` in this process, by outcome: created, updated, unchanged, refused.",
+                &["outcome"]
+            ),
             worker_last_run: family!(
                 r,
                 Gauge,
@@ -262,6 +270,9 @@ impl Metrics {
         }
         for outcome in ["match", "mismatch", "unknown", "limited"] {
             self.password_checks.with_label_values(&[outcome]);
+        }
+        for outcome in ["created", "updated", "unchanged", "refused"] {
+            self.users_imported.with_label_values(&[outcome]);
         }
     }
 
@@ -315,6 +326,11 @@ impl Metrics {
     /// wrong password), `unknown` (no live account with a password), `limited`.
     pub fn password_check(&self, outcome: &'static str) {
         self.password_checks.with_label_values(&[outcome]).inc();
+    }
+
+    /// An imported user's outcome: `created`, `updated`, `unchanged`, `refused`.
+    pub fn user_imported(&self, outcome: &'static str) {
+        self.users_imported.with_label_values(&[outcome]).inc();
     }
 
     pub fn breach_check(&self, outcome: &'static str) {

@@ -14,10 +14,12 @@
 //! - `reset_requests`: a service starts a reset for one of its users, and
 //!   reads back what became of an emailed one;
 //! - `sign_in`: another service checks a person's password;
+//! - `import`: an operator moves an existing user base in from a file;
 //! - `prune`: retention, what the service forgets and when.
 
 pub mod forgot;
 pub mod fulfil;
+pub mod import;
 pub mod provision;
 pub mod prune;
 pub mod reset;

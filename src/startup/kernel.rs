@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::domain::PasswordPolicy;
 use crate::flows::forgot::Forgot;
 use crate::flows::fulfil::Fulfil;
+use crate::flows::import::Import;
 use crate::flows::provision::Provision;
 use crate::flows::prune::Retention;
 use crate::flows::reset::Reset;
@@ -173,6 +174,15 @@ impl Kernel {
             self.metrics.clone(),
             self.clock.clone(),
             self.dummy_hash.clone(),
+        )
+    }
+
+    pub fn import(&self) -> Import {
+        Import::new(
+            self.repo.clone(),
+            self.clock.clone(),
+            self.metrics.clone(),
+            true,
         )
     }
 

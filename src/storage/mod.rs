@@ -3,6 +3,7 @@
 //! backends. Nothing outside this module sees diesel.
 
 mod error;
+pub mod import;
 pub mod leases;
 pub mod outbox;
 pub(crate) mod rate_limits;

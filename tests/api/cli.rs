@@ -1,37 +1,8 @@
 //! The operator's commands, run as the real binary against the test database.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use crate::helpers::*;
-
-fn pwreset(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pwreset"))
-        .args(args)
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &app.db.url)
-        .env("JWT_SECRET", &app.jwt_secret)
-        .env("BCRYPT_COST", "10")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
-}
 
 fn set_password(app: &TestApp, password: &str) -> Output {
     let args = [
@@ -41,10 +12,6 @@ fn set_password(app: &TestApp, password: &str) -> Output {
         "--password-stdin",
     ];
     pwreset(app, &args, Some(password))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,6 +20,7 @@ mod forged_tokens;
 mod fuzz;
 mod group_commit;
 mod health;
+mod import;
 mod internal_api;
 mod languages;
 mod limits;

@@ -2,6 +2,7 @@
 //! (`PWRESET_CI=1`, set by `.ci/run`) a missing one fails the test loudly;
 //! on a developer's machine the test says why it did nothing and passes.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 /// Where `name` is on PATH; None (after saying so) when a local run lacks it.
@@ -73,4 +74,43 @@ pub fn may_mount(reason: &str) -> bool {
         eprintln!("SKIPPED: {reason} needs root to mount a small file system; CI runs this test");
     }
     root
+}
+
+/// Runs the real binary against the test app's database (and nothing
+/// else from the environment), feeding `stdin` when given.
+pub fn pwreset(
+    app: &crate::helpers::TestApp,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pwreset"))
+        .args(args)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &app.db.url)
+        .env("JWT_SECRET", &app.jwt_secret)
+        .env("BCRYPT_COST", "10")
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+/// A command's output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
