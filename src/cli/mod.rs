@@ -2,22 +2,21 @@
 //! `keys generate`, `outbox ...`, `prune`, `mail preview`, `healthcheck`. User
 //! commands call the same flows (`flows/`) as the internal API.
 
-use std::io::Read;
-use std::path::PathBuf;
-
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use crate::clock::Clock;
 use crate::config::{ConfigError, Settings, vars};
-use crate::domain::{EmailAddress, OutboxId, PasswordProblem, UserId};
-use crate::flow_error::FlowError;
-use crate::flows::import::records::ImportFormat;
+use crate::domain::OutboxId;
 use crate::flows::prune::Retention;
 use crate::i18n::Locale;
 use crate::mailer::templates::{Branding, Templates};
 use crate::messages::OutboxStatus;
 use crate::startup::{Application, Kernel, open_database};
+
+mod user;
+
+use user::UserCommand;
 
 #[derive(Debug, Parser)]
 #[command(name = "pwreset", version, about = "Password-reset microservice")]
@@ -89,36 +88,6 @@ pub enum PreviewTemplate {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum UserCommand {
-    /// Create a user.
-    Add {
-        email: String,
-        /// The user's id (your system's id); a random UUID when omitted.
-        #[arg(long)]
-        id: Option<String>,
-        /// Read the initial password from standard input.
-        #[arg(long)]
-        password_stdin: bool,
-    },
-    /// Set a user's password (read from standard input); kills their reset links.
-    SetPassword {
-        email: String,
-        #[arg(long, required = true)]
-        password_stdin: bool,
-    },
-    /// Disable a user; kills their reset links.
-    Disable { email: String },
-    /// Create or update users from a file (JSON Lines, or Django's
-    /// `manage.py dumpdata auth.user`); `-` reads standard input. Prints
-    /// what it did and every refused record; exits 1 when any was refused.
-    Import {
-        file: PathBuf,
-        #[arg(long, value_enum, default_value = "jsonl")]
-        format: ImportFormat,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Print a new random signing key for JWT_SECRET.
     Generate,
@@ -161,7 +130,7 @@ pub async fn run(
         }
         Command::User(command) => {
             let kernel = Kernel::build(settings()?, clock).await?;
-            run_user(command, &kernel).await?
+            user::run(command, &kernel).await?
         }
         Command::Outbox(command) => run_outbox(command, &settings()?, &clock).await?,
         Command::Prune => {
@@ -204,104 +173,6 @@ fn print_new_key() -> anyhow::Result<()> {
         crate::tokens::generate_secret().context("OS random generator")?
     );
     Ok(())
-}
-
-async fn run_user(command: UserCommand, kernel: &Kernel) -> anyhow::Result<()> {
-    match command {
-        UserCommand::Add {
-            email,
-            id,
-            password_stdin,
-        } => {
-            let email = parse_email(&email)?;
-            let id = match id {
-                Some(raw) => UserId::parse(&raw).context("--id")?,
-                None => UserId::random(),
-            };
-            let password = password_stdin.then(read_password).transpose()?;
-            kernel
-                .provision()
-                .add_user(&id, &email, password.as_deref())
-                .await
-                .map_err(|e| match e {
-                    FlowError::Conflict => {
-                        anyhow::anyhow!("a user with id {id} or email {email} already exists")
-                    }
-                    other => explain(other, &email),
-                })?;
-            println!("created user {id} <{email}>");
-        }
-        UserCommand::SetPassword { email, .. } => {
-            let email = parse_email(&email)?;
-            let password = read_password()?;
-            let user = kernel
-                .reset()
-                .set_password(&email, &password)
-                .await
-                .map_err(|e| explain(e, &email))?;
-            println!(
-                "password set for user {} <{email}>; outstanding reset links revoked",
-                user.id
-            );
-        }
-        UserCommand::Import { file, format } => import(kernel, &file, format).await?,
-        UserCommand::Disable { email } => {
-            let email = parse_email(&email)?;
-            let user = kernel
-                .provision()
-                .disable_user(&email)
-                .await
-                .map_err(|e| explain(e, &email))?;
-            println!(
-                "disabled user {} <{email}>; outstanding reset links revoked",
-                user.id
-            );
-        }
-    }
-    Ok(())
-}
-
-/// `pwreset user import`: the summary on standard output, each refused
-/// record on standard error, failure when any was refused.
-async fn import(
-    kernel: &Kernel,
-    file: &std::path::Path,
-    format: ImportFormat,
-) -> anyhow::Result<()> {
-    let import = kernel.import();
-    let report = if file.as_os_str() == "-" {
-        import.run(std::io::stdin().lock(), format).await
-    } else {
-        let opened =
-            std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-        import
-            .run(std::io::BufReader::with_capacity(1 << 16, opened), format)
-            .await
-    }
-    .with_context(|| format!("importing {}", file.display()))?;
-    for refusal in &report.refused {
-        eprintln!("refused {}: {}", refusal.position, refusal.reason);
-    }
-    println!("{report}");
-    if !report.refused.is_empty() {
-        bail!(
-            "{} record(s) refused; the others were imported",
-            report.refused.len()
-        );
-    }
-    Ok(())
-}
-
-/// An action's refusal in an operator's words.
-fn explain(e: FlowError, email: &EmailAddress) -> anyhow::Error {
-    match e {
-        FlowError::UserNotFound => anyhow::anyhow!("no user with email {email}"),
-        FlowError::WeakPassword(problems) => anyhow::anyhow!(
-            "password refused: {}",
-            PasswordProblem::messages(&problems, &Locale::english()).join(" ")
-        ),
-        other => other.into(),
-    }
 }
 
 async fn run_outbox(
@@ -382,20 +253,4 @@ fn preview(
         settings.default_from_email, rendered.subject, rendered.text, rendered.html
     );
     Ok(())
-}
-
-fn parse_email(raw: &str) -> anyhow::Result<EmailAddress> {
-    EmailAddress::parse(raw).with_context(|| format!("{raw:?}"))
-}
-
-/// The password from standard input, without its final line break.
-fn read_password() -> anyhow::Result<String> {
-    let mut input = String::new();
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .context("reading the password from standard input")?;
-    let password = input
-        .strip_suffix('\n')
-        .map_or(input.as_str(), |p| p.strip_suffix('\r').unwrap_or(p));
-    Ok(password.to_owned())
 }
