@@ -47,6 +47,10 @@ pub enum ApiError {
     RateLimited { retry_after: std::time::Duration },
     #[error("too busy")]
     Busy { retry_after_secs: u64 },
+    /// The application did not take a password change, or another use of
+    /// the same link is with it right now: nothing changed.
+    #[error("password handoff unavailable")]
+    HandoffUnavailable { in_use: bool },
     #[error("database unavailable: {0}")]
     Unavailable(#[source] StorageError),
     #[error(transparent)]
@@ -121,7 +125,7 @@ impl ApiError {
             Self::RequestTimeout => ErrorCode::RequestTimeout,
             Self::Busy { .. } => ErrorCode::Busy,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
-            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Unavailable(_) | Self::HandoffUnavailable { .. } => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -198,6 +202,18 @@ impl ApiError {
                 "Service unavailable",
                 "The service cannot reach its database right now; retry shortly.".into(),
             ),
+            Self::HandoffUnavailable { in_use: false } => (
+                "Service unavailable",
+                "The password could not be saved right now; nothing changed and the link still \
+                 works. Try again shortly."
+                    .into(),
+            ),
+            Self::HandoffUnavailable { in_use: true } => (
+                "Service unavailable",
+                "This link is being used by another request right now; try again in a few \
+                 seconds."
+                    .into(),
+            ),
             Self::Internal(_) => (
                 "Internal server error",
                 "Something went wrong on our side.".into(),
@@ -206,7 +222,11 @@ impl ApiError {
     }
 }
 
-/// How long a database outage asks clients to wait.
+/// Why a password hash is refused when the application holds the passwords.
+pub const KEEPS_NO_HASHES: &str = "This pwreset keeps no password hashes: PASSWORD_HANDOFF_URL \
+     is set and the application holds the passwords. Send the user without `password_hash`.";
+
+/// How long a database outage and a failed handoff ask clients to wait.
 const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 /// How long a request refused for want of a bcrypt slot is asked to wait.
 const BUSY_RETRY_AFTER_SECS: u64 = 2;
@@ -217,7 +237,9 @@ impl ApiError {
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             Self::Busy { retry_after_secs } => Some(*retry_after_secs),
-            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            Self::Unavailable(_) | Self::HandoffUnavailable { .. } => {
+                Some(UNAVAILABLE_RETRY_AFTER_SECS)
+            }
             Self::RateLimited { retry_after } => Some(retry_after.as_secs().max(1)),
             _ => None,
         }
@@ -266,6 +288,9 @@ impl From<FlowError> for ApiError {
             FlowError::UserNotFound => Self::UserNotFound,
             FlowError::UserDisabled => Self::UserDisabled,
             FlowError::Conflict => Self::EmailTaken,
+            FlowError::HandoffFailed => Self::HandoffUnavailable { in_use: false },
+            FlowError::LinkInUse => Self::HandoffUnavailable { in_use: true },
+            FlowError::KeepsNoHashes => Self::field("password_hash", KEEPS_NO_HASHES),
             FlowError::Storage(e) => e.into(),
             FlowError::Internal(e) => Self::Internal(e),
         }
@@ -301,7 +326,9 @@ impl ResponseError for ApiError {
             Self::EmailTaken | Self::UserDisabled => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::Busy { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy { .. } | Self::Unavailable(_) | Self::HandoffUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -34,6 +34,17 @@ pub enum FlowError {
     UserNotFound,
     #[error("the user is disabled")]
     UserDisabled,
+    /// The application that holds the passwords did not take the change
+    /// (`PASSWORD_HANDOFF_URL`): nothing changed, the link still works.
+    #[error("the application did not accept the password change")]
+    HandoffFailed,
+    /// Another use of this link is being handed to the application now.
+    #[error("the link is being used by another request")]
+    LinkInUse,
+    /// A password hash was given, and this pwreset keeps none
+    /// (`PASSWORD_HANDOFF_URL` is set).
+    #[error("this pwreset keeps no password hashes")]
+    KeepsNoHashes,
     #[error("another user has this id or email address")]
     Conflict,
     #[error(transparent)]

@@ -11,6 +11,7 @@ pub mod domain;
 pub(crate) mod error;
 pub mod flow_error;
 pub mod flows;
+pub(crate) mod handoff;
 pub(crate) mod hasher;
 pub mod http;
 pub(crate) mod i18n;

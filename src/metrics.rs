@@ -75,6 +75,7 @@ pub struct Metrics {
     breach_checks: IntCounterVec,
     password_checks: IntCounterVec,
     users_imported: IntCounterVec,
+    password_handoffs: IntCounterVec,
     worker_last_run: Gauge,
     worker_restarts: IntCounter,
 }
@@ -226,6 +227,13 @@ impl Metrics {
                 "Password checks (sign-in), by outcome: match, mismatch, unknown, limited.",
                 &["outcome"]
             ),
+            password_handoffs: family!(
+                r,
+                IntCounterVec,
+                "pwreset_password_handoffs_total",
+                "Password changes handed to the application, by outcome: accepted, refused, timeout, unreachable.",
+                &["outcome"]
+            ),
             users_imported: family!(
                 r,
                 IntCounterVec,
@@ -273,6 +281,9 @@ impl Metrics {
         }
         for outcome in ["created", "updated", "unchanged", "refused"] {
             self.users_imported.with_label_values(&[outcome]);
+        }
+        for outcome in ["accepted", "refused", "timeout", "unreachable"] {
+            self.password_handoffs.with_label_values(&[outcome]);
         }
     }
 
@@ -331,6 +342,11 @@ impl Metrics {
     /// An imported user's outcome: `created`, `updated`, `unchanged`, `refused`.
     pub fn user_imported(&self, outcome: &'static str) {
         self.users_imported.with_label_values(&[outcome]).inc();
+    }
+
+    /// A handoff's outcome: `accepted`, or a `HandoffFailure`'s label.
+    pub fn password_handoff(&self, outcome: &'static str) {
+        self.password_handoffs.with_label_values(&[outcome]).inc();
     }
 
     pub fn breach_check(&self, outcome: &'static str) {

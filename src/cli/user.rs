@@ -137,6 +137,14 @@ fn explain(e: FlowError, email: &EmailAddress) -> anyhow::Error {
             "password refused: {}",
             PasswordProblem::messages(&problems, &Locale::english()).join(" ")
         ),
+        FlowError::KeepsNoHashes => anyhow::anyhow!(
+            "--password-stdin refused: PASSWORD_HANDOFF_URL is set, so the application holds the \
+             passwords and pwreset keeps none; add the user without a password"
+        ),
+        FlowError::HandoffFailed => anyhow::anyhow!(
+            "the application (PASSWORD_HANDOFF_URL) did not accept the new password; nothing \
+             changed, see the log for its answer"
+        ),
         other => other.into(),
     }
 }

@@ -1,7 +1,8 @@
-//! Who may call and what they may do: service keys, webhooks, CORS, trusted
-//! proxies and abuse limits.
+//! Who may call and what they may do: service keys, webhooks, the password
+//! handoff, CORS, trusted proxies and abuse limits.
 
 use std::fmt;
+use std::time::Duration;
 
 use base64::Engine;
 use secrecy::{SecretSlice, SecretString};
@@ -205,30 +206,12 @@ pub(super) fn read_webhooks(r: &mut Reader<'_>) -> WebhookSettings {
             )),
         }
     }
-    let secret = match r.raw(&vars::WEBHOOK_SECRET) {
-        Some(raw) => match raw
-            .strip_prefix("whsec_")
-            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
-        {
-            Some(bytes) if bytes.len() >= 24 => SecretSlice::from(bytes),
-            _ => {
-                r.problem(
-                    "WEBHOOK_SECRET: expected whsec_ followed by at least 24 bytes in base64 \
-                     (e.g. whsec_$(head -c 32 /dev/urandom | base64))"
-                        .into(),
-                );
-                SecretSlice::default()
-            }
-        },
-        None => {
-            if !r.list(&vars::WEBHOOK_URLS).is_empty() {
-                r.problem(
-                    "WEBHOOK_SECRET is required when WEBHOOK_URLS is set (whsec_ + base64)".into(),
-                );
-            }
-            SecretSlice::default()
-        }
-    };
+    let secret = read_signing_secret(
+        r,
+        &vars::WEBHOOK_SECRET,
+        !r.list(&vars::WEBHOOK_URLS).is_empty(),
+        "WEBHOOK_URLS",
+    );
     let mut events = Vec::new();
     for raw in r.list(&vars::WEBHOOK_EVENTS) {
         match WebhookEvent::parse(&raw) {
@@ -248,4 +231,79 @@ pub(super) fn read_webhooks(r: &mut Reader<'_>) -> WebhookSettings {
         secret,
         events,
     }
+}
+
+/// A Standard Webhooks signing secret, `whsec_` + base64 of at least 24
+/// bytes; required when `required` (because `needed_by` is set).
+fn read_signing_secret(
+    r: &mut Reader<'_>,
+    var: &vars::Var,
+    required: bool,
+    needed_by: &str,
+) -> SecretSlice<u8> {
+    let name = var.name;
+    match r.raw(var) {
+        Some(raw) => match raw
+            .strip_prefix("whsec_")
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        {
+            Some(bytes) if bytes.len() >= 24 => SecretSlice::from(bytes),
+            _ => {
+                r.problem(format!(
+                    "{name}: expected whsec_ followed by at least 24 bytes in base64 \
+                     (e.g. whsec_$(head -c 32 /dev/urandom | base64))"
+                ));
+                SecretSlice::default()
+            }
+        },
+        None => {
+            if required {
+                r.problem(format!(
+                    "{name} is required when {needed_by} is set (whsec_ + base64)"
+                ));
+            }
+            SecretSlice::default()
+        }
+    }
+}
+
+/// Where every password change goes when the application holds the
+/// passwords (`PASSWORD_HANDOFF_URL`), signed like the webhooks.
+#[derive(Clone)]
+pub struct HandoffSettings {
+    pub url: Url,
+    /// The decoded bytes of `whsec_<base64>`.
+    pub secret: SecretSlice<u8>,
+    /// How long the application has to answer.
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for HandoffSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandoffSettings")
+            .field("url", &self.url.as_str())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// None when `PASSWORD_HANDOFF_URL` is unset: pwreset keeps the hashes.
+pub(super) fn read_handoff(r: &mut Reader<'_>) -> Option<HandoffSettings> {
+    let timeout_ms = r.number(
+        &vars::PASSWORD_HANDOFF_TIMEOUT_MS,
+        100..=60_000u64,
+        "milliseconds",
+    );
+    let url = r.url(&vars::PASSWORD_HANDOFF_URL);
+    let secret = read_signing_secret(
+        r,
+        &vars::PASSWORD_HANDOFF_SECRET,
+        url.is_some(),
+        "PASSWORD_HANDOFF_URL",
+    );
+    Some(HandoffSettings {
+        url: url?,
+        secret,
+        timeout: Duration::from_millis(timeout_ms),
+    })
 }

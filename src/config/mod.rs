@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use url::Url;
 
-pub use access::{MIN_SERVICE_KEY_CHARS, RateLimitSettings, ServiceKey, WebhookSettings};
+pub use access::{
+    HandoffSettings, MIN_SERVICE_KEY_CHARS, RateLimitSettings, ServiceKey, WebhookSettings,
+};
 pub use mail::{AwsCredentials, MailProvider, MailSettings, check_smtp_url};
 
 use crate::client_ip::TrustedProxies;
@@ -75,6 +77,9 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     pub cors_allowed_origins: Vec<String>,
     pub webhooks: WebhookSettings,
+    /// Set: every password change is handed to the application, and no
+    /// hash is kept.
+    pub handoff: Option<HandoffSettings>,
     pub outbox_poll_interval: Duration,
     /// Settled outbox rows and dead tokens older than this are deleted.
     pub retention: Duration,
@@ -109,6 +114,12 @@ pub enum KeyFileError {
 }
 
 impl Settings {
+    /// Whether pwreset keeps password hashes: not when they are handed to
+    /// the application (`PASSWORD_HANDOFF_URL`).
+    pub fn keeps_password_hashes(&self) -> bool {
+        self.handoff.is_none()
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_source(&|name| std::env::var(name).ok())
     }
@@ -197,6 +208,7 @@ impl Settings {
         let trusted_proxies = access::read_trusted_proxies(&mut r);
         let cors_allowed_origins = access::read_cors_origins(&mut r);
         let webhooks = access::read_webhooks(&mut r);
+        let handoff = access::read_handoff(&mut r);
 
         if !r.problems.is_empty() {
             return Err(ConfigError {
@@ -231,6 +243,7 @@ impl Settings {
             trusted_proxies,
             cors_allowed_origins,
             webhooks,
+            handoff,
             outbox_poll_interval: Duration::from_millis(poll_ms),
             retention: Duration::from_secs(retention),
             shutdown_timeout: Duration::from_secs(shutdown),
@@ -496,6 +509,37 @@ mod tests {
                 .wants(crate::messages::WebhookEvent::ResetCompleted)
         );
         assert!(!format!("{:?}", ok.service_keys).contains("0123456789"));
+    }
+
+    #[test]
+    fn the_handoff_needs_its_own_secret_and_a_bounded_timeout() {
+        let err = settings(&[
+            ("PASSWORD_HANDOFF_URL", "https://app.example.test/pwreset"),
+            ("PASSWORD_HANDOFF_TIMEOUT_MS", "99"),
+            ("WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        ])
+        .err()
+        .unwrap()
+        .to_string();
+        for expected in [
+            "PASSWORD_HANDOFF_SECRET is required when PASSWORD_HANDOFF_URL is set",
+            "PASSWORD_HANDOFF_TIMEOUT_MS",
+        ] {
+            assert!(err.contains(expected), "{expected:?} missing from:\n{err}");
+        }
+        let ok = settings(&[
+            ("PASSWORD_HANDOFF_URL", "https://app.example.test/pwreset"),
+            (
+                "PASSWORD_HANDOFF_SECRET",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ),
+        ])
+        .unwrap();
+        assert!(!ok.keeps_password_hashes());
+        let handoff = ok.handoff.unwrap();
+        assert_eq!(handoff.timeout, Duration::from_secs(5));
+        assert!(!format!("{handoff:?}").contains("MfKQ9r8"));
+        assert!(settings(&[]).unwrap().keeps_password_hashes());
     }
 
     #[test]

@@ -87,6 +87,9 @@ vars! {
     SERVICE_API_KEYS = Unset, "name:key,name:key for the internal API (keys at least 24 characters); unset means it answers 401";
     WEBHOOK_URLS = Unset, "comma list of webhook receivers";
     WEBHOOK_SECRET = Unset, "Standard Webhooks signing secret, whsec_ + base64 (required with WEBHOOK_URLS)";
+    PASSWORD_HANDOFF_URL = Unset, "the application's receiver of every password change (then pwreset keeps no hash and password-checks answers 404); unset means pwreset keeps the hashes";
+    PASSWORD_HANDOFF_SECRET = Unset, "Standard Webhooks signing secret of the handoff, whsec_ + base64 (required with PASSWORD_HANDOFF_URL)";
+    PASSWORD_HANDOFF_TIMEOUT_MS = Value("5000"), "how long the application has to accept a password change, 100..=60000";
     WEBHOOK_EVENTS = Value("password.reset.completed,password.reset.requested"), "which events to send";
     RATE_LIMIT_ENABLED = Value("true"), "false turns every limit off (benchmarks, some tests)";
     RATE_LIMIT_FORGOT_PER_IP = Value("100"), "forgot-password requests per client address per hour";

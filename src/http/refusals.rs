@@ -124,7 +124,9 @@ fn shared_refusals() -> BTreeMap<String, RefOr<Response>> {
         (
             "503".to_owned(),
             problem(
-                "unavailable (the database) or busy (password hashing is saturated)",
+                "unavailable (the database; or, with a password handoff, the application did not \
+                 take the change or another use of the link is with it: nothing changed, the link \
+                 still works) or busy (password hashing is saturated)",
                 true,
             ),
         ),
@@ -183,7 +185,10 @@ impl IntoResponses for FormRefusals {
             ("403", "A cross-site post"),
             ("415", "Not a URL-encoded form"),
             ("429", "Too many requests from this address"),
-            ("503", "Try again later"),
+            (
+                "503",
+                "Try again later (for a new password the application did not take: the form again)",
+            ),
         ]
         .into_iter()
         .map(|(status, description)| {

@@ -84,6 +84,10 @@ macro_rules! on {
     };
 }
 
+/// Sign-in against the hashes pwreset keeps; absent (404) when the
+/// application holds the passwords (`PASSWORD_HANDOFF_URL`).
+const PASSWORD_CHECKS: &str = "/v1/password-checks";
+
 /// Every path the service answers, with its methods: the router is built
 /// from this, and a test holds it to the OpenAPI document, operation by
 /// operation.
@@ -160,7 +164,7 @@ fn table() -> Vec<Entry> {
         ),
         entry(
             Internal,
-            "/v1/password-checks",
+            PASSWORD_CHECKS,
             vec![on!(POST, sign_in::api::check_password)],
         ),
     ]
@@ -183,8 +187,9 @@ impl Entry {
     }
 }
 
-/// Every route, from `table()`.
-pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
+/// Every route, from `table()`; without the password checks when pwreset
+/// keeps no hashes.
+pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String], keeps_hashes: bool) {
     let mut public = web::scope(Area::PublicApi.prefix())
         .wrap(cors(cors_origins))
         // Outside the CORS layer: its refusals become problem+json.
@@ -195,7 +200,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
             service_auth::require_service_key,
         ))
         .default_service(web::to(not_found));
-    for entry in table() {
+    let offered = |entry: &Entry| keeps_hashes || entry.path != PASSWORD_CHECKS;
+    for entry in table().into_iter().filter(offered) {
         match entry.area {
             Area::Root => {
                 cfg.service(entry.resource());

@@ -20,6 +20,7 @@ use crate::flows::reset::Reset;
 use crate::flows::reset_requests::ResetRequests;
 use crate::flows::send::{SendEmail, SendWebhook};
 use crate::flows::sign_in::SignIn;
+use crate::handoff::Handoff;
 use crate::hasher::PasswordHasher;
 use crate::hasher::formats::StoredHash;
 use crate::issuing::Issuer;
@@ -51,6 +52,8 @@ pub struct Kernel {
     dummy_hash: StoredHash,
     /// Wakes the in-process worker when a flow queued something to send.
     wake: Arc<Notify>,
+    /// The application's receiver, when it holds the passwords.
+    handoff: Option<Handoff>,
 }
 
 impl Kernel {
@@ -67,6 +70,12 @@ impl Kernel {
                 BreachCheck::new(url.clone(), settings.pwned_passwords_timeout)
                     .context("building the breached-password client")?,
             ),
+            None => None,
+        };
+        let handoff = match &settings.handoff {
+            Some(handoff) => {
+                Some(Handoff::new(handoff).context("building the password handoff client")?)
+            }
             None => None,
         };
         let metrics = Arc::new(Metrics::new());
@@ -111,6 +120,7 @@ impl Kernel {
             hasher,
             dummy_hash,
             wake: Arc::new(Notify::new()),
+            handoff,
         })
     }
 
@@ -148,11 +158,17 @@ impl Kernel {
             self.clock.clone(),
             self.settings.clone(),
             self.wake.clone(),
+            self.handoff.clone(),
         )
     }
 
     pub fn provision(&self) -> Provision {
-        Provision::new(self.repo.clone(), self.clock.clone(), self.vetting.clone())
+        Provision::new(
+            self.repo.clone(),
+            self.clock.clone(),
+            self.vetting.clone(),
+            self.settings.keeps_password_hashes(),
+        )
     }
 
     pub fn reset_requests(&self) -> ResetRequests {
@@ -182,7 +198,7 @@ impl Kernel {
             self.repo.clone(),
             self.clock.clone(),
             self.metrics.clone(),
-            true,
+            self.settings.keeps_password_hashes(),
         )
     }
 

@@ -131,7 +131,14 @@ impl Application {
                 .app_data(sign_in.clone())
                 .app_data(operations.clone())
                 .app_data(http::json_config())
-                .configure(|cfg| routes::configure(cfg, &app_state.settings().cors_allowed_origins))
+                .configure(|cfg| {
+                    let settings = app_state.settings();
+                    routes::configure(
+                        cfg,
+                        &settings.cors_allowed_origins,
+                        settings.keeps_password_hashes(),
+                    )
+                })
                 .default_service(web::to(http::not_found))
         })
         .workers(settings.http_workers)

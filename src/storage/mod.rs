@@ -3,6 +3,7 @@
 //! backends. Nothing outside this module sees diesel.
 
 mod error;
+pub mod handoff;
 pub mod import;
 pub mod leases;
 pub mod outbox;
@@ -375,6 +376,6 @@ mod migration_list_tests {
             Err(StorageError::Migration(_))
         ));
         let latest = latest_version::<Sqlite>(&SQLITE_MIGRATIONS).unwrap();
-        assert!(latest.contains("000006"), "{latest}");
+        assert!(latest.contains("000007"), "{latest}");
     }
 }

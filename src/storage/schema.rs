@@ -11,6 +11,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         locale -> Nullable<Text>,
+        password_sequence -> BigInt,
     }
 }
 
@@ -23,6 +24,7 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         requested_ip -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
     }
 }
 

@@ -19,6 +19,7 @@ mod foreign_hashes;
 mod forged_tokens;
 mod fuzz;
 mod group_commit;
+mod handoff;
 mod health;
 mod import;
 mod internal_api;

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::{NewUserRequest, Provision};
 use crate::domain::EmailAddress;
-use crate::error::ApiError;
+use crate::error::{ApiError, KEEPS_NO_HASHES};
 use crate::hasher::formats::{ACCEPTED, StoredHash};
 use crate::http::body::{Body, Field, Problems};
 use crate::http::body::{path_user_id, rfc3339 as time};
@@ -102,6 +102,10 @@ pub(crate) async fn put_user(
     let password_hash = problems
         .optional("password_hash", body.password_hash)
         .and_then(|hash| match hash.as_deref().map(StoredHash::parse) {
+            Some(_) if !provision.keeps_hashes() => {
+                problems.add("password_hash", KEEPS_NO_HASHES);
+                None
+            }
             Some(Err(why)) => {
                 problems.add(
                     "password_hash",

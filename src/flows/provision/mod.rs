@@ -44,22 +44,31 @@ impl From<InsertUserError> for FlowError {
     }
 }
 
-/// The provisioning flow, with what it needs: the database, the clock, and
-/// the vetting of a password an operator sets. Cheap to clone.
+/// The provisioning flow, with what it needs: the database, the clock, the
+/// vetting of a password an operator sets, and whether this pwreset keeps
+/// password hashes at all (not when the application holds them). Cheap to
+/// clone.
 #[derive(Clone)]
 pub struct Provision {
     repo: Repo,
     clock: Clock,
     vetting: Vetting,
+    keeps_hashes: bool,
 }
 
 impl Provision {
-    pub fn new(repo: Repo, clock: Clock, vetting: Vetting) -> Self {
+    pub fn new(repo: Repo, clock: Clock, vetting: Vetting, keeps_hashes: bool) -> Self {
         Self {
             repo,
             clock,
             vetting,
+            keeps_hashes,
         }
+    }
+
+    /// False when the application holds the passwords: no hash is taken.
+    pub fn keeps_hashes(&self) -> bool {
+        self.keeps_hashes
     }
 
     /// Creates the user, or updates it when the id exists (internal API `PUT`).
@@ -88,13 +97,17 @@ impl Provision {
     }
 
     /// Creates a user that must not exist yet (`pwreset user add`), with an
-    /// optional first password checked by the policy.
+    /// optional first password checked by the policy (refused when the
+    /// application holds the passwords: it sets them itself).
     pub async fn add_user(
         &self,
         id: &UserId,
         email: &EmailAddress,
         password: Option<&str>,
     ) -> Result<(), FlowError> {
+        if password.is_some() && !self.keeps_hashes {
+            return Err(FlowError::KeepsNoHashes);
+        }
         let hash = match password {
             Some(raw) => {
                 let password = self.vetting.vet(raw, email.as_str()).await?;

@@ -34,22 +34,24 @@ impl Reset {
         let password = self.vetting.vet(new_password, &user.email).await?;
         let hash = self.vetting.hash(&password).await?;
 
+        let now = self.clock.now();
         let mut messages = vec![announce::password_changed(&user, locale)];
         messages.extend(announce::event(
             &self.settings.webhooks,
             WebhookEvent::ResetCompleted,
             &user,
-            self.clock.now(),
+            now,
         ));
+        if let Some(handoff) = &self.handoff {
+            self.hand_off_reset(handoff, &row.id, &user.id, &hash, now, &messages)
+                .await?;
+            self.wake_worker();
+            self.metrics.password_reset();
+            return Ok(user.id);
+        }
         let outcome = self
             .repo
-            .consume_token_and_set_password(
-                &row.id,
-                &user.id,
-                &hash,
-                self.clock.now_naive(),
-                &messages,
-            )
+            .consume_token_and_set_password(&row.id, &user.id, &hash, now.naive_utc(), &messages)
             .await?;
         match outcome {
             ConsumeOutcome::PasswordChanged => {
@@ -82,7 +84,8 @@ impl Reset {
     }
 
     /// An operator sets a user's password (`pwreset user set-password`): the
-    /// same policy, and the same notice; every outstanding link dies.
+    /// same policy, and the same notice; every outstanding link dies. In
+    /// handoff mode the application must take it first.
     pub async fn set_password(
         &self,
         email: &EmailAddress,
@@ -96,6 +99,12 @@ impl Reset {
         let password = self.vetting.vet(new_password, &user.email).await?;
         let hash = self.vetting.hash(&password).await?;
         let notice = announce::password_changed(&user, None);
+        if let Some(handoff) = &self.handoff {
+            self.hand_off_operator_change(handoff, &user.id, &hash, &[notice])
+                .await?;
+            self.wake_worker();
+            return Ok(user);
+        }
         if !self
             .repo
             .set_password_hash(&user.id, &hash, self.clock.now_naive(), &[notice])

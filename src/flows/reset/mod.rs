@@ -4,11 +4,14 @@
 //! consumes the token, stores the hash, kills the user's other links and
 //! queues the notice and `password.reset.completed` (`complete.rs`). Entry
 //! points: the JSON API (`api.rs`: validate, reset), the hosted page
-//! (`page.rs`), and the operator's `pwreset user set-password`.
+//! (`page.rs`), and the operator's `pwreset user set-password`. When the
+//! application holds the passwords, the change is handed to it first and
+//! no hash is stored (`handoff.rs`).
 
 pub mod api;
 mod check;
 mod complete;
+mod handoff;
 pub mod page;
 
 use std::sync::Arc;
@@ -19,6 +22,7 @@ pub use check::LiveLink;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::handoff::Handoff;
 use crate::limits::Limiter;
 use crate::metrics::Metrics;
 use crate::storage::Repo;
@@ -38,6 +42,8 @@ pub struct Reset {
     settings: Arc<Settings>,
     /// Wakes the in-process worker for the notice and the event.
     wake_worker: Arc<Notify>,
+    /// Set when the application holds the passwords.
+    handoff: Option<Handoff>,
 }
 
 impl Reset {
@@ -51,6 +57,7 @@ impl Reset {
         clock: Clock,
         settings: Arc<Settings>,
         wake_worker: Arc<Notify>,
+        handoff: Option<Handoff>,
     ) -> Self {
         Self {
             repo,
@@ -61,6 +68,7 @@ impl Reset {
             clock,
             settings,
             wake_worker,
+            handoff,
         }
     }
 

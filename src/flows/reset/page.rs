@@ -2,6 +2,7 @@
 //! that says the link cannot be used), its post, and the live password
 //! feedback. The same checks as the JSON API.
 
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
@@ -9,6 +10,7 @@ use serde::Deserialize;
 
 use super::Reset;
 use crate::domain::{EntryProblem, FieldErrors, PasswordProblem};
+use crate::error::ApiError;
 use crate::flow_error::FlowError;
 use crate::http::AppState;
 use crate::http::page::{View, form_fields};
@@ -50,7 +52,7 @@ pub(crate) async fn reset_form(
         return view.render(StatusCode::OK, "invalid.html", context! {});
     }
     match reset.check_link(token, state.client_ip(&req)).await {
-        Ok(_) => reset_page(&view, StatusCode::OK, token, &FieldErrors::new()),
+        Ok(_) => reset_page(&view, StatusCode::OK, token, &FieldErrors::new(), false),
         Err(e) => view.refusal(e),
     }
 }
@@ -60,6 +62,7 @@ fn reset_page(
     status: StatusCode,
     token: &str,
     errors: &FieldErrors,
+    not_saved: bool,
 ) -> HttpResponse {
     view.render(
         status,
@@ -67,6 +70,7 @@ fn reset_page(
         context! {
             token => token,
             errors => errors,
+            not_saved => not_saved,
             min_length => view.state.settings().password_min_length,
         },
     )
@@ -119,11 +123,27 @@ pub(crate) async fn reset_submit(
                 "new_password".to_owned(),
                 PasswordProblem::messages(&problems, &view.locale),
             )]);
-            reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors)
+            reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors, false)
         }
         Err(FlowError::Entry(problems)) => {
             let errors = EntryProblem::field_errors(&problems, &view.locale);
-            reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors)
+            reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors, false)
+        }
+        // The application did not take it: nothing changed, the form again
+        // to submit in a moment.
+        Err(e @ (FlowError::HandoffFailed | FlowError::LinkInUse)) => {
+            let mut page = reset_page(
+                &view,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &form.token,
+                &FieldErrors::new(),
+                true,
+            );
+            if let Some(secs) = ApiError::from(e).retry_after_secs() {
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            page
         }
         Err(e) => view.refusal(e),
     }

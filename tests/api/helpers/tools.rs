@@ -83,6 +83,16 @@ pub fn pwreset(
     args: &[&str],
     stdin: Option<&str>,
 ) -> std::process::Output {
+    pwreset_with(app, args, stdin, &[])
+}
+
+/// `pwreset`, with these variables set as well.
+pub fn pwreset_with(
+    app: &crate::helpers::TestApp,
+    args: &[&str],
+    stdin: Option<&str>,
+    vars: &[(&str, &str)],
+) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pwreset"))
         .args(args)
@@ -93,6 +103,7 @@ pub fn pwreset(
         .env("JWT_SECRET", &app.jwt_secret)
         .env("BCRYPT_COST", "10")
         .env("RUST_LOG", "warn")
+        .envs(vars.iter().copied())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
