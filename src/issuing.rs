@@ -78,13 +78,15 @@ impl Issuer {
     }
 
     /// A new token for `user`, and the messages that go with it: the email
-    /// (when `by_email`) and the `password.reset.requested` event.
+    /// (when `by_email`, its link carrying `return_to`) and the
+    /// `password.reset.requested` event.
     pub(crate) fn new_token(
         &self,
         user: &User,
         ttl: Duration,
         by_email: bool,
         request_locale: Option<&Locale>,
+        return_to: Option<&str>,
     ) -> Result<(IssuedToken, Vec<Outgoing>), FlowError> {
         let now = self.clock.now();
         let issued = IssuedToken::new(now, ttl)?;
@@ -104,6 +106,7 @@ impl Issuer {
                     link: Some(LinkToken {
                         token_id: issued.id.clone(),
                         sealed_token,
+                        return_to: return_to.map(str::to_owned),
                     }),
                 }))
                 .giving_up_at(issued.expires_at.naive_utc()),

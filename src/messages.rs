@@ -78,6 +78,10 @@ pub struct ResetRequest {
     /// the account has none of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
+    /// Where to send the person after the reset (checked against
+    /// `RETURN_TO_ALLOWED` before it was queued).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_to: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +106,9 @@ impl EmailTemplate {
 pub struct LinkToken {
     pub token_id: TokenId,
     pub sealed_token: SealedToken,
+    /// An allowed `return_to`, for the link's `rtn` claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_to: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -260,6 +267,7 @@ mod tests {
                     kid: "k".into(),
                     sealed: "secret-bytes".into(),
                 },
+                return_to: None,
             }),
         };
         let full = OutboxMessage::Email(email);

@@ -24,7 +24,7 @@ pub const TOKEN_TYPE: &str = "pwreset+jwt";
 pub const LEEWAY_SECS: u64 = 5;
 pub const MIN_KEY_BYTES: usize = 32;
 /// Longer input is refused before any parsing (a JWT here is ~400 bytes).
-pub const MAX_JWT_LEN: usize = 2048;
+pub const MAX_JWT_LEN: usize = 4096;
 
 /// The random reset token. Debug is redacted; it exists only in memory.
 #[derive(Clone, PartialEq, Eq)]
@@ -142,6 +142,9 @@ pub struct Claims {
     pub rtk: String,
     pub iat: i64,
     pub exp: i64,
+    /// Where the person goes after the reset (an allowed `return_to`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtn: Option<String>,
 }
 
 /// Why a JWT was refused. Only logs see this; clients get `invalid_token`.
@@ -187,6 +190,8 @@ pub struct VerifiedLink {
     pub user_id: UserId,
     pub token_id: TokenId,
     pub token: ResetToken,
+    /// The signed `rtn` claim: where the person goes after the reset.
+    pub return_to: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -212,6 +217,7 @@ impl TokenCodec {
         token: &ResetToken,
         issued_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+        return_to: Option<&str>,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let key = self.keys.current();
         let mut header = Header::new(Algorithm::HS256);
@@ -225,6 +231,7 @@ impl TokenCodec {
             rtk: token.encode(),
             iat: issued_at.timestamp(),
             exp: expires_at.timestamp(),
+            rtn: return_to.map(str::to_owned),
         };
         jsonwebtoken::encode(
             &header,
@@ -276,6 +283,7 @@ impl TokenCodec {
             user_id: UserId::from_trusted(claims.sub),
             token_id: TokenId::from_claim(claims.jti),
             token,
+            return_to: claims.rtn,
         })
     }
 
@@ -382,11 +390,34 @@ mod tests {
         let now = Utc::now();
         let (user, id) = (UserId::from_trusted("u1".into()), TokenId::random());
         let jwt = codec
-            .mint(&user, &id, &token, now, now + chrono::Duration::hours(1))
+            .mint(
+                &user,
+                &id,
+                &token,
+                now,
+                now + chrono::Duration::hours(1),
+                None,
+            )
             .unwrap();
         let link = codec.verify(&jwt, now).unwrap();
-        assert_eq!((link.user_id, link.token_id), (user, id));
+        assert_eq!((link.user_id, link.token_id), (user.clone(), id.clone()));
         assert_eq!(link.token, token);
+        assert_eq!(link.return_to, None);
+        let back = "https://app.example.test/after";
+        let jwt_back = codec
+            .mint(
+                &user,
+                &id,
+                &token,
+                now,
+                now + chrono::Duration::hours(1),
+                Some(back),
+            )
+            .unwrap();
+        assert_eq!(
+            codec.verify(&jwt_back, now).unwrap().return_to.as_deref(),
+            Some(back)
+        );
         assert_eq!(
             codec.verify(&jwt, now + chrono::Duration::hours(2)).err(),
             Some(Rejection::Expired)

@@ -4,6 +4,7 @@
 //! every problem listed, each naming the variable and what it expects.
 
 mod access;
+mod links;
 mod mail;
 mod reader;
 pub mod vars;
@@ -18,12 +19,13 @@ use url::Url;
 pub use access::{
     HandoffSettings, MIN_SERVICE_KEY_CHARS, RateLimitSettings, ServiceKey, WebhookSettings,
 };
+pub use links::LinkBase;
 pub use mail::{AwsCredentials, MailProvider, MailSettings, check_smtp_url};
 
 use crate::client_ip::TrustedProxies;
 use crate::storage::DatabaseUrl;
 use crate::tokens::{KeySet, SigningKey};
-use reader::{Reader, parse_http_url};
+use reader::Reader;
 
 /// Where the signing keys come from.
 #[derive(Clone, Debug)]
@@ -37,15 +39,6 @@ pub enum KeySource {
     },
 }
 
-/// How reset links are built: from configuration only, never from request headers.
-#[derive(Clone, Debug)]
-pub enum LinkBase {
-    /// `{FRONTEND_URL}/reset-password?token=<jwt>`.
-    Frontend(Url),
-    /// `RESET_LINK_TEMPLATE`, with `{token}` replaced.
-    Template(String),
-}
-
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub database_url: DatabaseUrl,
@@ -56,6 +49,10 @@ pub struct Settings {
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub links: LinkBase,
+    /// The done page's "Continue to sign in" (`LOGIN_URL`).
+    pub login_url: Option<Url>,
+    /// Where a `return_to` may lead (`RETURN_TO_ALLOWED`); empty refuses all.
+    pub return_to_allowed: crate::domain::ReturnToAllowList,
     pub reset_token_ttl: Duration,
     /// The longest lifetime a service may ask for on `/internal/v1/reset-requests`.
     pub reset_token_max_ttl: Duration,
@@ -156,7 +153,9 @@ impl Settings {
         let keys = read_keys(&mut r, &database_url);
         let jwt_issuer = r.text(&vars::JWT_ISSUER);
         let jwt_audience = r.text(&vars::JWT_AUDIENCE);
-        let links = read_links(&mut r);
+        let links = links::read_links(&mut r);
+        let login_url = links::read_login_url(&mut r);
+        let return_to_allowed = links::read_return_to_allowed(&mut r);
 
         let ttl = r.number(&vars::RESET_TOKEN_TTL_SECS, 60..=86_400, "seconds");
         let max_ttl = r.number_or(
@@ -224,6 +223,8 @@ impl Settings {
             jwt_issuer,
             jwt_audience,
             links,
+            login_url,
+            return_to_allowed,
             reset_token_ttl: Duration::from_secs(ttl),
             reset_token_max_ttl: Duration::from_secs(max_ttl),
             bcrypt_cost,
@@ -353,33 +354,6 @@ fn distinct_bytes(secret: &str) -> usize {
         seen[usize::from(b)] = true;
     }
     seen.iter().filter(|s| **s).count()
-}
-
-/// `FRONTEND_URL` and `RESET_LINK_TEMPLATE`.
-fn read_links(r: &mut Reader<'_>) -> LinkBase {
-    let frontend_raw = r.text(&vars::FRONTEND_URL);
-    let frontend = parse_http_url(&frontend_raw)
-        .filter(|u| u.query().is_none() && u.fragment().is_none() && !frontend_raw.contains(' '));
-    if frontend.is_none() {
-        r.problem(format!(
-            "FRONTEND_URL={frontend_raw:?}: expected an http(s) URL without query or fragment, \
-             e.g. https://app.example.com"
-        ));
-    }
-    if let Some(template) = r.raw(&vars::RESET_LINK_TEMPLATE) {
-        let usable = template.matches("{token}").count() == 1
-            && parse_http_url(&template.replace("{token}", "t")).is_some();
-        if usable {
-            return LinkBase::Template(template);
-        }
-        r.problem(format!(
-            "RESET_LINK_TEMPLATE={template:?}: expected an http(s) URL containing {{token}} once, \
-             e.g. https://app.example.com/reset#token={{token}}"
-        ));
-    }
-    LinkBase::Frontend(frontend.unwrap_or_else(|| {
-        Url::parse("http://127.0.0.1:8080").unwrap_or_else(|e| unreachable!("{e}"))
-    }))
 }
 
 #[cfg(test)]

@@ -59,6 +59,8 @@ vars! {
     JWT_AUDIENCE = Value("pwreset-reset"), "the JWT's aud claim";
     FRONTEND_URL = Value("http://127.0.0.1:8080"), "reset links are {FRONTEND_URL}/reset-password?token=<jwt>";
     RESET_LINK_TEMPLATE = Unset, "overrides the link; an http(s) URL containing {token} once";
+    LOGIN_URL = Unset, "the hosted done page's \"Continue to sign in\" link; unset means no link";
+    RETURN_TO_ALLOWED = Unset, "comma list of URL prefixes a forgot-password return_to may name (scheme, host, port, path at a / boundary; a leading *. in the host for subdomains); unset refuses every return_to";
     RESET_TOKEN_TTL_SECS = Value("3600"), "token lifetime in seconds, 60..=86400";
     RESET_TOKEN_MAX_TTL_SECS = Derived("86400, or RESET_TOKEN_TTL_SECS if longer"), "longest ttl_seconds a service may ask for, 60..=604800";
     BCRYPT_COST = Value("12"), "bcrypt cost, 10..=15";

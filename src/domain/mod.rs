@@ -4,11 +4,13 @@ pub mod account_limit;
 pub mod email;
 pub mod ids;
 pub mod password;
+pub mod return_to;
 
 pub use account_limit::{AccountEmailLimit, owner_network, stored_owner_network};
 pub use email::{EmailAddress, InvalidEmail};
 pub use ids::{InvalidUserId, OutboxId, TokenHash, TokenId, UserId};
 pub use password::{EntryProblem, NewPassword, PasswordPolicy, PasswordProblem};
+pub use return_to::{AllowedPrefix, ReturnTo, ReturnToAllowList, ReturnToRefused};
 
 /// Problems with a request, by field, each a message a person can act on.
 pub type FieldErrors = std::collections::BTreeMap<String, Vec<String>>;

@@ -247,6 +247,7 @@ async fn the_postgres_statement_and_the_sqlite_batch_judge_every_batch_alike() {
                                     email: "judge@example.com".into(),
                                     ip: None,
                                     locale: None,
+                                    return_to: None,
                                 }));
                             let hits = hits
                                 .iter()

@@ -43,5 +43,6 @@ mod ses;
 mod shutdown;
 mod slow_clients;
 mod smtp;
+mod way_back;
 mod webhooks;
 mod worker;

@@ -26,7 +26,7 @@ proptest! {
         let codec = codec();
         let now = chrono::Utc::now();
         let token = ResetToken::generate().unwrap();
-        let jwt = codec.mint(&UserId::parse("user-1").unwrap(), &TokenId::random(), &token, now, now + chrono::Duration::hours(1)).unwrap();
+        let jwt = codec.mint(&UserId::parse("user-1").unwrap(), &TokenId::random(), &token, now, now + chrono::Duration::hours(1), None).unwrap();
         let mut chars: Vec<char> = jwt.chars().collect();
         let i = index.index(chars.len());
         prop_assume!(chars[i] != replacement);

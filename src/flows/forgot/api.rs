@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::Forgot;
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, ReturnTo};
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::http::body::{Body, Detail, Field, Problems};
@@ -21,6 +21,11 @@ pub struct ForgotPasswordBody {
     #[schema(value_type = String, required = true, format = Email, min_length = 1, max_length = 254)]
     #[serde(default)]
     email: Field<String>,
+    /// Where to send the person after the reset: an absolute URL under an
+    /// entry of `RETURN_TO_ALLOWED`, else 400 (never silently replaced).
+    #[schema(value_type = Option<String>, format = "uri", max_length = 1024)]
+    #[serde(default)]
+    return_to: Field<String>,
 }
 
 /// Ask for a reset link
@@ -46,12 +51,34 @@ pub async fn forgot_password(
     let mut problems = Problems::default();
     let raw = problems.required("email", body.email);
     let email = problems.parsed("email", raw.as_deref().map(EmailAddress::parse));
-    let email = problems.finish(email)?;
+    let return_to = problems
+        .optional("return_to", body.return_to)
+        .and_then(|raw| match raw {
+            None => Some(None),
+            Some(raw) => problems
+                .parsed("return_to", Some(checked_return_to(&state, &raw)))
+                .map(Some),
+        });
+    let (email, return_to) = problems.finish((|| Some((email?, return_to?)))())?;
     let locale = state.requested_locale(&req);
     forgot
-        .request_link(&email, state.client_ip(&req), locale.as_ref())
+        .request_link(
+            &email,
+            state.client_ip(&req),
+            locale.as_ref(),
+            return_to.as_ref(),
+        )
         .await?;
     Ok(HttpResponse::Accepted().json(Detail {
         detail: FORGOT_PASSWORD_DETAIL,
     }))
+}
+
+/// A `return_to` checked against `RETURN_TO_ALLOWED`, the refusal in words.
+pub(super) fn checked_return_to(state: &AppState, raw: &str) -> Result<ReturnTo, String> {
+    state
+        .settings()
+        .return_to_allowed
+        .check(raw)
+        .map_err(|why| format!("return_to {why}."))
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use group_commit::{GroupCommit, Hit, Written};
 
 use crate::clock::Clock;
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, ReturnTo};
 use crate::flow_error::FlowError;
 use crate::i18n::Locale;
 use crate::limits::{LimitError, LimitedAction, Limiter, WINDOW};
@@ -62,11 +62,13 @@ impl Forgot {
         email: &EmailAddress,
         ip: Option<IpAddr>,
         locale: Option<&Locale>,
+        return_to: Option<&ReturnTo>,
     ) -> Result<(), FlowError> {
         let request = Outgoing::new(OutboxMessage::ResetRequest(ResetRequest {
             email: email.as_str().to_owned(),
             ip: ip.map(|ip| ip.to_string()),
             locale: locale.map(Locale::tag),
+            return_to: return_to.map(|r| r.as_str().to_owned()),
         }));
         // Counted and queued in one transaction with whatever other requests
         // arrive meanwhile (group commit); the row exists once this returns.

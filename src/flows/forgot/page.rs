@@ -7,7 +7,8 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::Forgot;
-use crate::domain::{EmailAddress, FieldErrors};
+use super::api::checked_return_to;
+use crate::domain::{EmailAddress, FieldErrors, ReturnTo};
 use crate::http::AppState;
 use crate::http::page::{View, form_fields};
 
@@ -15,6 +16,14 @@ use crate::http::page::{View, form_fields};
 #[serde(default)]
 pub(crate) struct ForgotForm {
     email: String,
+    /// Carried from `?return_to=` in a hidden field.
+    return_to: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ForgotQuery {
+    return_to: String,
 }
 
 /// The forgot-password page
@@ -24,12 +33,41 @@ pub(crate) struct ForgotForm {
     tag = "pages",
     responses((status = 200, description = "The form", content_type = "text/html", body = String))
 )]
-pub(crate) async fn forgot_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+pub(crate) async fn forgot_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<ForgotQuery>,
+) -> HttpResponse {
     let view = View::new(&state, &req);
+    if page_return_to(&state, &query.return_to).is_err() {
+        return return_to_refused(&view);
+    }
     view.render(
         StatusCode::OK,
         "forgot.html",
-        context! { email => "", errors => context! {} },
+        context! { email => "", return_to => query.return_to, errors => context! {} },
+    )
+}
+
+/// The page's `return_to` (empty: none), checked.
+fn page_return_to(state: &AppState, raw: &str) -> Result<Option<ReturnTo>, ()> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    checked_return_to(state, raw).map(Some).map_err(|why| {
+        log::info!(
+            "hosted page: refused a return_to ({})",
+            crate::log_safe::clean(&why)
+        );
+    })
+}
+
+/// The page that refuses a `return_to`; nothing was queued.
+fn return_to_refused(view: &View<'_>) -> HttpResponse {
+    view.error(
+        StatusCode::BAD_REQUEST,
+        "page-return-to-title",
+        Some("page-return-to-body"),
     )
 }
 
@@ -58,6 +96,9 @@ pub(crate) async fn forgot_submit(
         Ok(form) => form,
         Err(status) => return view.error(status, "page-error-title", None),
     };
+    let Ok(return_to) = page_return_to(&state, &form.return_to) else {
+        return return_to_refused(&view);
+    };
     let email = match EmailAddress::parse(&form.email) {
         Ok(email) => email,
         Err(why) => {
@@ -65,12 +106,17 @@ pub(crate) async fn forgot_submit(
             return view.render(
                 StatusCode::BAD_REQUEST,
                 "forgot.html",
-                context! { email => form.email, errors => errors },
+                context! { email => form.email, return_to => form.return_to, errors => errors },
             );
         }
     };
     match forgot
-        .request_link(&email, state.client_ip(&req), Some(&view.locale))
+        .request_link(
+            &email,
+            state.client_ip(&req),
+            Some(&view.locale),
+            return_to.as_ref(),
+        )
         .await
     {
         Ok(()) => view.render(StatusCode::OK, "sent.html", context! {}),

@@ -123,9 +123,13 @@ impl Fulfil {
         user: &User,
     ) -> Result<Fulfilled, FlowError> {
         let locale = request.locale.as_deref().and_then(Locale::parse);
-        let (issued, messages) = self
-            .issuer
-            .new_token(user, self.ttl, true, locale.as_ref())?;
+        let (issued, messages) = self.issuer.new_token(
+            user,
+            self.ttl,
+            true,
+            locale.as_ref(),
+            request.return_to.as_deref(),
+        )?;
         let fulfilment = self
             .repo
             .fulfil_reset_request(

@@ -16,14 +16,14 @@ pub const RESET_DONE_DETAIL: &str = "Password has been reset successfully.";
 #[derive(Deserialize, Default, ToSchema)]
 pub struct ValidateTokenBody {
     /// The JWT from the link (its `token` query parameter).
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 2048)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 4096)]
     #[serde(default)]
     token: Field<String>,
 }
 
 #[derive(Deserialize, Default, ToSchema)]
 pub struct ResetPasswordBody {
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 2048)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 4096)]
     #[serde(default)]
     token: Field<String>,
     /// Checked against the password policy (PASSWORD_MIN_LENGTH, strength,

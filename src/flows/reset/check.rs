@@ -21,6 +21,8 @@ use crate::tokens::VerifiedLink;
 pub struct LiveLink {
     pub row: TokenRow,
     pub user: User,
+    /// The link's signed `rtn`: where the person goes after the reset.
+    pub return_to: Option<String>,
 }
 
 impl LiveLink {
@@ -73,6 +75,10 @@ impl Reset {
         if let Some(dead) = row.dead_because(&user, now.naive_utc()) {
             return Err(refuse(dead.label(), dead.describe()));
         }
-        Ok(LiveLink { row, user })
+        Ok(LiveLink {
+            row,
+            user,
+            return_to: link.return_to.clone(),
+        })
     }
 }

@@ -12,6 +12,14 @@ use crate::messages::WebhookEvent;
 use crate::storage::tokens::ConsumeOutcome;
 use crate::storage::users::User;
 
+/// A reset done: whose, and where the person goes next (the link's
+/// `return_to`, if it had one).
+#[derive(Debug)]
+pub struct Completed {
+    pub user_id: UserId,
+    pub return_to: Option<String>,
+}
+
 impl Reset {
     /// The final step of a reset. The password is checked before the token
     /// is touched, so a refused password leaves the link usable; then one
@@ -24,9 +32,17 @@ impl Reset {
         confirm_password: &str,
         ip: Option<IpAddr>,
         locale: Option<&Locale>,
-    ) -> Result<UserId, FlowError> {
+    ) -> Result<Completed, FlowError> {
         // Only a usable link hears what is wrong with the fields.
-        let LiveLink { row, user } = self.check_link(jwt, ip).await?;
+        let LiveLink {
+            row,
+            user,
+            return_to,
+        } = self.check_link(jwt, ip).await?;
+        let done = Completed {
+            user_id: user.id.clone(),
+            return_to,
+        };
         let problems = EntryProblem::of(new_password, confirm_password);
         if !problems.is_empty() {
             return Err(FlowError::Entry(problems));
@@ -47,7 +63,7 @@ impl Reset {
                 .await?;
             self.wake_worker();
             self.metrics.password_reset();
-            return Ok(user.id);
+            return Ok(done);
         }
         let outcome = self
             .repo
@@ -58,7 +74,7 @@ impl Reset {
                 log::info!("password reset for user {} with token {}", user.id, row.id);
                 self.wake_worker();
                 self.metrics.password_reset();
-                Ok(user.id)
+                Ok(done)
             }
             other => {
                 log::info!("reset token {} refused at consume: {other:?}", row.id);

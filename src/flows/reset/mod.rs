@@ -19,6 +19,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use check::LiveLink;
+pub use complete::Completed;
 
 use crate::clock::Clock;
 use crate::config::Settings;

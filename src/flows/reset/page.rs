@@ -116,7 +116,20 @@ pub(crate) async fn reset_submit(
         )
         .await
     {
-        Ok(_) => view.render(StatusCode::OK, "done.html", context! {}),
+        Ok(done) => {
+            // The link's `return_to` if it is still allowed, else LOGIN_URL.
+            let settings = state.settings();
+            let continue_url = done
+                .return_to
+                .and_then(|raw| settings.return_to_allowed.check(&raw).ok())
+                .map(|r| r.to_string())
+                .or_else(|| settings.login_url.as_ref().map(|u| u.to_string()));
+            view.render(
+                StatusCode::OK,
+                "done.html",
+                context! { continue_url => continue_url },
+            )
+        }
         // The link stays usable: the form again, each reason by its field.
         Err(FlowError::WeakPassword(problems)) => {
             let errors = FieldErrors::from([(

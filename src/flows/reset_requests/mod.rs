@@ -102,7 +102,7 @@ impl ResetRequests {
         }
         let (issued, messages) =
             self.issuer
-                .new_token(&user, ttl, delivery == Delivery::Email, None)?;
+                .new_token(&user, ttl, delivery == Delivery::Email, None, None)?;
         let email_id = messages
             .iter()
             .find(|out| matches!(out.message, OutboxMessage::Email(_)))
@@ -131,6 +131,7 @@ impl ResetRequests {
                         &issued.token,
                         issued.issued_at,
                         issued.expires_at,
+                        None,
                     )
                     .context("signing the link")?;
                 let url = self.settings.reset_link(&jwt);

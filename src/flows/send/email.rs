@@ -181,6 +181,7 @@ impl SendEmail {
             &token,
             row.created_at.and_utc(),
             row.expires_at.and_utc(),
+            link.return_to.as_deref(),
         )?;
         let lifetime_secs = (row.expires_at - row.created_at).num_seconds().max(0) as u64;
         Ok((self.settings.reset_link(&jwt), lifetime_secs.div_ceil(60)))
