@@ -11,6 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::announce;
 use crate::clock::Clock;
+use crate::codes::ResetCode;
 use crate::config::Settings;
 use crate::domain::{TokenHash, TokenId, UserId};
 use crate::flow_error::FlowError;
@@ -25,6 +26,8 @@ pub(crate) struct IssuedToken {
     pub id: TokenId,
     pub(crate) token: ResetToken,
     hash: TokenHash,
+    /// The one-time code's HMAC, for an emailed token.
+    code_hmac: Option<String>,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -42,6 +45,7 @@ impl IssuedToken {
         Ok(Self {
             id: TokenId::random(),
             hash: token.hash(),
+            code_hmac: None,
             token,
             issued_at,
             expires_at,
@@ -56,6 +60,7 @@ impl IssuedToken {
             created_at: self.issued_at.naive_utc(),
             expires_at: self.expires_at.naive_utc(),
             requested_ip,
+            code_hmac: self.code_hmac.as_deref(),
         }
     }
 }
@@ -89,13 +94,20 @@ impl Issuer {
         return_to: Option<&str>,
     ) -> Result<(IssuedToken, Vec<Outgoing>), FlowError> {
         let now = self.clock.now();
-        let issued = IssuedToken::new(now, ttl)?;
+        let mut issued = IssuedToken::new(now, ttl)?;
         let mut messages = Vec::new();
         if by_email {
             let sealed_token = self
                 .codec
                 .seal(&issued.token, &issued.id)
                 .context("sealing the token for its email")?;
+            // Every emailed link has its code, the same token.
+            let code =
+                ResetCode::generate(self.settings.codes.length).context("OS random generator")?;
+            issued.code_hmac = Some(code.tag(&self.codec, &issued.id));
+            let sealed_code = code
+                .seal(&self.codec, &issued.id)
+                .context("sealing the code for its email")?;
             // The email gives up when the link expires: a stale one is never sent.
             messages.push(
                 Outgoing::new(OutboxMessage::Email(Email {
@@ -106,6 +118,7 @@ impl Issuer {
                     link: Some(LinkToken {
                         token_id: issued.id.clone(),
                         sealed_token,
+                        sealed_code: Some(sealed_code),
                         return_to: return_to.map(str::to_owned),
                     }),
                 }))

@@ -6,6 +6,7 @@ pub(crate) mod breach;
 pub mod cli;
 pub(crate) mod client_ip;
 pub mod clock;
+pub(crate) mod codes;
 pub mod config;
 pub mod domain;
 pub(crate) mod error;

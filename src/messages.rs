@@ -106,6 +106,10 @@ impl EmailTemplate {
 pub struct LinkToken {
     pub token_id: TokenId,
     pub sealed_token: SealedToken,
+    /// The one-time code shown beside the link (none in rows queued before
+    /// codes existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_code: Option<SealedToken>,
     /// An allowed `return_to`, for the link's `rtn` claim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_to: Option<String>,
@@ -267,6 +271,7 @@ mod tests {
                     kid: "k".into(),
                     sealed: "secret-bytes".into(),
                 },
+                sealed_code: None,
                 return_to: None,
             }),
         };

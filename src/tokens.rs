@@ -128,6 +128,17 @@ impl KeySet {
         &self.keys[0]
     }
 
+    /// The current key's `kid` and a key derived from it for `purpose`.
+    pub(crate) fn derive_current(&self, purpose: &[u8]) -> (&str, [u8; 32]) {
+        let key = self.current();
+        (&key.kid, key.derive(purpose))
+    }
+
+    /// A key derived for `purpose` from the key named `kid`, if it is known.
+    pub(crate) fn derive_with(&self, kid: &str, purpose: &[u8]) -> Option<[u8; 32]> {
+        self.by_kid(kid).map(|key| key.derive(purpose))
+    }
+
     fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
         self.keys.iter().find(|k| k.kid == kid)
     }
@@ -291,14 +302,28 @@ impl TokenCodec {
     /// raw token is never stored in plaintext. Sealed with a key derived from
     /// the current signing key; `kid` says which.
     pub fn seal(&self, token: &ResetToken, token_id: &TokenId) -> Result<SealedToken, SealError> {
+        self.seal_bytes(&token.0, token_id.as_str().as_bytes())
+    }
+
+    pub fn unseal(
+        &self,
+        sealed: &SealedToken,
+        token_id: &TokenId,
+    ) -> Result<ResetToken, SealError> {
+        let plain = self.unseal_bytes(sealed, token_id.as_str().as_bytes())?;
+        Ok(ResetToken(plain.try_into().map_err(|_| SealError)?))
+    }
+
+    /// Encrypts `plain` for the outbox, bound to `aad` (what it belongs to).
+    pub(crate) fn seal_bytes(&self, plain: &[u8], aad: &[u8]) -> Result<SealedToken, SealError> {
         let key = self.keys.current();
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|_| SealError)?;
-        let mut in_out = token.0.to_vec();
+        let mut in_out = plain.to_vec();
         aead_key(key)?
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(token_id.as_str().as_bytes()),
+                Aad::from(aad),
                 &mut in_out,
             )
             .map_err(|_| SealError)?;
@@ -310,11 +335,11 @@ impl TokenCodec {
         })
     }
 
-    pub fn unseal(
+    pub(crate) fn unseal_bytes(
         &self,
         sealed: &SealedToken,
-        token_id: &TokenId,
-    ) -> Result<ResetToken, SealError> {
+        aad: &[u8],
+    ) -> Result<Vec<u8>, SealError> {
         let key = self.keys.by_kid(&sealed.kid).ok_or(SealError)?;
         let bytes = URL_SAFE_NO_PAD
             .decode(&sealed.sealed)
@@ -326,9 +351,14 @@ impl TokenCodec {
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError)?;
         let mut in_out = ciphertext.to_vec();
         let plain = aead_key(key)?
-            .open_in_place(nonce, Aad::from(token_id.as_str().as_bytes()), &mut in_out)
+            .open_in_place(nonce, Aad::from(aad), &mut in_out)
             .map_err(|_| SealError)?;
-        Ok(ResetToken(plain.try_into().map_err(|_| SealError)?))
+        Ok(plain.to_vec())
+    }
+
+    /// The signing keys, for what is derived from them (the codes' HMAC).
+    pub(crate) fn keys(&self) -> &KeySet {
+        &self.keys
     }
 }
 

@@ -10,7 +10,7 @@ use crate::config::{ConfigError, Settings, vars};
 use crate::domain::OutboxId;
 use crate::flows::prune::Retention;
 use crate::i18n::Locale;
-use crate::mailer::templates::{Branding, Templates};
+use crate::mailer::templates::{Branding, ResetContent, Templates};
 use crate::messages::OutboxStatus;
 use crate::startup::{Application, Kernel, open_database};
 
@@ -244,7 +244,14 @@ fn preview(
         PreviewTemplate::Reset => {
             let link = settings.reset_link("<token>");
             let minutes = settings.reset_token_ttl.as_secs().div_ceil(60);
-            templates.reset(&branding, &link, minutes, &locale)
+            // A sample code: the real one exists only in its email.
+            let content = ResetContent {
+                link: &link,
+                lifetime_minutes: minutes,
+                code: Some("1234 5678"),
+                code_in_subject: settings.codes.in_subject,
+            };
+            templates.reset(&branding, &content, &locale)
         }
         PreviewTemplate::Changed => templates.password_changed(&branding, &locale),
     }?;

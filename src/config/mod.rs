@@ -39,6 +39,15 @@ pub enum KeySource {
     },
 }
 
+/// The one-time codes beside emailed links.
+#[derive(Clone, Copy, Debug)]
+pub struct CodeSettings {
+    pub length: usize,
+    /// Wrong tries after which one code dies.
+    pub max_attempts: i32,
+    pub in_subject: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub database_url: DatabaseUrl,
@@ -54,6 +63,7 @@ pub struct Settings {
     /// Where a `return_to` may lead (`RETURN_TO_ALLOWED`); empty refuses all.
     pub return_to_allowed: crate::domain::ReturnToAllowList,
     pub reset_token_ttl: Duration,
+    pub codes: CodeSettings,
     /// The longest lifetime a service may ask for on `/internal/v1/reset-requests`.
     pub reset_token_max_ttl: Duration,
     pub bcrypt_cost: u32,
@@ -157,6 +167,15 @@ impl Settings {
         let login_url = links::read_login_url(&mut r);
         let return_to_allowed = links::read_return_to_allowed(&mut r);
 
+        let codes = CodeSettings {
+            length: r.number(
+                &vars::RESET_CODE_LENGTH,
+                crate::codes::CODE_LENGTHS,
+                "digits",
+            ),
+            max_attempts: r.number(&vars::RESET_CODE_MAX_ATTEMPTS, 1..=10, "tries"),
+            in_subject: r.flag(&vars::RESET_CODE_IN_SUBJECT),
+        };
         let ttl = r.number(&vars::RESET_TOKEN_TTL_SECS, 60..=86_400, "seconds");
         let max_ttl = r.number_or(
             &vars::RESET_TOKEN_MAX_TTL_SECS,
@@ -226,6 +245,7 @@ impl Settings {
             login_url,
             return_to_allowed,
             reset_token_ttl: Duration::from_secs(ttl),
+            codes,
             reset_token_max_ttl: Duration::from_secs(max_ttl),
             bcrypt_cost,
             bcrypt_max_concurrency,

@@ -59,6 +59,9 @@ vars! {
     JWT_AUDIENCE = Value("pwreset-reset"), "the JWT's aud claim";
     FRONTEND_URL = Value("http://127.0.0.1:8080"), "reset links are {FRONTEND_URL}/reset-password?token=<jwt>";
     RESET_LINK_TEMPLATE = Unset, "overrides the link; an http(s) URL containing {token} once";
+    RESET_CODE_LENGTH = Value("8"), "digits of the one-time code beside every emailed link, 6..=10";
+    RESET_CODE_MAX_ATTEMPTS = Value("5"), "wrong tries after which a code dies, 1..=10 (its link still works)";
+    RESET_CODE_IN_SUBJECT = Value("false"), "true also puts the code in the email's subject line";
     LOGIN_URL = Unset, "the hosted done page's \"Continue to sign in\" link; unset means no link";
     RETURN_TO_ALLOWED = Unset, "comma list of URL prefixes a forgot-password return_to may name (scheme, host, port, path at a / boundary; a leading *. in the host for subdomains); unset refuses every return_to";
     RESET_TOKEN_TTL_SECS = Value("3600"), "token lifetime in seconds, 60..=86400";

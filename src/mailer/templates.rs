@@ -6,7 +6,9 @@
 //! `changed.html`; `<tag>/<file>` (e.g. `de/reset.txt`) overrides one
 //! language only. Variables: `app_name`, `support_contact` (may be empty),
 //! `contact` (the translated "contact ..." phrase), `lang`, and for `reset.*`
-//! also `link` and `lifetime_minutes`; `t('key', name=value)` looks a message
+//! also `link`, `lifetime_minutes`, `code` (the one-time code, grouped
+//! `1234 5678`; empty for an email queued before codes existed) and
+//! `code_in_subject` (`RESET_CODE_IN_SUBJECT`, and a code to show); `t('key', name=value)` looks a message
 //! up in the language's translation file. `.html` templates are HTML-escaped
 //! automatically. Undefined variables are errors, and every
 //! template is test-rendered at start-up, so a broken override refuses
@@ -25,6 +27,16 @@ pub struct Rendered {
     pub html: String,
 }
 
+/// What a reset email says: the link, how long it lives, and the one-time
+/// code beside it (grouped, `1234 5678`; none for a row queued before codes).
+pub struct ResetContent<'a> {
+    pub link: &'a str,
+    pub lifetime_minutes: u64,
+    pub code: Option<&'a str>,
+    /// `RESET_CODE_IN_SUBJECT`.
+    pub code_in_subject: bool,
+}
+
 pub struct Branding<'a> {
     pub app_name: &'a str,
     pub support_contact: Option<&'a str>,
@@ -33,7 +45,10 @@ pub struct Branding<'a> {
 /// The built-in templates: structure only; every word comes from the
 /// translation files (`locales/<tag>/pwreset.ftl`) through `t(key, ...)`.
 const BUILT_IN: [(&str, &str); 6] = [
-    ("reset.subject", "{{ t('email-reset-subject') }}"),
+    (
+        "reset.subject",
+        "{{ t('email-reset-subject') }}{% if code_in_subject %}: {{ code }}{% endif %}",
+    ),
     (
         "reset.txt",
         "{{ t('email-reset-intro') }}
@@ -41,7 +56,11 @@ const BUILT_IN: [(&str, &str); 6] = [
 {{ t('email-reset-open') }}
 
 {{ link }}
+{% if code %}
+{{ t('email-reset-code') }}
 
+    {{ code }}
+{% endif %}
 {{ t('email-reset-lifetime', minutes=lifetime_minutes) }}
 
 {{ t('email-reset-ignore') }}
@@ -53,6 +72,8 @@ const BUILT_IN: [(&str, &str); 6] = [
 <html lang=\"{{ lang }}\"><body>
 <p>{{ t('email-reset-intro') }}</p>
 <p><a href=\"{{ link }}\">{{ t('email-reset-button') }}</a></p>
+{% if code %}<p>{{ t('email-reset-code') }}</p>
+<p style=\"font-size:1.5em;letter-spacing:0.1em\"><strong>{{ code }}</strong></p>{% endif %}
 <p>{{ t('email-reset-lifetime', minutes=lifetime_minutes) }}</p>
 <p>{{ t('email-reset-ignore') }}</p>
 </body></html>
@@ -162,13 +183,14 @@ impl Templates {
     pub fn reset(
         &self,
         branding: &Branding<'_>,
-        link: &str,
-        lifetime_minutes: u64,
+        content: &ResetContent<'_>,
         locale: &Locale,
     ) -> Result<Rendered, RenderError> {
         let ctx = context! {
-            link => link,
-            lifetime_minutes => lifetime_minutes,
+            link => content.link,
+            lifetime_minutes => content.lifetime_minutes,
+            code => content.code.unwrap_or_default(),
+            code_in_subject => content.code_in_subject && content.code.is_some(),
             ..branding_context(branding, locale)
         };
         self.render("reset", ctx, locale)
@@ -258,6 +280,8 @@ fn sample_context(name: &str, locale: &Locale) -> minijinja::Value {
         context! {
             link => "https://example.test/reset-password?token=sample",
             lifetime_minutes => 60,
+            code => "1234 5678",
+            code_in_subject => true,
             ..branding_context(&branding, locale)
         }
     } else {
@@ -280,6 +304,15 @@ fn template_error(file: &Path, e: &minijinja::Error) -> TemplateError {
 mod tests {
     use super::*;
 
+    fn content(link: &str, lifetime_minutes: u64) -> ResetContent<'_> {
+        ResetContent {
+            link,
+            lifetime_minutes,
+            code: Some("1234 5678"),
+            code_in_subject: false,
+        }
+    }
+
     fn en() -> Locale {
         Locale::english()
     }
@@ -295,12 +328,16 @@ mod tests {
         .unwrap();
         let t = Templates::load(Some(dir.path())).unwrap();
         let de = Locale::parse("de").unwrap();
-        let mail = t.reset(&branding(), "https://x.test/r", 30, &de).unwrap();
+        let mail = t
+            .reset(&branding(), &content("https://x.test/r", 30), &de)
+            .unwrap();
         assert_eq!(mail.subject, "Setze dein <Acme>-Passwort zurück");
         assert!(mail.text.contains("30 Minuten"), "{}", mail.text);
         assert!(mail.html.contains("lang=\"de\""));
         let fr = Locale::parse("fr").unwrap();
-        let mail = t.reset(&branding(), "https://x.test/r", 30, &fr).unwrap();
+        let mail = t
+            .reset(&branding(), &content("https://x.test/r", 30), &fr)
+            .unwrap();
         assert_eq!(mail.subject, "Acme : Choisir un nouveau mot de passe");
         assert!(mail.text.contains("30 minutes"), "built-in text in French");
         let es = Locale::parse("es").unwrap();
@@ -325,7 +362,11 @@ mod tests {
     fn html_is_escaped_and_the_lifetime_stated() {
         let t = Templates::load(None).unwrap();
         let mail = t
-            .reset(&branding(), "https://x.test/r?token=a&b", 60, &en())
+            .reset(
+                &branding(),
+                &content("https://x.test/r?token=a&b", 60),
+                &en(),
+            )
             .unwrap();
         assert!(mail.html.contains("&lt;Acme&gt;") && !mail.html.contains("<Acme>"));
         assert!(mail.html.contains("token=a&amp;b"));
@@ -365,7 +406,9 @@ mod tests {
         )
         .unwrap();
         let t = Templates::load(Some(dir.path())).unwrap();
-        let mail = t.reset(&branding(), "https://x.test/r", 15, &en()).unwrap();
+        let mail = t
+            .reset(&branding(), &content("https://x.test/r", 15), &en())
+            .unwrap();
         assert_eq!(
             mail.subject, "<Acme>: new password Bcc: x",
             "one line, whatever the template says"

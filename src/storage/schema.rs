@@ -12,6 +12,8 @@ diesel::table! {
         updated_at -> Timestamp,
         locale -> Nullable<Text>,
         password_sequence -> BigInt,
+        code_failures -> Integer,
+        code_failures_since -> Nullable<Timestamp>,
     }
 }
 
@@ -25,6 +27,8 @@ diesel::table! {
         used_at -> Nullable<Timestamp>,
         requested_ip -> Nullable<Text>,
         claimed_until -> Nullable<Timestamp>,
+        code_hmac -> Nullable<Text>,
+        code_attempts -> Integer,
     }
 }
 

@@ -76,6 +76,8 @@ pub struct NewToken<'a> {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub requested_ip: Option<&'a str>,
+    /// The one-time code's HMAC (`codes::ResetCode::tag`), for an emailed token.
+    pub code_hmac: Option<&'a str>,
 }
 
 /// What a successful consume changed, or why nothing was.

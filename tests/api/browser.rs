@@ -235,3 +235,127 @@ async fn each_language_reads_its_own_pages() {
         browser.close().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_another_device_the_code_from_the_email_resets_and_the_done_page_leads_to_sign_in() {
+    let app = spawn_app_with(|env| {
+        env.insert("LOGIN_URL".into(), "https://app.example.test/login".into());
+    })
+    .await;
+    let Some(browser) = Browser::start("en", true).await else {
+        return;
+    };
+    app.add_user("u-1", "kim@example.com", None).await;
+    app.request_link("kim@example.com").await;
+    let code = app.reset_emails_to("kim@example.com")[0].reset_code();
+
+    // The laptop has no link: the code form, offered by the reset page.
+    browser.goto(&app.url("/reset-password")).await;
+    assert!(browser.wait_for_text("h1", "Enter the code").await);
+    browser.fill("#email", "kim@example.com").await;
+    browser.fill("#code", &code).await;
+    browser.screenshot("code").await;
+    browser.fill("#code", "0000 0000").await;
+    browser.fill("#new_password", STRONG_PASSWORD).await;
+    browser.fill("#confirm_password", STRONG_PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    assert!(
+        browser
+            .wait_for_text("#code-errors", "This code does not work")
+            .await
+    );
+    browser.fill("#code", &code).await;
+    browser.fill("#new_password", STRONG_PASSWORD).await;
+    browser.fill("#confirm_password", STRONG_PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    assert!(
+        browser
+            .wait_for_text("h1", "Your password has been changed")
+            .await
+    );
+    assert!(
+        browser
+            .wait_for_text("a.button", "Continue to sign in")
+            .await
+    );
+    browser.screenshot("done-continue").await;
+    assert!(app.password_is("u-1", STRONG_PASSWORD).await);
+    assert_clean_console(&browser).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hosted_page_passes_an_axe_core_audit() {
+    let app = spawn_app_with(|env| {
+        env.insert("LOGIN_URL".into(), "https://app.example.test/login".into());
+    })
+    .await;
+    let (Some(axe), Some(browser)) = (axe_core(), Browser::start("en", true).await) else {
+        return;
+    };
+    app.add_user("u-1", "ali@example.com", None).await;
+    let mut audited = Vec::new();
+    let mut audit = async |page: &str| {
+        let violations = browser.axe_violations(&axe).await;
+        assert!(violations.is_empty(), "{page}: {violations:#?}");
+        audited.push(page.to_owned());
+    };
+
+    browser.goto(&app.url("/forgot-password")).await;
+    assert!(browser.wait_for_text("h1", "Forgot your password?").await);
+    audit("forgot").await;
+    browser.fill("#email", "ali@example.com").await;
+    browser.click("button[type=submit]").await;
+    assert!(browser.wait_for_text("h1", "Check your inbox").await);
+    audit("sent").await;
+
+    let token = emailed_link(&app, "ali@example.com")
+        .await
+        .split_once("token=")
+        .unwrap()
+        .1
+        .to_owned();
+    let reset_page = app.url(&format!("/reset-password?token={token}"));
+    browser.goto(&reset_page).await;
+    assert!(browser.wait_for_text("h1", "Choose a new password").await);
+    audit("reset").await;
+    browser.fill("#new_password", "password1234").await;
+    browser.fill("#confirm_password", "password1234").await;
+    browser.click("button[type=submit]").await;
+    // The server's answer: the form again, with its summary of problems.
+    assert!(browser.wait_for_text(".summary", "Please correct").await);
+    assert!(
+        browser
+            .wait_for_text("#new_password-errors", "too easy to guess")
+            .await
+    );
+    audit("reset with errors").await;
+    browser.fill("#new_password", STRONG_PASSWORD).await;
+    browser.fill("#confirm_password", STRONG_PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    assert!(
+        browser
+            .wait_for_text("h1", "Your password has been changed")
+            .await
+    );
+    audit("done").await;
+    browser.goto(&reset_page).await;
+    assert!(browser.wait_for_text("h1", "can no longer be used").await);
+    audit("used link").await;
+    browser.goto(&app.url("/reset-password")).await;
+    assert!(browser.wait_for_text("h1", "Enter the code").await);
+    audit("code form").await;
+    assert_eq!(audited.len(), 7);
+    // The audit sees what a page gets wrong: a field without its label.
+    browser
+        .client
+        .execute("document.querySelector('label[for=code]').remove()", vec![])
+        .await
+        .unwrap();
+    let violations = browser.axe_violations(&axe).await;
+    assert!(
+        violations.iter().any(|v| v["id"] == "label"),
+        "{violations:#?}"
+    );
+    browser.close().await;
+}

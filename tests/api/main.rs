@@ -10,6 +10,7 @@ mod bad_input;
 mod breach;
 mod browser;
 mod cli;
+mod codes;
 mod delivery;
 mod delivery_record;
 mod enumeration;

@@ -5,7 +5,8 @@ use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::Reset;
+use super::{Proof, Reset};
+use crate::domain::EmailAddress;
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::http::body::{Body, Detail, Field, Problems};
@@ -13,19 +14,41 @@ use crate::http::refusals::PublicRefusals;
 
 pub const RESET_DONE_DETAIL: &str = "Password has been reset successfully.";
 
+/// The link or the code: `token`, or `email` and `code`, never both.
 #[derive(Deserialize, Default, ToSchema)]
 pub struct ValidateTokenBody {
-    /// The JWT from the link (its `token` query parameter).
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 4096)]
+    /// The JWT from the link (its `token` query parameter); or send `email`
+    /// and `code` instead.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
     #[serde(default)]
     token: Field<String>,
+    /// With `code`, instead of `token`: the account's email address.
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
+    #[serde(default)]
+    email: Field<String>,
+    /// With `email`, instead of `token`: the one-time code from the email
+    /// (spaces and dashes ignored). A wrong code counts as a try.
+    #[schema(value_type = Option<String>, example = "1234 5678")]
+    #[serde(default)]
+    code: Field<String>,
 }
 
+/// The link or the code (`token`, or `email` and `code`, never both) and
+/// the new password.
 #[derive(Deserialize, Default, ToSchema)]
 pub struct ResetPasswordBody {
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 4096)]
+    /// The JWT from the link; or send `email` and `code` instead.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
     #[serde(default)]
     token: Field<String>,
+    /// With `code`, instead of `token`: the account's email address.
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
+    #[serde(default)]
+    email: Field<String>,
+    /// With `email`, instead of `token`: the one-time code from the email.
+    #[schema(value_type = Option<String>, example = "1234 5678")]
+    #[serde(default)]
+    code: Field<String>,
     /// Checked against the password policy (PASSWORD_MIN_LENGTH, strength,
     /// breached passwords when configured).
     #[schema(value_type = String, required = true, min_length = 1)]
@@ -67,9 +90,9 @@ pub async fn validate_token(
     Body(body): Body<ValidateTokenBody>,
 ) -> Result<HttpResponse, ApiError> {
     let mut problems = Problems::default();
-    let token = problems.required("token", body.token);
-    let token = problems.finish(token)?;
-    let link = reset.check_link(&token, state.client_ip(&req)).await?;
+    let proof = ProofInput::read(&mut problems, body.token, body.email, body.code);
+    let proof = problems.finish(proof)?;
+    let link = reset.check(proof.as_proof(), state.client_ip(&req)).await?;
     Ok(HttpResponse::Ok().json(LinkStatus {
         valid: true,
         expires_at: link.expires_at().to_rfc3339_opts(SecondsFormat::Secs, true),
@@ -96,15 +119,15 @@ pub async fn reset_password(
     Body(body): Body<ResetPasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
     let mut problems = Problems::default();
-    let token = problems.required("token", body.token);
+    let proof = ProofInput::read(&mut problems, body.token, body.email, body.code);
     let new_password = problems.required("new_password", body.new_password);
     let confirm = problems.required("confirm_password", body.confirm_password);
-    let (token, new_password, confirm) =
-        problems.finish((|| Some((token?, new_password?, confirm?)))())?;
+    let (proof, new_password, confirm) =
+        problems.finish((|| Some((proof?, new_password?, confirm?)))())?;
     let locale = state.requested_locale(&req);
     reset
         .complete_reset(
-            &token,
+            proof.as_proof(),
             &new_password,
             &confirm,
             state.client_ip(&req),
@@ -114,4 +137,40 @@ pub async fn reset_password(
     Ok(HttpResponse::Ok().json(Detail {
         detail: RESET_DONE_DETAIL,
     }))
+}
+
+/// A body's proof, owned: the link's JWT, or an email and a code.
+pub(crate) enum ProofInput {
+    Link(String),
+    Code(EmailAddress, String),
+}
+
+impl ProofInput {
+    /// `token`, or `email` and `code`; each problem by its field.
+    pub(crate) fn read(
+        problems: &mut Problems,
+        token: Field<String>,
+        email: Field<String>,
+        code: Field<String>,
+    ) -> Option<Self> {
+        let by_code = !matches!(email, Field::Missing) || !matches!(code, Field::Missing);
+        if !by_code {
+            return problems.required("token", token).map(Self::Link);
+        }
+        if !matches!(token, Field::Missing) {
+            problems.add("token", "Send either token, or email and code, not both.");
+            return None;
+        }
+        let raw = problems.required("email", email);
+        let email = problems.parsed("email", raw.as_deref().map(EmailAddress::parse));
+        let code = problems.required("code", code);
+        Some(Self::Code(email?, code?))
+    }
+
+    pub(crate) fn as_proof(&self) -> Proof<'_> {
+        match self {
+            Self::Link(jwt) => Proof::Link(jwt),
+            Self::Code(email, code) => Proof::Code { email, code },
+        }
+    }
 }

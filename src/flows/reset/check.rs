@@ -23,6 +23,8 @@ pub struct LiveLink {
     pub user: User,
     /// The link's signed `rtn`: where the person goes after the reset.
     pub return_to: Option<String>,
+    /// Proven by the one-time code rather than the link.
+    pub by_code: bool,
 }
 
 impl LiveLink {
@@ -79,6 +81,7 @@ impl Reset {
             row,
             user,
             return_to: link.return_to.clone(),
+            by_code: false,
         })
     }
 }

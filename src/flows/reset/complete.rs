@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::{LiveLink, Reset};
+use super::{LiveLink, Proof, Reset};
 use crate::announce;
 use crate::domain::{EmailAddress, EntryProblem, PasswordProblem, UserId};
 use crate::flow_error::FlowError;
@@ -27,7 +27,7 @@ impl Reset {
     /// other links and queues the notice and the event.
     pub async fn complete_reset(
         &self,
-        jwt: &str,
+        proof: Proof<'_>,
         new_password: &str,
         confirm_password: &str,
         ip: Option<IpAddr>,
@@ -38,7 +38,8 @@ impl Reset {
             row,
             user,
             return_to,
-        } = self.check_link(jwt, ip).await?;
+            by_code,
+        } = self.check(proof, ip).await?;
         let done = Completed {
             user_id: user.id.clone(),
             return_to,
@@ -62,7 +63,7 @@ impl Reset {
             self.hand_off_reset(handoff, &row.id, &user.id, &hash, now, &messages)
                 .await?;
             self.wake_worker();
-            self.metrics.password_reset();
+            self.count_reset(by_code);
             return Ok(done);
         }
         let outcome = self
@@ -73,13 +74,20 @@ impl Reset {
             ConsumeOutcome::PasswordChanged => {
                 log::info!("password reset for user {} with token {}", user.id, row.id);
                 self.wake_worker();
-                self.metrics.password_reset();
+                self.count_reset(by_code);
                 Ok(done)
             }
             other => {
                 log::info!("reset token {} refused at consume: {other:?}", row.id);
                 Err(FlowError::InvalidLink)
             }
+        }
+    }
+
+    fn count_reset(&self, by_code: bool) {
+        self.metrics.password_reset();
+        if by_code {
+            self.metrics.reset_code("used");
         }
     }
 

@@ -10,6 +10,7 @@
 
 pub mod api;
 mod check;
+pub mod code;
 mod complete;
 mod handoff;
 pub mod page;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use check::LiveLink;
+pub use code::Proof;
 pub use complete::Completed;
 
 use crate::clock::Clock;

@@ -8,8 +8,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::Reset;
-use crate::domain::{EntryProblem, FieldErrors, PasswordProblem};
+use super::{Proof, Reset};
+use crate::domain::{EmailAddress, EntryProblem, FieldErrors, PasswordProblem};
 use crate::error::ApiError;
 use crate::flow_error::FlowError;
 use crate::http::AppState;
@@ -24,15 +24,15 @@ pub(crate) struct LinkQuery {
 }
 
 /// The form for a usable link; for any other, a page that says so and
-/// offers a new link. Consumes nothing.
+/// offers a new link or the code form. Without a token, the form for the
+/// one-time code (email, code, new password). Consumes nothing.
 #[utoipa::path(
     method(get, head),
     path = "/reset-password",
     tag = "pages",
     params(LinkQuery),
     responses(
-        (status = 200, description = "The new-password form (or, for HEAD and unusable links, a page saying the link cannot be used)", content_type = "text/html", body = String),
-        (status = 400, description = "No token", content_type = "text/html", body = String),
+        (status = 200, description = "The new-password form (without a token, the form for the one-time code; for HEAD and unusable links, a page saying the link cannot be used)", content_type = "text/html", body = String),
         (status = 429, description = "Too many invalid links from this address", content_type = "text/html", body = String),
         (status = 503, description = "Try again later", content_type = "text/html", body = String),
     )
@@ -45,7 +45,12 @@ pub(crate) async fn reset_form(
 ) -> HttpResponse {
     let view = View::new(&state, &req);
     let Some(token) = query.token.as_deref().filter(|t| !t.is_empty()) else {
-        return view.render(StatusCode::BAD_REQUEST, "invalid.html", context! {});
+        // No link: the form for the code from the email.
+        let blank = FormKind::Code {
+            email: "",
+            code: "",
+        };
+        return form_page(&view, StatusCode::OK, &blank, &FieldErrors::new(), false);
     };
     if req.method() == Method::HEAD {
         // Scanners probe with HEAD: nothing is checked, counted or consumed.
@@ -57,6 +62,13 @@ pub(crate) async fn reset_form(
     }
 }
 
+/// Which form a post came from, to show it again: the link's (its token
+/// hidden) or the code's (the email and code as typed).
+enum FormKind<'a> {
+    Link(&'a str),
+    Code { email: &'a str, code: &'a str },
+}
+
 fn reset_page(
     view: &View<'_>,
     status: StatusCode,
@@ -64,22 +76,38 @@ fn reset_page(
     errors: &FieldErrors,
     not_saved: bool,
 ) -> HttpResponse {
-    view.render(
-        status,
-        "reset.html",
-        context! {
-            token => token,
-            errors => errors,
-            not_saved => not_saved,
-            min_length => view.state.settings().password_min_length,
-        },
-    )
+    form_page(view, status, &FormKind::Link(token), errors, not_saved)
+}
+
+fn form_page(
+    view: &View<'_>,
+    status: StatusCode,
+    kind: &FormKind<'_>,
+    errors: &FieldErrors,
+    not_saved: bool,
+) -> HttpResponse {
+    let min_length = view.state.settings().password_min_length;
+    match kind {
+        FormKind::Link(token) => view.render(
+            status,
+            "reset.html",
+            context! { token, errors, not_saved, min_length },
+        ),
+        FormKind::Code { email, code } => view.render(
+            status,
+            "code.html",
+            context! { email, code, errors, not_saved, min_length },
+        ),
+    }
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
 pub(crate) struct ResetForm {
+    /// The link's JWT; or `email` and `code` (the code form).
     token: String,
+    email: String,
+    code: String,
     new_password: String,
     confirm_password: String,
 }
@@ -106,9 +134,34 @@ pub(crate) async fn reset_submit(
         Ok(form) => form,
         Err(status) => return view.error(status, "page-error-title", None),
     };
+    let by_code = form.token.is_empty() && !(form.email.is_empty() && form.code.is_empty());
+    let kind = if by_code {
+        FormKind::Code {
+            email: &form.email,
+            code: &form.code,
+        }
+    } else {
+        FormKind::Link(&form.token)
+    };
+    let email;
+    let proof = if by_code {
+        email = match EmailAddress::parse(&form.email) {
+            Ok(email) => email,
+            Err(why) => {
+                let errors = FieldErrors::from([("email".to_owned(), vec![why.to_string()])]);
+                return form_page(&view, StatusCode::BAD_REQUEST, &kind, &errors, false);
+            }
+        };
+        Proof::Code {
+            email: &email,
+            code: &form.code,
+        }
+    } else {
+        Proof::Link(&form.token)
+    };
     match reset
         .complete_reset(
-            &form.token,
+            proof,
             &form.new_password,
             &form.confirm_password,
             state.client_ip(&req),
@@ -136,19 +189,28 @@ pub(crate) async fn reset_submit(
                 "new_password".to_owned(),
                 PasswordProblem::messages(&problems, &view.locale),
             )]);
-            reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors, false)
+            form_page(&view, StatusCode::BAD_REQUEST, &kind, &errors, false)
         }
         Err(FlowError::Entry(problems)) => {
             let errors = EntryProblem::field_errors(&problems, &view.locale);
-            reset_page(&view, StatusCode::BAD_REQUEST, &form.token, &errors, false)
+            form_page(&view, StatusCode::BAD_REQUEST, &kind, &errors, false)
+        }
+        // A code that does not work: the code form again, one reason for
+        // every failure (wrong, used, expired, past its tries).
+        Err(FlowError::InvalidLink) if by_code => {
+            let errors = FieldErrors::from([(
+                "code".to_owned(),
+                vec![view.locale.text("page-code-refused", &[])],
+            )]);
+            form_page(&view, StatusCode::BAD_REQUEST, &kind, &errors, false)
         }
         // The application did not take it: nothing changed, the form again
         // to submit in a moment.
         Err(e @ (FlowError::HandoffFailed | FlowError::LinkInUse)) => {
-            let mut page = reset_page(
+            let mut page = form_page(
                 &view,
                 StatusCode::SERVICE_UNAVAILABLE,
-                &form.token,
+                &kind,
                 &FieldErrors::new(),
                 true,
             );

@@ -3,13 +3,14 @@
 //! rebuilt from the sealed token only while the token is still usable and
 //! the account still has the address: a stale reset email is never sent.
 
+use crate::codes::ResetCode;
 use std::sync::Arc;
 
 use crate::announce;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::i18n::Locale;
-use crate::mailer::templates::{Branding, Templates};
+use crate::mailer::templates::{Branding, ResetContent, Templates};
 use crate::mailer::{EmailMessage, Mailer};
 use crate::messages::{Email, EmailTemplate, LinkToken, OutboxMessage, Outgoing};
 use crate::outbox::{Claimed, OutboxJob, Outcome, StepError};
@@ -130,6 +131,14 @@ impl SendEmail {
                 let link = email.link.as_ref().ok_or_else(|| {
                     StepError::permanent(anyhow::anyhow!("reset email without its token"))
                 })?;
+                let code = link
+                    .sealed_code
+                    .as_ref()
+                    .map(|sealed| ResetCode::unseal(&self.codec, sealed, &link.token_id))
+                    .transpose()
+                    .map_err(|_| {
+                        StepError::permanent(anyhow::anyhow!("the email's code cannot be opened"))
+                    })?;
                 let (link, minutes) =
                     self.link_for_email(link, &email.to)
                         .await
@@ -137,7 +146,14 @@ impl SendEmail {
                             UnusableLink::Storage(e) => StepError::Storage(e),
                             other => StepError::permanent(other),
                         })?;
-                templates.reset(&branding, &link, minutes, &locale)
+                let code = code.map(|c| c.grouped());
+                let content = ResetContent {
+                    link: &link,
+                    lifetime_minutes: minutes,
+                    code: code.as_deref(),
+                    code_in_subject: settings.codes.in_subject,
+                };
+                templates.reset(&branding, &content, &locale)
             }
             EmailTemplate::PasswordChanged => templates.password_changed(&branding, &locale),
         }

@@ -10,11 +10,12 @@ use minijinja::{Environment, UndefinedBehavior, Value, context};
 use crate::i18n::Locale;
 use crate::mailer::templates::TemplateError;
 
-pub const PAGES: [(&str, &str); 7] = [
+pub const PAGES: [(&str, &str); 8] = [
     ("layout.html", include_str!("templates/layout.html")),
     ("forgot.html", include_str!("templates/forgot.html")),
     ("sent.html", include_str!("templates/sent.html")),
     ("reset.html", include_str!("templates/reset.html")),
+    ("code.html", include_str!("templates/code.html")),
     ("done.html", include_str!("templates/done.html")),
     ("invalid.html", include_str!("templates/invalid.html")),
     ("error.html", include_str!("templates/error.html")),

@@ -125,6 +125,27 @@ impl Browser {
         }
     }
 
+    /// axe-core's violations on the page now (rule id, impact, the
+    /// elements), after injecting it from `PWRESET_AXE` (the path of
+    /// `axe.min.js`); WebDriver's scripts are not subject to the page's CSP.
+    pub async fn axe_violations(&self, axe_source: &str) -> Vec<serde_json::Value> {
+        self.client.execute(axe_source, vec![]).await.unwrap();
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then(r => done(r.violations.map(v => ({
+                     id: v.id, impact: v.impact, help: v.help,
+                     nodes: v.nodes.map(n => n.target) }))))
+                   .catch(e => done([{ id: 'axe-error', help: String(e) }]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        found.as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
@@ -157,4 +178,22 @@ impl WebDriverCompatibleCommand for BrowserLog {
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
     }
+}
+
+/// axe-core's script (`PWRESET_AXE`: the path of `axe.min.js`, which
+/// `.ci/run` installs from npm); None, after saying why, when it is not
+/// there outside CI.
+pub fn axe_core() -> Option<String> {
+    let hint = "npm install --prefix /tmp/pwreset-axe axe-core@4, then \
+                PWRESET_AXE=/tmp/pwreset-axe/node_modules/axe-core/axe.min.js";
+    let source = std::env::var("PWRESET_AXE")
+        .ok()
+        .and_then(|path| std::fs::read_to_string(path).ok());
+    if source.is_none() {
+        if std::env::var("PWRESET_CI").is_ok_and(|v| v == "1") {
+            panic!("axe-core is required in CI and is not installed ({hint})");
+        }
+        eprintln!("SKIPPED: axe-core is not installed ({hint}); CI runs this test");
+    }
+    source
 }

@@ -26,6 +26,16 @@ impl SentEmail {
     pub fn reset_token(&self) -> String {
         token_in(&self.text)
     }
+
+    /// The one-time code in the text body, as shown (`1234 5678`).
+    pub fn reset_code(&self) -> String {
+        self.text
+            .lines()
+            .map(str::trim)
+            .find(|l| l.len() >= 7 && l.chars().all(|c| c.is_ascii_digit() || c == ' '))
+            .expect("a code in the message")
+            .to_owned()
+    }
 }
 
 /// The reset link inside a message body (text, or HTML/JSON-escaped).

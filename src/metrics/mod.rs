@@ -12,51 +12,9 @@ use prometheus::{
 
 use crate::messages::{OutboxKind, OutboxStatus};
 
-/// How a delivery attempt ended, for `pwreset_outbox_deliveries_total`.
-#[derive(Clone, Copy, Debug)]
-pub enum DeliveryOutcome {
-    Sent,
-    Retry,
-    Dead,
-    /// Nothing needed sending (unknown account, limit reached) or another
-    /// worker holds the row.
-    Skipped,
-}
+mod labels;
 
-impl DeliveryOutcome {
-    fn label(self) -> &'static str {
-        match self {
-            Self::Sent => "sent",
-            Self::Retry => "retry",
-            Self::Dead => "dead",
-            Self::Skipped => "skipped",
-        }
-    }
-}
-
-/// How a reset link came to be, for `pwreset_reset_links_issued_total`.
-#[derive(Clone, Copy, Debug)]
-pub enum LinkVia {
-    /// forgot-password, through the worker.
-    Forgot,
-    /// A service asked for an emailed link.
-    ServiceEmail,
-    /// A service asked for the link itself (support tools).
-    ServiceLink,
-}
-
-/// The `reason` values of `pwreset_token_rejections_total`.
-pub const TOKEN_REJECTION_REASONS: [&str; 9] = [
-    "malformed",
-    "wrong_type",
-    "unknown_key",
-    "bad_signature",
-    "expired",
-    "not_found",
-    "mismatch",
-    "used",
-    "disabled",
-];
+pub use labels::{DeliveryOutcome, LinkVia, TOKEN_REJECTION_REASONS};
 
 pub struct Metrics {
     registry: Registry,
@@ -76,6 +34,7 @@ pub struct Metrics {
     password_checks: IntCounterVec,
     users_imported: IntCounterVec,
     password_handoffs: IntCounterVec,
+    reset_codes: IntCounterVec,
     worker_last_run: Gauge,
     worker_restarts: IntCounter,
 }
@@ -234,6 +193,13 @@ impl Metrics {
                 "Password changes handed to the application, by outcome: accepted, refused, timeout, unreachable.",
                 &["outcome"]
             ),
+            reset_codes: family!(
+                r,
+                IntCounterVec,
+                "pwreset_reset_codes_total",
+                "One-time codes tried, by outcome: used (a reset done with one), wrong, dead (past its tries), capped (the account past its wrong codes for the hour).",
+                &["outcome"]
+            ),
             users_imported: family!(
                 r,
                 IntCounterVec,
@@ -284,6 +250,9 @@ impl Metrics {
         }
         for outcome in ["accepted", "refused", "timeout", "unreachable"] {
             self.password_handoffs.with_label_values(&[outcome]);
+        }
+        for outcome in ["used", "wrong", "dead", "capped"] {
+            self.reset_codes.with_label_values(&[outcome]);
         }
     }
 
@@ -342,6 +311,11 @@ impl Metrics {
     /// An imported user's outcome: `created`, `updated`, `unchanged`, `refused`.
     pub fn user_imported(&self, outcome: &'static str) {
         self.users_imported.with_label_values(&[outcome]).inc();
+    }
+
+    /// A code's outcome: `used`, `wrong`, `dead`, `capped`.
+    pub fn reset_code(&self, outcome: &'static str) {
+        self.reset_codes.with_label_values(&[outcome]).inc();
     }
 
     /// A handoff's outcome: `accepted`, or a `HandoffFailure`'s label.
