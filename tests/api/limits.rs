@@ -527,3 +527,27 @@ async fn forged_tokens_cost_no_database_work_and_no_backoff() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_codes_from_one_address_meets_the_same_backoff_as_tokens() {
+    let app = spawn_app_with(|env| {
+        limits_on(env);
+        env.insert("RATE_LIMIT_TOKEN_FAILURES_PER_IP".into(), "3".into());
+        env.insert("TRUSTED_PROXIES".into(), "127.0.0.1/32,::1".into());
+    })
+    .await;
+    // Many accounts, so no code's own bound is what stops the guesser.
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let response = app
+            .client
+            .post(app.url("/api/auth/reset-password/validate/"))
+            .header("X-Forwarded-For", "192.0.2.77")
+            .json(&json!({"email": format!("victim{i}@example.com"), "code": "1234 5678"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [400, 400, 400, 429, 429, 429]);
+}
