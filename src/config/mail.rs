@@ -104,6 +104,12 @@ impl fmt::Debug for MailProvider {
 pub struct MailSettings {
     pub provider: MailProvider,
     pub max_attempts: u32,
+    /// Sends in flight at once in this process (`MAIL_CONCURRENCY`).
+    pub concurrency: usize,
+    /// At most this many sends a second in this process (`MAIL_MAX_PER_SECOND`).
+    pub max_per_second: Option<u32>,
+    /// SMTP connections kept open and used at once (`SMTP_POOL_SIZE`).
+    pub smtp_pool_size: u32,
     pub connect_timeout: Duration,
     pub timeout: Duration,
     pub template_dir: Option<PathBuf>,
@@ -196,6 +202,11 @@ pub(super) fn read(r: &mut Reader<'_>) -> MailSettings {
         // When a problem was recorded the settings are refused anyway.
         provider: provider.unwrap_or(MailProvider::Log),
         max_attempts: r.number(&vars::MAIL_MAX_ATTEMPTS, 1..=100, "attempts"),
+        concurrency: r.number(&vars::MAIL_CONCURRENCY, 1..=1024, "sends"),
+        max_per_second: r
+            .raw(&vars::MAIL_MAX_PER_SECOND)
+            .map(|_| r.number_or(&vars::MAIL_MAX_PER_SECOND, 1, 1..=100_000, "sends a second")),
+        smtp_pool_size: r.number(&vars::SMTP_POOL_SIZE, 1..=256, "connections"),
         connect_timeout: Duration::from_secs(r.number(
             &vars::MAIL_CONNECT_TIMEOUT_SECS,
             1..=60,

@@ -81,6 +81,9 @@ vars! {
     AWS_SECRET_ACCESS_KEY = Unset, "for MAIL_PROVIDER=ses: the secret access key";
     AWS_SESSION_TOKEN = Unset, "for MAIL_PROVIDER=ses with temporary credentials: the session token";
     MAIL_FILE_DIR = Value("./outbox"), "for MAIL_PROVIDER=file: one <id>.json per message";
+    MAIL_CONCURRENCY = Value("64"), "sends in flight at once per process (emails and webhooks together), 1..=1024";
+    MAIL_MAX_PER_SECOND = Unset, "a ceiling on sends per second per process (a provider's send rate); unset means none";
+    SMTP_POOL_SIZE = Value("8"), "SMTP connections kept open and used at once, 1..=256";
     MAIL_MAX_ATTEMPTS = Value("8"), "delivery attempts before an outbox row (email or webhook) goes dead";
     MAIL_CONNECT_TIMEOUT_SECS = Value("5"), "provider and webhook connect timeout, 1..=60";
     MAIL_TIMEOUT_SECS = Value("10"), "provider and webhook request timeout, 1..=300";

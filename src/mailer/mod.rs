@@ -98,7 +98,12 @@ pub fn from_settings(mail: &MailSettings) -> Result<Arc<dyn Mailer>, MailerError
         }
         MailProvider::Http { url, api_key } => Box::new(http::GenericHttp { url, api_key }),
         MailProvider::Smtp { url, shown } => {
-            return Ok(Arc::new(smtp::SmtpMailer::new(&url, &shown, mail.timeout)?));
+            return Ok(Arc::new(smtp::SmtpMailer::new(
+                &url,
+                &shown,
+                mail.timeout,
+                mail.smtp_pool_size,
+            )?));
         }
         MailProvider::Ses {
             base_url,

@@ -1,5 +1,6 @@
 //! SMTP through lettre: `SMTP_URL` in lettre's URL form (implicit TLS,
-//! STARTTLS required, or plain for a local relay), pooled connections, a
+//! STARTTLS required, or plain for a local relay), `SMTP_POOL_SIZE` pooled
+//! connections used at once, each for many messages, a
 //! multipart text + HTML message with its own `Message-ID` and `Date`.
 //! 4xx replies and lost connections are retried; 5xx replies are not.
 
@@ -15,6 +16,11 @@ use crate::send_error::SendError;
 
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// lettre's pool bounds the connections it keeps, not the ones it
+    /// opens: with every kept one busy it opens another. One permit per
+    /// pooled connection keeps the sends to what the pool holds, so each
+    /// connection carries message after message.
+    connections: tokio::sync::Semaphore,
 }
 
 /// Why the SMTP client could not be built (never shows the URL's password).
@@ -27,7 +33,14 @@ pub struct SmtpUrlError {
 
 impl SmtpMailer {
     /// `url` was checked with the settings (`config::check_smtp_url`).
-    pub fn new(url: &SecretString, shown: &str, timeout: Duration) -> Result<Self, SmtpUrlError> {
+    /// `pool_size` connections are kept open and used at once, each for
+    /// many messages (`SMTP_POOL_SIZE`).
+    pub fn new(
+        url: &SecretString,
+        shown: &str,
+        timeout: Duration,
+        pool_size: u32,
+    ) -> Result<Self, SmtpUrlError> {
         let builder =
             AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret()).map_err(|e| {
                 SmtpUrlError {
@@ -37,9 +50,12 @@ impl SmtpMailer {
             })?;
         let transport = builder
             .timeout(Some(timeout))
-            .pool_config(PoolConfig::new().max_size(4))
+            .pool_config(PoolConfig::new().max_size(pool_size))
             .build();
-        Ok(Self { transport })
+        Ok(Self {
+            transport,
+            connections: tokio::sync::Semaphore::new(pool_size.max(1) as usize),
+        })
     }
 }
 
@@ -96,6 +112,8 @@ impl Mailer for SmtpMailer {
     fn send<'a>(&'a self, m: &'a EmailMessage) -> SendFuture<'a> {
         Box::pin(async move {
             let (message, id) = build(m)?;
+            // Never closed: a permit always comes.
+            let _connection = self.connections.acquire().await.ok();
             self.transport
                 .send(message)
                 .await

@@ -14,7 +14,7 @@ use crate::messages::{OutboxKind, OutboxStatus};
 
 mod labels;
 
-pub use labels::{DeliveryOutcome, LinkVia, TOKEN_REJECTION_REASONS};
+pub use labels::{DeliveryOutcome, LinkVia};
 
 pub struct Metrics {
     registry: Registry,
@@ -35,6 +35,8 @@ pub struct Metrics {
     users_imported: IntCounterVec,
     password_handoffs: IntCounterVec,
     reset_codes: IntCounterVec,
+    send_duration: HistogramVec,
+    pub sends_in_flight: IntGauge,
     worker_last_run: Gauge,
     worker_restarts: IntCounter,
 }
@@ -68,6 +70,20 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let r = &registry;
+        let send_duration = register(
+            r,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "pwreset_outbox_send_duration_seconds",
+                    "Time the provider (or webhook receiver) took to answer a send, by kind of row.",
+                )
+                .buckets(vec![
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                ]),
+                &["kind"],
+            )
+            .unwrap_or_else(|e| unreachable!("send duration: {e}")),
+        );
         let http_duration = register(
             r,
             HistogramVec::new(
@@ -193,6 +209,13 @@ impl Metrics {
                 "Password changes handed to the application, by outcome: accepted, refused, timeout, unreachable.",
                 &["outcome"]
             ),
+            send_duration,
+            sends_in_flight: family!(
+                r,
+                IntGauge,
+                "pwreset_outbox_in_flight",
+                "Sends (emails and webhooks) in flight in this process now."
+            ),
             reset_codes: family!(
                 r,
                 IntCounterVec,
@@ -223,37 +246,6 @@ impl Metrics {
         };
         metrics.initialize_labels();
         metrics
-    }
-
-    /// Every known label value starts at 0, so rates and alerts see a series
-    /// before its first event.
-    fn initialize_labels(&self) {
-        for kind in OutboxKind::ALL {
-            for outcome in ["sent", "retry", "dead", "skipped"] {
-                self.deliveries.with_label_values(&[kind.as_str(), outcome]);
-            }
-        }
-        for via in ["forgot_password", "service_email", "service_link"] {
-            self.links_issued.with_label_values(&[via]);
-        }
-        for reason in TOKEN_REJECTION_REASONS {
-            self.token_rejections.with_label_values(&[reason]);
-        }
-        for outcome in ["clean", "breached", "failed_open"] {
-            self.breach_checks.with_label_values(&[outcome]);
-        }
-        for outcome in ["match", "mismatch", "unknown", "limited"] {
-            self.password_checks.with_label_values(&[outcome]);
-        }
-        for outcome in ["created", "updated", "unchanged", "refused"] {
-            self.users_imported.with_label_values(&[outcome]);
-        }
-        for outcome in ["accepted", "refused", "timeout", "unreachable"] {
-            self.password_handoffs.with_label_values(&[outcome]);
-        }
-        for outcome in ["used", "wrong", "dead", "capped"] {
-            self.reset_codes.with_label_values(&[outcome]);
-        }
     }
 
     pub fn observe_http(&self, route: &str, method: &str, status: u16, seconds: f64) {
@@ -311,6 +303,13 @@ impl Metrics {
     /// An imported user's outcome: `created`, `updated`, `unchanged`, `refused`.
     pub fn user_imported(&self, outcome: &'static str) {
         self.users_imported.with_label_values(&[outcome]).inc();
+    }
+
+    /// How long one send took the other side to answer.
+    pub fn observe_send(&self, kind: OutboxKind, seconds: f64) {
+        self.send_duration
+            .with_label_values(&[kind.as_str()])
+            .observe(seconds);
     }
 
     /// A code's outcome: `used`, `wrong`, `dead`, `capped`.

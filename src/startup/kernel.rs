@@ -28,6 +28,7 @@ use crate::limits::Limiter;
 use crate::mailer::Mailer;
 use crate::mailer::templates::Templates;
 use crate::metrics::Metrics;
+use crate::outbox::SendGate;
 use crate::routes::Operations;
 use crate::storage::Repo;
 use crate::tokens::TokenCodec;
@@ -133,7 +134,12 @@ impl Kernel {
     }
 
     pub fn forgot(&self) -> Forgot {
-        Forgot::new(self.repo.clone(), self.limiter.clone(), self.clock.clone())
+        Forgot::new(
+            self.repo.clone(),
+            self.limiter.clone(),
+            self.clock.clone(),
+            self.wake.clone(),
+        )
     }
 
     pub fn fulfil(&self) -> Fulfil {
@@ -221,6 +227,8 @@ impl Kernel {
         templates: Templates,
         webhooks: WebhookSender,
     ) -> OutboxWorker {
+        let mail = &self.settings.mail;
+        let gate = SendGate::new(mail.concurrency, mail.max_per_second, self.metrics.clone());
         let jobs = Jobs {
             fulfil: self.fulfil(),
             email: SendEmail::new(
@@ -230,8 +238,9 @@ impl Kernel {
                 self.settings.clone(),
                 mailer,
                 templates,
+                gate.clone(),
             ),
-            webhook: SendWebhook::new(webhooks),
+            webhook: SendWebhook::new(webhooks, gate),
         };
         OutboxWorker::new(
             jobs,

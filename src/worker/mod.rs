@@ -1,11 +1,16 @@
-//! The outbox worker: delivers what the flows enqueued. Rows are claimed in
-//! batches with a lease, handed to the job of their kind (an `OutboxJob`
-//! that lives in its flow; each kind registered once, in `Jobs` and
-//! `OutboxWorker::process`), and settled; failures go through the retry
-//! policy (`outbox::policy`) until sent or dead. It also runs retention.
+//! The outbox worker: delivers what the flows enqueued. Rows are claimed
+//! with a lease by two lanes that keep their slots busy (`lanes.rs`: reset
+//! requests, and deliveries through the send gate), handed to the job of
+//! their kind (an `OutboxJob` that lives in its flow; each kind registered
+//! once, in `Jobs` and `OutboxWorker::process`), and settled; failures go
+//! through the retry policy (`outbox::policy`) until sent or dead. It also
+//! runs retention. Tests drive it a batch at a time (`run_once`).
+
+mod lanes;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeDelta};
@@ -16,18 +21,17 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::OutboxId;
 use crate::flows::fulfil::Fulfil;
+use crate::flows::fulfil::REQUEST_BATCH;
 use crate::flows::prune::{PruneReport, Retention};
 use crate::flows::send::{SendEmail, SendWebhook};
 use crate::messages::{OutboxKind, OutboxPayload};
 use crate::metrics::Metrics;
-use crate::outbox::{OutboxJob, Outcome, Settler, StepError, panic_message};
+use crate::outbox::{OutboxJob, Outcome, SendGate, Settler, StepError, panic_message};
 use crate::storage::leases::Due;
 use crate::storage::outbox::OutboxRow;
 use crate::storage::{Repo, StorageError};
+use lanes::Lane;
 
-/// Rows claimed per batch, and how many of them are in flight at once.
-const BATCH: i64 = 16;
-const CONCURRENCY: usize = 4;
 /// How often the worker applies retention (the first pass runs at start).
 const PRUNE_EVERY: Duration = Duration::from_secs(300);
 
@@ -49,6 +53,8 @@ pub struct OutboxWorker {
     /// The poll interval and the timeouts a lease must cover.
     settings: Arc<Settings>,
     wake: Arc<Notify>,
+    /// When each lane last made progress (Unix seconds).
+    progress: Arc<[AtomicU64; 2]>,
 }
 
 impl OutboxWorker {
@@ -71,16 +77,20 @@ impl OutboxWorker {
             metrics,
             settings,
             wake,
+            progress: Arc::new([AtomicU64::new(0), AtomicU64::new(0)]),
         }
     }
 
-    /// Long enough for a whole batch of slow providers; a crashed worker's
-    /// rows are picked up by others after it.
+    /// Long enough for one row's work: a row is claimed only when a slot is
+    /// free for it, so it waits at most for its turn at the send rate, then
+    /// for the provider's timeouts. A crashed worker's rows are picked up by
+    /// others after it.
     pub fn lease(&self) -> TimeDelta {
         let mail = &self.settings.mail;
-        let per_row = mail.connect_timeout + mail.timeout;
-        let batch = per_row * (BATCH as u32).div_ceil(CONCURRENCY as u32);
-        TimeDelta::from_std(batch + Duration::from_secs(30)).unwrap_or(TimeDelta::minutes(5))
+        let per_row = mail.connect_timeout
+            + mail.timeout
+            + SendGate::longest_wait(mail.concurrency, mail.max_per_second);
+        TimeDelta::from_std(per_row + Duration::from_secs(30)).unwrap_or(TimeDelta::minutes(5))
     }
 
     /// Runs until `stop` turns true. The loop runs in a task of its own: if
@@ -115,39 +125,63 @@ impl OutboxWorker {
         log::info!("outbox worker stopped");
     }
 
-    /// The loop: claim, deliver, wait for the next poll or a wake-up. Returns
-    /// when `stop` turns true, after finishing the deliveries in hand and
-    /// releasing the rows it had claimed but not started.
+    /// The lanes and retention, until `stop` turns true; then the rows in
+    /// hand finish. The flows' wake-up reaches both lanes.
     async fn run_loop(self, mut stop: watch::Receiver<bool>) {
-        let mut last_prune: Option<std::time::Instant> = None;
+        let wakes = [Arc::new(Notify::new()), Arc::new(Notify::new())];
+        let mut lanes = tokio::task::JoinSet::new();
+        for (lane, wake) in [Lane::Requests, Lane::Deliveries].into_iter().zip(&wakes) {
+            lanes.spawn(self.clone().run_lane(lane, wake.clone(), stop.clone()));
+        }
+        let mut prune = tokio::time::interval(PRUNE_EVERY);
         loop {
-            if *stop.borrow() {
-                return;
-            }
-            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
-                last_prune = Some(std::time::Instant::now());
-                self.prune().await;
-            }
-            match self.run_batch(Some(&stop)).await {
-                // A full batch: there may be more right away.
-                Ok(n) if n as i64 >= BATCH => {
-                    self.alive();
-                    continue;
-                }
-                Ok(_) => self.alive(),
-                Err(e) => log::warn!("outbox worker: {e}"),
-            }
             tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(self.settings.outbox_poll_interval) => {}
-                _ = stop.changed() => {}
+                _ = self.wake.notified() => {
+                    for wake in &wakes {
+                        wake.notify_one();
+                    }
+                }
+                _ = prune.tick() => self.prune().await,
+                _ = stop.changed() => {
+                    if *stop.borrow() {
+                        break;
+                    }
+                }
+                // A lane ended: at `stop`, the others are waited for below;
+                // before it, the loop ends and is restarted.
+                Some(_) = lanes.join_next() => {
+                    if *stop.borrow() {
+                        break;
+                    }
+                    return;
+                }
             }
         }
+        while lanes.join_next().await.is_some() {}
     }
 
-    /// Records progress for `/readyz` and the metrics.
+    /// Records progress for `/readyz` and the metrics (a batch by hand:
+    /// both lanes).
     fn alive(&self) {
-        self.metrics.worker_alive(self.clock.unix_secs());
+        self.lane_alive(None);
+    }
+
+    /// Records one lane's progress (None: both). The worker has made
+    /// progress when each lane has: one whose slots are all held by sends
+    /// that never end is stuck, whatever the other does.
+    fn lane_alive(&self, lane: Option<Lane>) {
+        let now = self.clock.unix_secs().max(0.0) as u64;
+        for (i, at) in self.progress.iter().enumerate() {
+            if lane.is_none_or(|l| l as usize == i) {
+                at.store(now, Ordering::Relaxed);
+            }
+        }
+        let oldest = self
+            .progress
+            .iter()
+            .map(|at| at.load(Ordering::Relaxed))
+            .min();
+        self.metrics.worker_alive(oldest.unwrap_or(now) as f64);
     }
 
     /// The retention pass this worker runs (tests run it by hand).
@@ -182,13 +216,23 @@ impl OutboxWorker {
         let lease_until = now
             .checked_add_signed(self.lease())
             .unwrap_or(NaiveDateTime::MAX);
-        let (mut rows, settled) = self.jobs.fulfil.claim_batch(now, lease_until).await?;
+        let concurrency = self.settings.mail.concurrency.max(1);
+        let (mut rows, settled) = self
+            .jobs
+            .fulfil
+            .claim_batch(now, lease_until, REQUEST_BATCH)
+            .await?;
         if settled > 0 {
             self.alive();
         }
         rows.extend(
             self.repo
-                .claim_due_outbox_rows(Due::Deliveries, now, lease_until, BATCH)
+                .claim_due_outbox_rows(
+                    Due::Deliveries,
+                    now,
+                    lease_until,
+                    i64::try_from(concurrency).unwrap_or(i64::MAX),
+                )
                 .await?,
         );
         let claimed = rows.len();
@@ -200,7 +244,7 @@ impl OutboxWorker {
                 }
                 self.process_guarded(&row).await.map(|()| None)
             })
-            .buffer_unordered(CONCURRENCY)
+            .buffer_unordered(concurrency)
             .collect()
             .await;
         let mut not_started = Vec::new();
@@ -250,7 +294,7 @@ impl OutboxWorker {
             );
         }
         self.metrics.delivery(row.kind, outcome.metric());
-        self.alive();
+        self.lane_alive(Some(Lane::of(row.kind)));
         Ok(())
     }
 

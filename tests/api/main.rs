@@ -44,6 +44,7 @@ mod ses;
 mod shutdown;
 mod slow_clients;
 mod smtp;
+mod throughput;
 mod way_back;
 mod webhooks;
 mod worker;

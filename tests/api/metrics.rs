@@ -200,13 +200,25 @@ fn the_alert_rules_in_the_docs_pass_promtool() {
         return;
     };
     let rules = format!("{}/docs/alerts.yml", env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(promtool)
+    let out = Command::new(&promtool)
         .args(["check", "rules", &rules])
         .output()
         .unwrap();
     assert!(
         out.status.success(),
         "promtool check rules: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The rules' own unit tests: synthetic series, the alerts they raise.
+    let rule_tests = format!("{}/docs/alerts.test.yml", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(&promtool)
+        .args(["test", "rules", &rule_tests])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool test rules: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );

@@ -31,6 +31,8 @@ fn serve_with_grace(
         .env("MAIL_PROVIDER", "http")
         .env("MAIL_API_BASE_URL", format!("{}/send", provider.uri()))
         .env("OUTBOX_POLL_INTERVAL_MS", "50")
+        // Four sends at a time, so some rows are still waiting at SIGTERM.
+        .env("MAIL_CONCURRENCY", "4")
         .env("SHUTDOWN_TIMEOUT_SECS", grace_secs.to_string())
         .env("RATE_LIMIT_ENABLED", "false")
         .env("RUST_LOG", "info")
@@ -77,7 +79,7 @@ async fn sigterm_finishes_deliveries_in_hand_and_the_next_process_sends_the_rest
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
         .mount(&provider)
         .await;
-    // Six reset emails queued (the worker sends four at a time).
+    // Six reset emails queued (the worker sends four at a time here).
     let app = spawn_app().await;
     for i in 0..6 {
         let email = format!("leaving{i}@example.com");

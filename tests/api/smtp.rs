@@ -201,3 +201,55 @@ async fn an_untrusted_certificate_gets_neither_password_nor_message() {
         assert!(server.messages().is_empty());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_pool_size_connections_carry_many_messages_side_by_side() {
+    let Some(server) = SmtpServer::start("slow100", None) else {
+        return;
+    };
+    let url = server.url(None);
+    let app = spawn_app_with(move |env| {
+        env.insert("MAIL_PROVIDER".into(), "smtp".into());
+        env.insert("SMTP_URL".into(), url);
+        env.insert("SMTP_POOL_SIZE".into(), "3".into());
+    })
+    .await;
+    for i in 0..12 {
+        let email = format!("reader{i}@example.com");
+        app.add_user(&format!("u-{i}"), &email, None).await;
+        assert_eq!(app.forgot(&email).await.status(), 202);
+    }
+    app.deliver().await;
+    let messages = server.messages();
+    assert_eq!(messages.len(), 12);
+    let mut per_connection = std::collections::BTreeMap::<String, usize>::new();
+    for message in &messages {
+        *per_connection
+            .entry(message["connection"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    // Never more than SMTP_POOL_SIZE messages at once (each took the
+    // server 100 ms before it was received) ...
+    let mut received: Vec<f64> = messages
+        .iter()
+        .map(|m| m["received_at"].as_f64().unwrap())
+        .collect();
+    received.sort_by(f64::total_cmp);
+    let most_at_once = received
+        .iter()
+        .map(|end| {
+            received
+                .iter()
+                .filter(|other| **other > end - 0.1 && **other <= *end)
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!((2..=3).contains(&most_at_once), "{most_at_once} at once");
+    // ... and connections carry message after message.
+    assert!(per_connection.len() <= 6, "{per_connection:?}");
+    assert!(
+        per_connection.values().any(|n| *n >= 3),
+        "{per_connection:?}"
+    );
+}

@@ -151,6 +151,8 @@ async fn readiness_fails_when_the_worker_stops_making_progress() {
         Arc::new(tempfile::tempdir().unwrap()),
         |env| {
             env.insert("OUTBOX_POLL_INTERVAL_MS".into(), "50".into());
+            // One send at a time: the one that hangs holds every slot.
+            env.insert("MAIL_CONCURRENCY".into(), "1".into());
             env.insert("MAIL_CONNECT_TIMEOUT_SECS".into(), "1".into());
             env.insert("MAIL_TIMEOUT_SECS".into(), "1".into());
         },

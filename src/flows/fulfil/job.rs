@@ -84,10 +84,11 @@ impl Fulfil {
         &self,
         now: NaiveDateTime,
         lease_until: NaiveDateTime,
+        limit: i64,
     ) -> Result<(Vec<OutboxRow>, usize), StorageError> {
         let claimed = match self
             .repo
-            .claim_due_reset_requests(now, lease_until, REQUEST_BATCH)
+            .claim_due_reset_requests(now, lease_until, limit)
             .await
         {
             Ok(claimed) => claimed,
@@ -95,7 +96,7 @@ impl Fulfil {
                 log::warn!("outbox: reset requests claimed one by one this round: {e}");
                 let rows = self
                     .repo
-                    .claim_due_outbox_rows(Due::ResetRequests, now, lease_until, REQUEST_BATCH)
+                    .claim_due_outbox_rows(Due::ResetRequests, now, lease_until, limit)
                     .await?;
                 return Ok((rows, 0));
             }

@@ -8,6 +8,8 @@
 mod job;
 mod store;
 
+pub use job::REQUEST_BATCH;
+
 use std::sync::Arc;
 use std::time::Duration;
 

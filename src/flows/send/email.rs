@@ -12,8 +12,8 @@ use crate::config::Settings;
 use crate::i18n::Locale;
 use crate::mailer::templates::{Branding, ResetContent, Templates};
 use crate::mailer::{EmailMessage, Mailer};
-use crate::messages::{Email, EmailTemplate, LinkToken, OutboxMessage, Outgoing};
-use crate::outbox::{Claimed, OutboxJob, Outcome, StepError};
+use crate::messages::{Email, EmailTemplate, LinkToken, OutboxKind, OutboxMessage, Outgoing};
+use crate::outbox::{Claimed, OutboxJob, Outcome, SendGate, StepError};
 use crate::storage::outbox::OutboxRow;
 use crate::storage::{Repo, StorageError};
 use crate::tokens::{SealError, TokenCodec};
@@ -28,6 +28,8 @@ pub struct SendEmail {
     settings: Arc<Settings>,
     mailer: Arc<dyn Mailer>,
     templates: Templates,
+    /// Every send passes it (concurrency, rate, timing).
+    gate: SendGate,
 }
 
 /// Why a queued reset email cannot be sent.
@@ -56,7 +58,10 @@ impl OutboxJob for SendEmail {
         if claimed.lease_expired() {
             return Ok(Outcome::LeaseLost);
         }
-        let provider_id = self.mailer.send(&message).await?;
+        let provider_id = self
+            .gate
+            .send(OutboxKind::Email, self.mailer.send(&message))
+            .await?;
         // Once sent, the row keeps no sealed token.
         let kept = OutboxMessage::Email(email.scrubbed())
             .to_json()
@@ -97,6 +102,7 @@ impl SendEmail {
         settings: Arc<Settings>,
         mailer: Arc<dyn Mailer>,
         templates: Templates,
+        gate: SendGate,
     ) -> Self {
         Self {
             repo,
@@ -105,6 +111,7 @@ impl SendEmail {
             settings,
             mailer,
             templates,
+            gate,
         }
     }
 

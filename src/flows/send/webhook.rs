@@ -1,19 +1,21 @@
 //! The `webhook` row's job: one event for one receiver, signed anew at each
 //! attempt.
 
-use crate::messages::Webhook;
-use crate::outbox::{Claimed, OutboxJob, Outcome, StepError};
+use crate::messages::{OutboxKind, Webhook};
+use crate::outbox::{Claimed, OutboxJob, Outcome, SendGate, StepError};
 use crate::send_error::redact_url;
 use crate::webhooks::WebhookSender;
 
 /// Signs and posts a `webhook` row.
 pub struct SendWebhook {
     sender: WebhookSender,
+    /// Every send passes it (concurrency, rate, timing), as emails do.
+    gate: SendGate,
 }
 
 impl SendWebhook {
-    pub fn new(sender: WebhookSender) -> Self {
-        Self { sender }
+    pub fn new(sender: WebhookSender, gate: SendGate) -> Self {
+        Self { sender, gate }
     }
 }
 
@@ -24,7 +26,9 @@ impl OutboxJob for SendWebhook {
         if claimed.lease_expired() {
             return Ok(Outcome::LeaseLost);
         }
-        self.sender.deliver(&hook).await?;
+        self.gate
+            .send(OutboxKind::Webhook, self.sender.deliver(&hook))
+            .await?;
         let row = claimed.row;
         let note = claimed
             .record_sent(Some(&hook.msg_id), &row.payload)

@@ -8,6 +8,7 @@ usage: smtp_server.py OUT_DIR BEHAVIOUR [--auth USER:PASSWORD]
   busy2      answer 451 to the first two messages, then accept
   reject     answer 550 to every message
   drop-once  drop the connection during the first message, then accept
+  slow100    accept every message after 100 ms (a provider's answer time)
 With --auth, AUTH is required (over plain text: loopback only). With --tls,
 the server speaks TLS from the first byte or offers STARTTLS, with the
 given certificate.
@@ -21,6 +22,7 @@ import json
 import logging
 import os
 import ssl
+import time
 import warnings
 
 # AUTH over plain text is what these tests mean to do (on loopback only).
@@ -43,6 +45,8 @@ class Handler:
             return "451 4.3.0 Try again later"
         if self.behaviour == "reject":
             return "550 5.1.1 Mailbox unavailable"
+        if self.behaviour == "slow100":
+            await asyncio.sleep(0.1)
         if self.behaviour == "drop-once" and self.attempts == 1:
             server.transport.abort()
             return "421 4.4.2 Connection dropped"
@@ -54,6 +58,7 @@ class Handler:
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
             "connection": "%s:%s" % session.peer[:2],
+            "received_at": time.time(),
             "authenticated": bool(session.authenticated),
             "from": str(message["From"]),
             "to": str(message["To"]),
@@ -74,7 +79,7 @@ class Handler:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out_dir")
-    parser.add_argument("behaviour", choices=["ok", "busy2", "reject", "drop-once"])
+    parser.add_argument("behaviour", choices=["ok", "busy2", "reject", "drop-once", "slow100"])
     parser.add_argument("--auth")
     parser.add_argument("--tls", choices=["implicit", "starttls"])
     parser.add_argument("--cert")

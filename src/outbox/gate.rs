@@ -1,0 +1,81 @@
+//! What every send passes through, emails and webhooks alike: at most
+//! `MAIL_CONCURRENCY` in flight in the process, no faster than
+//! `MAIL_MAX_PER_SECOND` when set (evenly spaced, no bursts: a provider's
+//! send rate is a rate), each one timed for
+//! `pwreset_outbox_send_duration_seconds` and counted in
+//! `pwreset_outbox_in_flight` while it runs. The rate limiter is
+//! `governor`'s (GCRA), the slots a tokio semaphore.
+
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::Semaphore;
+
+use crate::messages::OutboxKind;
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct SendGate {
+    slots: Arc<Semaphore>,
+    rate: Option<Arc<DefaultDirectRateLimiter>>,
+    metrics: Arc<Metrics>,
+}
+
+impl SendGate {
+    pub fn new(concurrency: usize, per_second: Option<u32>, metrics: Arc<Metrics>) -> Self {
+        let rate = per_second.and_then(NonZeroU32::new).map(|n| {
+            Arc::new(RateLimiter::direct(
+                Quota::per_second(n).allow_burst(NonZeroU32::MIN),
+            ))
+        });
+        Self {
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            rate,
+            metrics,
+        }
+    }
+
+    /// The longest a send may wait for its turn at the rate, with every
+    /// slot's send ahead of it: what a row's lease must cover besides the
+    /// send itself.
+    pub fn longest_wait(concurrency: usize, per_second: Option<u32>) -> Duration {
+        match per_second.filter(|n| *n > 0) {
+            Some(n) => Duration::from_secs_f64(concurrency as f64 / f64::from(n)),
+            None => Duration::ZERO,
+        }
+    }
+
+    /// Runs `send` when a slot is free and the rate allows.
+    pub async fn send<T>(&self, kind: OutboxKind, send: impl Future<Output = T>) -> T {
+        // The semaphore is never closed, so a permit always comes.
+        let _slot = self.slots.acquire().await.ok();
+        if let Some(rate) = &self.rate {
+            rate.until_ready().await;
+        }
+        let _counted = InFlight::new(&self.metrics.sends_in_flight);
+        let started = Instant::now();
+        let answer = send.await;
+        self.metrics
+            .observe_send(kind, started.elapsed().as_secs_f64());
+        answer
+    }
+}
+
+/// Counts one send in flight until dropped (a cancelled send included).
+struct InFlight<'a>(&'a prometheus::IntGauge);
+
+impl<'a> InFlight<'a> {
+    fn new(gauge: &'a prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}

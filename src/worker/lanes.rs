@@ -1,0 +1,153 @@
+//! The worker's two lanes, each a loop that keeps its slots busy: reset
+//! requests (turned into a token and its email: database work only) and
+//! deliveries (emails and webhooks, which also pass the send gate:
+//! `MAIL_CONCURRENCY`, `MAIL_MAX_PER_SECOND`). A lane claims rows only for
+//! slots that are free, so a claimed row starts at once and its lease
+//! covers one row's work, however long the queue. The lanes do not wait for
+//! each other: a burst of requests never holds back the notices and
+//! webhooks behind it, and a slow provider holds back only its sends.
+
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use super::OutboxWorker;
+use crate::messages::OutboxKind;
+use crate::storage::StorageError;
+use crate::storage::leases::Due;
+use crate::storage::outbox::OutboxRow;
+
+/// Reset requests fulfilled at once: each is a short transaction.
+const REQUEST_SLOTS: usize = 16;
+
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Lane {
+    Requests = 0,
+    Deliveries = 1,
+}
+
+impl Lane {
+    /// The lane a kind of row goes through.
+    pub(super) fn of(kind: OutboxKind) -> Self {
+        match kind {
+            OutboxKind::ResetRequest => Self::Requests,
+            OutboxKind::Email | OutboxKind::Webhook => Self::Deliveries,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Requests => "reset requests",
+            Self::Deliveries => "deliveries",
+        }
+    }
+}
+
+impl OutboxWorker {
+    fn lane_slots(&self, lane: Lane) -> usize {
+        match lane {
+            Lane::Requests => REQUEST_SLOTS,
+            Lane::Deliveries => self.settings.mail.concurrency.max(1),
+        }
+    }
+
+    /// Up to `n` due rows of the lane, leased.
+    async fn claim_for(&self, lane: Lane, n: usize) -> Result<Vec<OutboxRow>, StorageError> {
+        let now = self.clock.now_naive();
+        let lease_until = now
+            .checked_add_signed(self.lease())
+            .unwrap_or(NaiveDateTime::MAX);
+        let limit = i64::try_from(n).unwrap_or(i64::MAX);
+        match lane {
+            Lane::Requests => {
+                let (rows, settled) = self
+                    .jobs
+                    .fulfil
+                    .claim_batch(now, lease_until, limit)
+                    .await?;
+                if settled > 0 {
+                    self.lane_alive(Some(lane));
+                }
+                Ok(rows)
+            }
+            Lane::Deliveries => {
+                self.repo
+                    .claim_due_outbox_rows(Due::Deliveries, now, lease_until, limit)
+                    .await
+            }
+        }
+    }
+
+    /// Runs the lane until `stop` turns true, then lets the rows in hand
+    /// finish. `wake` says rows were queued in this process.
+    pub(super) async fn run_lane(
+        self,
+        lane: Lane,
+        wake: Arc<Notify>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let capacity = self.lane_slots(lane);
+        // Under load, claim when a quarter of the slots is free: fewer,
+        // larger claims.
+        let threshold = (capacity / 4).max(1);
+        let mut running: JoinSet<()> = JoinSet::new();
+        let mut poll = tokio::time::interval(self.settings.outbox_poll_interval);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut more_due = true;
+        loop {
+            while let Some(done) = running.try_join_next() {
+                log_ended(lane, done);
+            }
+            if *stop.borrow() {
+                break;
+            }
+            let free = capacity.saturating_sub(running.len());
+            if more_due && free > 0 && (free >= threshold || running.is_empty()) {
+                match self.claim_for(lane, free).await {
+                    Ok(rows) => {
+                        more_due = rows.len() == free;
+                        self.lane_alive(Some(lane));
+                        for row in rows {
+                            let worker = self.clone();
+                            running.spawn(async move {
+                                if let Err(e) = worker.process_guarded(&row).await {
+                                    log::warn!("outbox {} ({}): {e}", row.id, row.kind);
+                                }
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        more_due = false;
+                        log::warn!("outbox worker ({}): {e}", lane.name());
+                    }
+                }
+            }
+            tokio::select! {
+                _ = wake.notified() => more_due = true,
+                Some(done) = running.join_next(), if !running.is_empty() => log_ended(lane, done),
+                _ = poll.tick() => more_due = true,
+                _ = stop.changed() => {}
+            }
+        }
+        // Stopping: no new row; the ones in hand finish (and settle).
+        while let Some(done) = running.join_next().await {
+            log_ended(lane, done);
+        }
+    }
+}
+
+/// A row's task ended; a panic outside its job is logged (the row's lease
+/// runs out and another holder takes it).
+fn log_ended(lane: Lane, done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done
+        && e.is_panic()
+    {
+        log::error!(
+            "outbox worker ({}): a row's task panicked: {}",
+            lane.name(),
+            crate::outbox::panic_message(e.try_into_panic().ok())
+        );
+    }
+}
