@@ -14,12 +14,15 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use super::OutboxWorker;
+use crate::flows::fulfil::REQUEST_BATCH;
 use crate::messages::OutboxKind;
 use crate::storage::StorageError;
 use crate::storage::leases::Due;
 use crate::storage::outbox::OutboxRow;
 
-/// Reset requests fulfilled at once: each is a short transaction.
+/// Reset requests in hand at once (each a short transaction); a claim takes
+/// a whole batch once this many slots are free, so a flood may briefly
+/// hold more.
 const REQUEST_SLOTS: usize = 16;
 
 #[derive(Clone, Copy, Debug)]
@@ -53,29 +56,41 @@ impl OutboxWorker {
         }
     }
 
-    /// Up to `n` due rows of the lane, leased.
-    async fn claim_for(&self, lane: Lane, n: usize) -> Result<Vec<OutboxRow>, StorageError> {
+    /// Due rows of the lane, leased, and whether there may be more: up to
+    /// `free` deliveries; for requests a whole batch, since the claim itself
+    /// settles those no live account has (most, in a flood) and only the
+    /// others take a slot.
+    async fn claim_for(
+        &self,
+        lane: Lane,
+        free: usize,
+    ) -> Result<(Vec<OutboxRow>, bool), StorageError> {
         let now = self.clock.now_naive();
         let lease_until = now
             .checked_add_signed(self.lease())
             .unwrap_or(NaiveDateTime::MAX);
-        let limit = i64::try_from(n).unwrap_or(i64::MAX);
         match lane {
             Lane::Requests => {
                 let (rows, settled) = self
                     .jobs
                     .fulfil
-                    .claim_batch(now, lease_until, limit)
+                    .claim_batch(now, lease_until, REQUEST_BATCH)
                     .await?;
-                if settled > 0 {
-                    self.lane_alive(Some(lane));
-                }
-                Ok(rows)
+                let taken = i64::try_from(rows.len() + settled).unwrap_or(i64::MAX);
+                Ok((rows, taken >= REQUEST_BATCH))
             }
             Lane::Deliveries => {
-                self.repo
-                    .claim_due_outbox_rows(Due::Deliveries, now, lease_until, limit)
-                    .await
+                let rows = self
+                    .repo
+                    .claim_due_outbox_rows(
+                        Due::Deliveries,
+                        now,
+                        lease_until,
+                        i64::try_from(free).unwrap_or(i64::MAX),
+                    )
+                    .await?;
+                let full = rows.len() >= free;
+                Ok((rows, full))
             }
         }
     }
@@ -106,8 +121,8 @@ impl OutboxWorker {
             let free = capacity.saturating_sub(running.len());
             if more_due && free > 0 && (free >= threshold || running.is_empty()) {
                 match self.claim_for(lane, free).await {
-                    Ok(rows) => {
-                        more_due = rows.len() == free;
+                    Ok((rows, full)) => {
+                        more_due = full;
                         self.lane_alive(Some(lane));
                         for row in rows {
                             let worker = self.clone();
@@ -122,6 +137,10 @@ impl OutboxWorker {
                         more_due = false;
                         log::warn!("outbox worker ({}): {e}", lane.name());
                     }
+                }
+                // More is due and there is room for it: claim again now.
+                if more_due && running.len() < capacity {
+                    continue;
                 }
             }
             tokio::select! {

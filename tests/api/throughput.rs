@@ -184,3 +184,45 @@ async fn a_provider_that_never_answers_holds_back_only_its_own_sends() {
         "and nothing else was sent past the stuck one"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_of_requests_is_settled_claim_after_claim_not_poll_after_poll() {
+    // Requests queued while no worker runs ...
+    let queued_by = spawn_app().await;
+    let requests = (0..600).map(|i| queued_by.forgot_unknown(i));
+    for response in futures_util::future::join_all(requests).await {
+        assert_eq!(response.status(), 202);
+    }
+    // ... then a worker that polls once a minute: it must go on claiming
+    // while claims come back full.
+    let mailer = Recording::new(Duration::from_millis(1));
+    let worker = spawn_custom_app(
+        queued_by.db.clone(),
+        Arc::new(tempfile::tempdir().unwrap()),
+        |env| {
+            env.insert("OUTBOX_POLL_INTERVAL_MS".into(), "60000".into());
+        },
+        AppOptions {
+            run_worker: true,
+            mailer: Some(mailer.clone()),
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let drained = wait_for(Duration::from_secs(20), || async {
+        worker
+            .outbox_rows(OutboxKind::ResetRequest)
+            .await
+            .iter()
+            .all(|r| r.status == OutboxStatus::Done)
+    })
+    .await;
+    assert_eq!(drained, Some(()), "every request was settled");
+    assert_eq!(mailer.sent(), 0);
+}
+
+impl TestApp {
+    async fn forgot_unknown(&self, i: usize) -> reqwest::Response {
+        self.forgot(&format!("nobody{i}@example.com")).await
+    }
+}
