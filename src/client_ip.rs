@@ -29,7 +29,8 @@ impl TrustedProxies {
         Ok(Self(nets))
     }
 
-    fn contains(&self, ip: &IpAddr) -> bool {
+    /// Whether the address is in the list (also `METRICS_ALLOWED_FROM`'s).
+    pub fn contains(&self, ip: &IpAddr) -> bool {
         let ip = canonical(*ip);
         self.0.iter().any(|net| net.contains(&ip))
     }

@@ -50,21 +50,37 @@ impl Locale {
             .cloned()
     }
 
-    /// The best supported language for an `Accept-Language` header, English
-    /// when nothing matches (or there is no header).
+    /// The best supported language for an `Accept-Language` header (RFC
+    /// 9110): the ranges by weight, highest first, ties in header order,
+    /// `q=0` never chosen, `*` standing for the default; English when nothing
+    /// matches (or there is no header).
     pub fn negotiate(accept_language: Option<&str>) -> Self {
-        let requested = fluent_langneg::accepted_languages::parse(accept_language.unwrap_or(""));
-        let available: Vec<&LanguageIdentifier> = Self::all().iter().map(|l| &l.0).collect();
-        let default = fluent_templates::langid!("en");
-        fluent_langneg::negotiate_languages(
-            &requested,
-            &available,
-            Some(&&default),
-            fluent_langneg::NegotiationStrategy::Lookup,
-        )
-        .first()
-        .map(|l| Self((**l).clone()))
-        .unwrap_or_else(Self::english)
+        let mut ranges: Vec<(u16, usize, &str)> = accept_language
+            .unwrap_or("")
+            .split(',')
+            .enumerate()
+            .filter_map(|(order, item)| {
+                let mut parts = item.split(';');
+                let tag = parts.next()?.trim();
+                let weight = parts
+                    .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
+                    .map(weight_per_mille)
+                    .next()
+                    .unwrap_or(Some(1000))?;
+                (weight > 0 && !tag.is_empty()).then_some((weight, order, tag))
+            })
+            .collect();
+        ranges.sort_by_key(|(weight, order, _)| (std::cmp::Reverse(*weight), *order));
+        ranges
+            .iter()
+            .find_map(|(_, _, tag)| {
+                if *tag == "*" {
+                    Some(Self::english())
+                } else {
+                    Self::parse(tag)
+                }
+            })
+            .unwrap_or_else(Self::english)
     }
 
     /// The message `key` in this language, with `args` filled in. A key
@@ -128,6 +144,14 @@ pub fn template_t(
     Ok(locale.text(&key, &args))
 }
 
+/// A `q` value (`0`, `0.5`, `1.000`) in thousandths; None when it is not one.
+fn weight_per_mille(q: &str) -> Option<u16> {
+    let value: f64 = q.trim().parse().ok()?;
+    (0.0..=1.0)
+        .contains(&value)
+        .then(|| (value * 1000.0).round() as u16)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +196,15 @@ mod tests {
         assert_eq!(Locale::negotiate(Some("it, fr;q=0.4")).tag(), "fr");
         assert_eq!(Locale::negotiate(Some("ja")).tag(), "en");
         assert_eq!(Locale::negotiate(Some("garbage;;;q=x")).tag(), "en");
+        // Weights decide, not the order; q=0 is "never"; ties keep order.
+        assert_eq!(Locale::negotiate(Some("de;q=0, es")).tag(), "es");
+        assert_eq!(Locale::negotiate(Some("fr;q=0.1,es;q=0.9")).tag(), "es");
+        assert_eq!(Locale::negotiate(Some("fr;q=0.5, de;q=0.5")).tag(), "fr");
+        assert_eq!(Locale::negotiate(Some("de;q=0")).tag(), "en");
+        assert_eq!(
+            Locale::negotiate(Some("ja, *;q=0.1, de;q=0.05")).tag(),
+            "en"
+        );
         assert_eq!(Locale::parse("ES").map(|l| l.tag()).as_deref(), Some("es"));
         assert_eq!(Locale::parse("xx"), None);
     }

@@ -1,12 +1,27 @@
 //! Request-derived values on their way to a log line: escaped and
 //! truncated, so a client can neither start a line of its own (CR, LF) nor
-//! colour or rewrite a terminal (ANSI escapes), nor flood the log.
+//! colour or rewrite a terminal (ANSI escapes), nor reorder what a reader
+//! sees (bidirectional overrides and other invisible format characters),
+//! nor flood the log.
+
+use unicode_general_category::{GeneralCategory, get_general_category};
 
 /// Longest piece of a request value a log line carries.
 const MAX_CHARS: usize = 120;
 
-/// `value` with every control character escaped (`\n`, `\u{1b}`, ...) and
-/// cut at `MAX_CHARS` characters (marked with `…`).
+/// Whether `c` is a control (Unicode category Cc) or format (Cf: U+202E,
+/// U+200B, U+FEFF, ...) character: invisible, or changing how the text
+/// around it reads.
+pub fn is_hidden(c: char) -> bool {
+    matches!(
+        get_general_category(c),
+        GeneralCategory::Control | GeneralCategory::Format
+    )
+}
+
+/// `value` with every control and format character escaped (`\n`,
+/// `\u{1b}`, `\u{202e}`, ...) and cut at `MAX_CHARS` characters (marked
+/// with `…`).
 pub fn clean(value: &str) -> String {
     let mut out = String::with_capacity(value.len().min(MAX_CHARS + 8));
     for (i, c) in value.chars().enumerate() {
@@ -14,7 +29,7 @@ pub fn clean(value: &str) -> String {
             out.push('…');
             break;
         }
-        if c.is_control() {
+        if is_hidden(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);

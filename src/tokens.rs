@@ -237,8 +237,8 @@ impl TokenCodec {
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
-            sub: user_id.to_string(),
-            jti: token_id.to_string(),
+            sub: user_id.as_str().to_owned(),
+            jti: token_id.as_str().to_owned(),
             rtk: token.encode(),
             iat: issued_at.timestamp(),
             exp: expires_at.timestamp(),

@@ -120,6 +120,40 @@ pub(super) fn read_rate_limits(r: &mut Reader<'_>) -> RateLimitSettings {
     }
 }
 
+/// Who may read `/metrics`, and where it is served.
+#[derive(Clone, Debug)]
+pub struct MetricsAccess {
+    /// The socket peers `/metrics` answers (`METRICS_ALLOWED_FROM`).
+    pub allowed_from: TrustedProxies,
+    /// A listener of its own (`METRICS_BIND_ADDR`); then not on `BIND_ADDR`.
+    pub bind_addr: Option<std::net::SocketAddr>,
+}
+
+pub(super) fn read_metrics_access(r: &mut Reader<'_>) -> MetricsAccess {
+    let allowed_from = match TrustedProxies::parse(&r.text(&vars::METRICS_ALLOWED_FROM)) {
+        Ok(list) => list,
+        Err(why) => {
+            r.problem(format!(
+                "METRICS_ALLOWED_FROM: {why}; expected a comma list like 127.0.0.1,10.0.0.0/8"
+            ));
+            TrustedProxies::default()
+        }
+    };
+    let bind_addr = r.raw(&vars::METRICS_BIND_ADDR).and_then(|raw| {
+        raw.parse()
+            .map_err(|_| {
+                r.problem(format!(
+                    "METRICS_BIND_ADDR={raw:?}: expected IP:PORT, e.g. 0.0.0.0:9090"
+                ));
+            })
+            .ok()
+    });
+    MetricsAccess {
+        allowed_from,
+        bind_addr,
+    }
+}
+
 pub(super) fn read_trusted_proxies(r: &mut Reader<'_>) -> TrustedProxies {
     match TrustedProxies::parse(&r.text(&vars::TRUSTED_PROXIES)) {
         Ok(proxies) => proxies,

@@ -17,7 +17,8 @@ use std::time::Duration;
 use url::Url;
 
 pub use access::{
-    HandoffSettings, MIN_SERVICE_KEY_CHARS, RateLimitSettings, ServiceKey, WebhookSettings,
+    HandoffSettings, MIN_SERVICE_KEY_CHARS, MetricsAccess, RateLimitSettings, ServiceKey,
+    WebhookSettings,
 };
 pub use links::LinkBase;
 pub use mail::{AwsCredentials, MailProvider, MailSettings, check_smtp_url};
@@ -82,6 +83,7 @@ pub struct Settings {
     pub service_keys: Vec<ServiceKey>,
     pub rate_limits: RateLimitSettings,
     pub trusted_proxies: TrustedProxies,
+    pub metrics_access: MetricsAccess,
     pub cors_allowed_origins: Vec<String>,
     pub webhooks: WebhookSettings,
     /// Set: every password change is handed to the application, and no
@@ -224,6 +226,7 @@ impl Settings {
         let service_keys = access::read_service_keys(&mut r);
         let rate_limits = access::read_rate_limits(&mut r);
         let trusted_proxies = access::read_trusted_proxies(&mut r);
+        let metrics_access = access::read_metrics_access(&mut r);
         let cors_allowed_origins = access::read_cors_origins(&mut r);
         let webhooks = access::read_webhooks(&mut r);
         let handoff = access::read_handoff(&mut r);
@@ -262,6 +265,7 @@ impl Settings {
             service_keys,
             rate_limits,
             trusted_proxies,
+            metrics_access,
             cors_allowed_origins,
             webhooks,
             handoff,

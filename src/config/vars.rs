@@ -108,6 +108,8 @@ vars! {
     RATE_LIMIT_SIGNIN_FAILURES = Value("10"), "wrong passwords per account (email or id) and client network (IPv4 /24, IPv6 /48) per hour";
     RATE_LIMIT_SIGNIN_FAILURES_MAX = Value("100"), "wrong passwords per account per hour, all networks together";
     RATE_LIMIT_SIGNIN_FAILURES_PER_IP = Value("100"), "wrong passwords per client address per hour, across accounts";
+    METRICS_ALLOWED_FROM = Value("127.0.0.1/32,::1/128"), "comma list of IPs and CIDRs whose requests /metrics answers (the socket peer, never a forwarded address); others get 404";
+    METRICS_BIND_ADDR = Unset, "IP:PORT of a listener of its own for /metrics (then not served on BIND_ADDR); unset means /metrics is on BIND_ADDR";
     TRUSTED_PROXIES = Unset, "comma list of IPs/CIDRs whose forwarding headers are believed";
     CORS_ALLOWED_ORIGINS = Unset, "comma list of SPA origins allowed to call the public API";
     PWNED_PASSWORDS_URL = Unset, "range API base for the breached-password check (e.g. https://api.pwnedpasswords.com); unset means off";

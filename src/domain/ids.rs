@@ -55,9 +55,11 @@ macro_rules! text_id {
             }
         }
 
+        /// The log form: escaped and cut like every request-derived value
+        /// (`as_str` is the value itself).
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.write_str(&$crate::log_safe::clean(&self.0))
             }
         }
 
@@ -66,7 +68,8 @@ macro_rules! text_id {
 }
 
 text_id!(
-    /// The caller's id for a user (1 to 255 printable characters).
+    /// The caller's id for a user (1 to 255 bytes, no control or format
+    /// characters).
     UserId
 );
 text_id!(
@@ -114,7 +117,7 @@ pub struct InvalidUserId;
 
 impl UserId {
     pub fn parse(raw: &str) -> Result<Self, InvalidUserId> {
-        if raw.trim().is_empty() || raw.len() > 255 || raw.chars().any(char::is_control) {
+        if raw.trim().is_empty() || raw.len() > 255 || raw.chars().any(crate::log_safe::is_hidden) {
             return Err(InvalidUserId);
         }
         Ok(Self(raw.to_owned()))

@@ -22,10 +22,22 @@ use crate::error::ApiError;
     tag = "operations",
     responses(
         (status = 200, description = "Prometheus text exposition format 0.0.4", content_type = "text/plain", body = String),
+        (status = 404, description = "not_found: the peer is not in METRICS_ALLOWED_FROM (or /metrics has a listener of its own, METRICS_BIND_ADDR)", content_type = "application/problem+json", body = crate::http::refusals::Problem),
         (status = 503, description = "unavailable: the database (for the outbox gauges)", content_type = "application/problem+json", body = crate::http::refusals::Problem),
     )
 )]
-pub async fn metrics(ops: web::Data<Operations>) -> Result<HttpResponse, ApiError> {
+pub async fn metrics(
+    ops: web::Data<Operations>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    // The numbers say which addresses have accounts (an email sent or not):
+    // only the listed peers may read them; to others the path does not exist.
+    let allowed = req
+        .peer_addr()
+        .is_some_and(|peer| ops.metrics_allowed_from.contains(&peer.ip()));
+    if !allowed {
+        return Err(ApiError::NotFound);
+    }
     let now = ops.clock.now_naive();
     let (counts, oldest_due) = ops.repo.outbox_stats(now).await?;
     let oldest_due_secs = oldest_due.map_or(0.0, |due| {

@@ -14,6 +14,7 @@ use actix_web::http::{Method, header};
 use actix_web::web;
 use std::sync::Arc;
 
+use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::flows::{forgot, provision, reset, reset_requests, sign_in};
@@ -30,16 +31,30 @@ pub struct Operations {
     repo: Repo,
     clock: Clock,
     metrics: Arc<Metrics>,
+    /// The peers `/metrics` answers (`METRICS_ALLOWED_FROM`).
+    metrics_allowed_from: TrustedProxies,
 }
 
 impl Operations {
-    pub fn new(repo: Repo, clock: Clock, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        repo: Repo,
+        clock: Clock,
+        metrics: Arc<Metrics>,
+        metrics_allowed_from: TrustedProxies,
+    ) -> Self {
         Self {
             repo,
             clock,
             metrics,
+            metrics_allowed_from,
         }
     }
+}
+
+/// Only `/metrics`, for a listener of its own (`METRICS_BIND_ADDR`).
+pub fn configure_metrics_only(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/metrics").route(web::get().to(metrics::metrics)))
+        .default_service(web::to(not_found));
 }
 
 /// Where a path sits; its area decides its scope and middleware.
@@ -189,7 +204,12 @@ impl Entry {
 
 /// Every route, from `table()`; without the password checks when pwreset
 /// keeps no hashes.
-pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String], keeps_hashes: bool) {
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    cors_origins: &[String],
+    keeps_hashes: bool,
+    serves_metrics: bool,
+) {
     let mut public = web::scope(Area::PublicApi.prefix())
         .wrap(cors(cors_origins))
         // Outside the CORS layer: its refusals become problem+json.
@@ -200,7 +220,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String], keeps_ha
             service_auth::require_service_key,
         ))
         .default_service(web::to(not_found));
-    let offered = |entry: &Entry| keeps_hashes || entry.path != PASSWORD_CHECKS;
+    let offered = |entry: &Entry| {
+        (keeps_hashes || entry.path != PASSWORD_CHECKS)
+            && (serves_metrics || entry.path != "/metrics")
+    };
     for entry in table().into_iter().filter(offered) {
         match entry.area {
             Area::Root => {
@@ -210,6 +233,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &[String], keeps_ha
                 cfg.service(
                     entry
                         .resource()
+                        .wrap(actix_web::middleware::from_fn(page::refusals_as_html))
                         .wrap(page::headers())
                         .app_data(web::PayloadConfig::new(page::FORM_LIMIT)),
                 );

@@ -217,7 +217,12 @@ impl Kernel {
     }
 
     pub(super) fn operations(&self) -> Operations {
-        Operations::new(self.repo.clone(), self.clock.clone(), self.metrics.clone())
+        Operations::new(
+            self.repo.clone(),
+            self.clock.clone(),
+            self.metrics.clone(),
+            self.settings.metrics_access.allowed_from.clone(),
+        )
     }
 
     /// The worker, with every kind of row's job.

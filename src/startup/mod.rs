@@ -28,6 +28,8 @@ mod kernel;
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on a listener of its own (`METRICS_BIND_ADDR`), and its port.
+    metrics_server: Option<(Server, u16)>,
     worker: OutboxWorker,
     state: web::Data<AppState>,
     repo: Repo,
@@ -105,6 +107,7 @@ impl Application {
         let local_addr = listener.local_addr()?;
         let port = local_addr.port();
         let app_state = state.clone();
+        let metrics_ops = operations.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(
@@ -137,6 +140,7 @@ impl Application {
                         cfg,
                         &settings.cors_allowed_origins,
                         settings.keeps_password_hashes(),
+                        settings.metrics_access.bind_addr.is_none(),
                     )
                 })
                 .default_service(web::to(http::not_found))
@@ -149,9 +153,14 @@ impl Application {
         .listen(listener)?
         .run();
         log::info!("listening on {local_addr}");
+        let metrics_server = match settings.metrics_access.bind_addr {
+            Some(addr) => Some(metrics_listener(addr, metrics_ops, &settings)?),
+            None => None,
+        };
         Ok(Self {
             port,
             server,
+            metrics_server,
             worker,
             state,
             repo,
@@ -161,6 +170,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of `/metrics`' own listener, when it has one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(_, port)| *port)
     }
 
     pub fn state(&self) -> web::Data<AppState> {
@@ -197,6 +211,11 @@ impl Application {
             .run_outbox_worker
             .then(|| tokio::spawn(self.worker.run(stop_rx)));
         let handle = self.server.handle();
+        // The metrics listener has nothing in flight worth waiting for.
+        let metrics_server = self.metrics_server.map(|(server, _)| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
         // The server runs as a task of its own: it must keep running to carry
         // out the stop command below.
         let mut server = tokio::spawn(self.server);
@@ -209,6 +228,10 @@ impl Application {
         };
         let deadline = tokio::time::Instant::now() + timeout;
         let _ = stop_tx.send(true);
+        if let Some((task, handle)) = metrics_server {
+            handle.stop(false).await;
+            let _ = task.await;
+        }
         // What the timeout cut short, if anything: said in the log and in
         // the exit status, never reported as a clean stop.
         let mut cut_short = Vec::new();
@@ -252,6 +275,29 @@ impl Application {
             anyhow::bail!("shutdown timed out after {} s: {what}", timeout.as_secs())
         }
     }
+}
+
+/// `/metrics` alone, on `addr` (one worker thread: a scrape is small).
+fn metrics_listener(
+    addr: std::net::SocketAddr,
+    operations: web::Data<routes::Operations>,
+    settings: &Settings,
+) -> anyhow::Result<(Server, u16)> {
+    let listener = TcpListener::bind(addr)
+        .with_context(|| format!("cannot listen on METRICS_BIND_ADDR={addr}"))?;
+    let local = listener.local_addr()?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(operations.clone())
+            .configure(routes::configure_metrics_only)
+    })
+    .workers(1)
+    .disable_signals()
+    .client_request_timeout(settings.client_request_timeout)
+    .listen(listener)?
+    .run();
+    log::info!("metrics listening on {local}");
+    Ok((server, local.port()))
 }
 
 /// Waits for SIGTERM or SIGINT; says which.

@@ -74,3 +74,41 @@ async fn a_language_without_translations_is_refused_by_the_internal_api() {
     }
     assert!(app.find_user("u-1").await.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weights_choose_the_language_of_pages_and_emails_and_q0_is_never() {
+    let app = spawn_app().await;
+    app.add_user("u-1", "sol@example.com", None).await;
+    for (header, lang) in [("de;q=0, es", "es"), ("fr;q=0.1,es;q=0.9", "es")] {
+        let page = app
+            .client
+            .get(app.url("/forgot-password"))
+            .header("Accept-Language", header)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(&format!(r#"<html lang="{lang}">"#)),
+            "{header}"
+        );
+    }
+    // The hosted form's request carries the choice into the email.
+    let sent = app
+        .client
+        .post(app.url("/forgot-password"))
+        .header("Accept-Language", "fr;q=0.1,es;q=0.9")
+        .form(&[("email", "sol@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    app.deliver().await;
+    let mail = app.emails().into_iter().find(|e| e.to == "sol@example.com");
+    assert_eq!(
+        mail.map(|m| m.subject).as_deref(),
+        Some("Restablece tu contraseña de Acme")
+    );
+}

@@ -21,6 +21,7 @@ mod forged_tokens;
 mod fuzz;
 mod group_commit;
 mod handoff;
+mod hardening;
 mod health;
 mod import;
 mod internal_api;

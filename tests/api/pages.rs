@@ -212,6 +212,17 @@ async fn pages_carry_a_strict_policy_and_refuse_other_sites_and_other_formats() 
         app.user("u-1").await.password_hash.is_none(),
         "nothing changed"
     );
+    // The same host and port over another scheme is another origin.
+    let https_origin = app.address.replacen("http://", "https://", 1);
+    let other_scheme = app
+        .client
+        .post(app.url("/reset-password"))
+        .header(ORIGIN, https_origin.as_str())
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_scheme.status(), 403, "{https_origin}");
     let same_site = app
         .client
         .post(app.url("/reset-password"))

@@ -63,6 +63,47 @@ pub(crate) fn headers() -> DefaultHeaders {
         .add((header::X_FRAME_OPTIONS, "DENY"))
 }
 
+/// Every refusal of a page route as the page's HTML error, in the reader's
+/// language: what actix itself answers before a handler runs (a query it
+/// cannot read, a form over the size limit, a method the route lacks) is
+/// plain text or problem+json otherwise. A request that sent JSON (the
+/// page's own script asking for live feedback) reads problem+json, as the
+/// API would answer it.
+pub(crate) async fn refusals_as_html(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    let sent_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    let response = next.call(req).await?;
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    let state = response
+        .request()
+        .app_data::<actix_web::web::Data<AppState>>()
+        .cloned();
+    match state {
+        Some(state)
+            if !is_html && !sent_json && (status.is_client_error() || status.is_server_error()) =>
+        {
+            let (request, _) = response.into_parts();
+            let page = View::new(&state, &request).error(status, "page-error-title", None);
+            Ok(actix_web::dev::ServiceResponse::new(request, page).map_into_right_body())
+        }
+        _ => Ok(response.map_into_left_body()),
+    }
+}
+
 /// One page, answered in the reader's language.
 pub(crate) struct View<'a> {
     pub(crate) state: &'a AppState,
@@ -164,8 +205,8 @@ pub(crate) fn form_fields<T: for<'de> Deserialize<'de>>(
 
 /// Whether a form post came from another site. Browsers say where a request
 /// comes from in `Sec-Fetch-Site`; only `same-origin` (and `none`, a person's
-/// own navigation) passes. Browsers without it send `Origin`, whose host must
-/// be the one the request was sent to (the Host header is the browser's, so
+/// own navigation) passes. Browsers without it send `Origin`, whose scheme,
+/// host and port must be the ones the request was sent to (the Host header is the browser's, so
 /// a page on another site cannot make the two agree). Under this service's
 /// `Referrer-Policy: no-referrer` browsers send `Origin: null`, which passes
 /// only with `Sec-Fetch-Site: same-origin`.
@@ -177,14 +218,18 @@ fn is_cross_site(req: &HttpRequest) -> bool {
     let Some(origin) = header("origin") else {
         return false;
     };
+    // The scheme the request was made with: this listener's, or the one a
+    // proxy in front says (a cross-site form post cannot set headers).
+    let scheme = req.connection_info().scheme().to_ascii_lowercase();
     let host = header("host").unwrap_or_default();
+    let Ok(ours) = url::Url::parse(&format!("{scheme}://{host}")) else {
+        return true;
+    };
     match url::Url::parse(origin) {
-        Ok(url) => {
-            let origin_host = match url.port() {
-                Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-                None => url.host_str().unwrap_or_default().to_owned(),
-            };
-            !origin_host.eq_ignore_ascii_case(host)
+        Ok(theirs) => {
+            theirs.scheme() != ours.scheme()
+                || theirs.host_str() != ours.host_str()
+                || theirs.port_or_known_default() != ours.port_or_known_default()
         }
         // `Origin: null` (without Sec-Fetch-Site) and garbage.
         Err(_) => true,

@@ -21,6 +21,8 @@ use super::{FRONTEND_URL, STRONG_PASSWORD};
 
 pub struct TestApp {
     pub address: String,
+    /// `/metrics`' own listener, with METRICS_BIND_ADDR.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub worker: OutboxWorker,
     repo: Repo,
@@ -130,12 +132,16 @@ pub async fn spawn_custom_app(
     }
     .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let worker = app.worker();
     let repo = app.repo();
     let fulfil = app.fulfil();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
