@@ -36,7 +36,8 @@ pub struct Application {
     fulfil: Fulfil,
 }
 
-/// Opens the database and applies pending migrations.
+/// Opens the database, applies pending migrations and the work they leave
+/// for start-up.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Repo> {
     let repo = Repo::connect(
         &settings.database_url,
@@ -51,6 +52,22 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Repo> {
         .context("running database migrations")?;
     if applied > 0 {
         log::info!("applied {applied} database migration(s)");
+    }
+    if let Some(refolded) = repo
+        .refold_emails()
+        .await
+        .context("re-normalizing stored email addresses")?
+    {
+        log::info!(
+            "re-normalized {} stored email address(es) to their case-folded form",
+            refolded.changed
+        );
+        for (id, why) in &refolded.kept {
+            log::warn!(
+                "user {id}: stored email address left as it was ({why}); \
+                 settle it with PUT /internal/v1/users/{id}"
+            );
+        }
     }
     log::info!("database: {}", repo.describe().await?);
     Ok(repo)

@@ -14,6 +14,7 @@ pub(crate) mod rows;
 pub(crate) mod schema;
 mod tls;
 pub(crate) mod tokens;
+pub mod upgrades;
 mod url;
 pub mod users;
 

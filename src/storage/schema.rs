@@ -60,3 +60,9 @@ diesel::table! {
         last_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    pending_upgrades (name) {
+        name -> Text,
+    }
+}

@@ -1,7 +1,8 @@
 //! What a security review of a running build found, each closed: duplicate
 //! JSON keys, page refusals that were raw text, request values that reached
-//! the log with invisible characters or at full length, and the same-origin
-//! check (in pages.rs) that ignored the scheme.
+//! the log with invisible characters or at full length, addresses that were
+//! one mailbox but two keys, and the same-origin check (in pages.rs) that
+//! ignored the scheme.
 
 use reqwest::header::CONTENT_TYPE;
 use serde_json::json;
@@ -185,4 +186,68 @@ async fn metrics_answer_only_the_listed_peers_and_can_have_a_listener_of_their_o
         .await
         .unwrap();
     assert_eq!(other.status(), 404, "only /metrics there");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_case_of_an_address_is_one_account_and_one_limit_and_old_rows_are_refolded() {
+    let db = TestDatabase::new().await;
+    let mail = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let limit_two = |env: &mut std::collections::HashMap<String, String>| {
+        with_services(env);
+        env.insert("RATE_LIMIT_ENABLED".into(), "true".into());
+        env.insert("RATE_LIMIT_FORGOT_PER_EMAIL".into(), "2".into());
+    };
+    let before = spawn_app_on(db.clone(), mail.clone(), limit_two).await;
+    // Rows as the earlier rule (lower-casing) stored them, and the upgrade
+    // its migration asks for.
+    let at = "'2026-12-01 00:00:00', '2026-12-01 00:00:00'";
+    db.execute(&format!(
+        "INSERT INTO users (id, email, created_at, updated_at) VALUES
+           ('u-sigma', 'σς@example.com', {at}),
+           ('u-idn', 'ana@bücher.de', {at}),
+           ('u-sharp', 'straße@example.com', {at}),
+           ('u-ss', 'strasse@example.com', {at});
+         INSERT INTO pending_upgrades (name) VALUES ('email_case_folding');"
+    ))
+    .await;
+    drop(before);
+    let app = spawn_app_on(db, mail, limit_two).await;
+    assert_eq!(app.user("u-sigma").await.email, "σσ@example.com");
+    assert_eq!(app.user("u-idn").await.email, "ana@xn--bcher-kva.de");
+    // Two accounts that are one key now: the first keeps it, the other is
+    // left as it was and named in the log for an operator to settle.
+    assert_eq!(app.user("u-ss").await.email, "strasse@example.com");
+    assert_eq!(app.user("u-sharp").await.email, "straße@example.com");
+    assert!(
+        captured_logs().contains("user u-sharp: stored email address left as it was"),
+        "the kept account is named"
+    );
+
+    // Every case of the Greek address reaches the one account, and counts on
+    // one limit: the third spelling is the third request for one address.
+    assert_eq!(app.forgot("ΣΣ@example.com").await.status(), 202);
+    assert_eq!(app.forgot("σς@example.com").await.status(), 202);
+    assert_problem(app.forgot("Σσ@EXAMPLE.com").await, 429, "rate_limited").await;
+    app.deliver().await;
+    assert_eq!(app.reset_emails_to("σσ@example.com").len(), 2);
+    // U-label and A-label of one domain are one address, sent to as ASCII.
+    assert_eq!(app.forgot("Ana@BÜCHER.de").await.status(), 202);
+    assert_eq!(app.forgot("ana@XN--BCHER-KVA.DE").await.status(), 202);
+    app.deliver().await;
+    assert_eq!(app.reset_emails_to("ana@xn--bcher-kva.de").len(), 2);
+
+    // The service's own API stores the key too: İ and i + combining dot are
+    // one account, plain i another.
+    let put = app
+        .put_user("u-dot", json!({"email": "İlkay@example.com"}))
+        .await;
+    assert_eq!(put.status(), 201);
+    let again = app
+        .put_user("u-dot-2", json!({"email": "i\u{307}lkay@example.com"}))
+        .await;
+    assert_eq!(again.status(), 409, "the same address under another id");
+    let plain = app
+        .put_user("u-plain", json!({"email": "ilkay@example.com"}))
+        .await;
+    assert_eq!(plain.status(), 201);
 }
