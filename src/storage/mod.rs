@@ -378,6 +378,6 @@ mod migration_list_tests {
             Err(StorageError::Migration(_))
         ));
         let latest = latest_version::<Sqlite>(&SQLITE_MIGRATIONS).unwrap();
-        assert!(latest.contains("000008"), "{latest}");
+        assert!(latest.contains("000009"), "{latest}");
     }
 }
