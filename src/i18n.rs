@@ -63,7 +63,8 @@ impl Locale {
                 let mut parts = item.split(';');
                 let tag = parts.next()?.trim();
                 let weight = parts
-                    .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
+                    .map(str::trim)
+                    .filter_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
                     .map(weight_per_mille)
                     .next()
                     .unwrap_or(Some(1000))?;

@@ -51,10 +51,13 @@ impl Operations {
     }
 }
 
-/// Only `/metrics`, for a listener of its own (`METRICS_BIND_ADDR`).
+/// Only `/metrics` (its entry in `table()`), for a listener of its own
+/// (`METRICS_BIND_ADDR`).
 pub fn configure_metrics_only(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/metrics").route(web::get().to(metrics::metrics)))
-        .default_service(web::to(not_found));
+    for entry in table().into_iter().filter(|e| e.path == METRICS) {
+        cfg.service(entry.resource());
+    }
+    cfg.default_service(web::to(not_found));
 }
 
 /// Where a path sits; its area decides its scope and middleware.
@@ -103,6 +106,10 @@ macro_rules! on {
 /// application holds the passwords (`PASSWORD_HANDOFF_URL`).
 const PASSWORD_CHECKS: &str = "/v1/password-checks";
 
+/// The operator's numbers; on `BIND_ADDR` unless `METRICS_BIND_ADDR` gives
+/// them a listener of their own.
+const METRICS: &str = "/metrics";
+
 /// Every path the service answers, with its methods: the router is built
 /// from this, and a test holds it to the OpenAPI document, operation by
 /// operation.
@@ -112,7 +119,7 @@ fn table() -> Vec<Entry> {
     vec![
         entry(Root, "/healthz", vec![on!(GET, health::healthz)]),
         entry(Root, "/readyz", vec![on!(GET, health::readyz)]),
-        entry(Root, "/metrics", vec![on!(GET, metrics::metrics)]),
+        entry(Root, METRICS, vec![on!(GET, metrics::metrics)]),
         entry(Root, "/openapi.json", vec![on!(GET, openapi::openapi_json)]),
         entry(Root, "/assets/pages.css", vec![on!(GET, page::stylesheet)]),
         entry(Root, "/assets/pages.js", vec![on!(GET, page::script)]),
@@ -221,8 +228,7 @@ pub fn configure(
         ))
         .default_service(web::to(not_found));
     let offered = |entry: &Entry| {
-        (keeps_hashes || entry.path != PASSWORD_CHECKS)
-            && (serves_metrics || entry.path != "/metrics")
+        (keeps_hashes || entry.path != PASSWORD_CHECKS) && (serves_metrics || entry.path != METRICS)
     };
     for entry in table().into_iter().filter(offered) {
         match entry.area {

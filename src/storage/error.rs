@@ -35,6 +35,15 @@ pub enum StorageError {
     BatchAnswer(&'static str),
 }
 
+/// A statement refused because a row with the same key or unique value
+/// exists (a conflict to report, not a failure).
+pub(crate) fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
 impl StorageError {
     /// The database cannot be reached (down, restarting, connection cut), as
     /// opposed to a query it refused: the first is retried later, the second

@@ -12,7 +12,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::schema::users;
 use super::users::{NewUser, User};
-use super::{Repo, StorageError, revoke_user_tokens, with_conn};
+use super::{Repo, StorageError, is_unique_violation, revoke_user_tokens, with_conn};
 use crate::domain::{EmailAddress, UserId};
 
 /// One user as an import wants it. `None` leaves an existing user's value
@@ -167,10 +167,7 @@ impl Repo {
         });
         match result {
             Ok(outcomes) => Ok(outcomes),
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => Err(ImportFailed::Conflict),
+            Err(e) if is_unique_violation(&e) => Err(ImportFailed::Conflict),
             Err(e) => Err(ImportFailed::Storage(e.into())),
         }
     }

@@ -18,6 +18,7 @@ pub mod upgrades;
 mod url;
 pub mod users;
 
+pub(crate) use error::is_unique_violation;
 pub use error::{BatchFailed, StorageError};
 pub use url::{Backend, DatabaseUrl, InvalidDatabaseUrl};
 

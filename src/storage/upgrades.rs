@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::schema::{pending_upgrades, users};
-use super::{Repo, StorageError, with_conn};
+use super::{Repo, StorageError, is_unique_violation, with_conn};
 use crate::domain::{EmailAddress, UserId};
 
 const EMAIL_CASE_FOLDING: &str = "email_case_folding";
@@ -109,10 +109,7 @@ impl Repo {
         });
         match result {
             Ok(_) => Ok(true),
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => Ok(false),
+            Err(e) if is_unique_violation(&e) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }

@@ -6,7 +6,9 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::rows::new_rows;
 use super::schema::users;
-use super::{Repo, StorageError, insert_outbox_rows, revoke_user_tokens, with_conn};
+use super::{
+    Repo, StorageError, insert_outbox_rows, is_unique_violation, revoke_user_tokens, with_conn,
+};
 use crate::domain::{EmailAddress, UserId};
 use crate::messages::Outgoing;
 
@@ -113,10 +115,7 @@ impl Repo {
         });
         match result {
             Ok(_) => Ok(()),
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => Err(InsertUserError::Conflict),
+            Err(e) if is_unique_violation(&e) => Err(InsertUserError::Conflict),
             Err(e) => Err(InsertUserError::Storage(e.into())),
         }
     }
@@ -253,10 +252,7 @@ impl Repo {
         });
         match result {
             Ok(upserted) => Ok(upserted),
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => Err(InsertUserError::Conflict),
+            Err(e) if is_unique_violation(&e) => Err(InsertUserError::Conflict),
             Err(e) => Err(InsertUserError::Storage(e.into())),
         }
     }

@@ -92,17 +92,15 @@ async fn every_refusal_of_a_page_is_html_in_the_readers_language() {
         html_page(send(app.client.get(format!("{url}?{repeated}"))).await, 400).await;
         let oversized = app.client.post(&url).form(&[("email", big.as_str())]);
         html_page(send(oversized).await, 413).await;
-        let wrong_type = app
-            .client
-            .post(&url)
-            .header(CONTENT_TYPE, "application/xml")
-            .body("<email>a@example.com</email>");
+        let post_as = |content_type: &str, body: &'static str| {
+            app.client
+                .post(&url)
+                .header(CONTENT_TYPE, content_type)
+                .body(body)
+        };
+        let wrong_type = post_as("application/xml", "<email>a@example.com</email>");
         html_page(send(wrong_type).await, 415).await;
-        let not_a_form = app
-            .client
-            .post(&url)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body("%zz=%%");
+        let not_a_form = post_as("application/x-www-form-urlencoded", "%zz=%%");
         html_page(send(not_a_form).await, 400).await;
         html_page(send(app.client.put(&url)).await, 405).await;
     }

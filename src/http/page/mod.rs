@@ -63,6 +63,14 @@ pub(crate) fn headers() -> DefaultHeaders {
         .add((header::X_FRAME_OPTIONS, "DENY"))
 }
 
+/// A request's or answer's `Content-Type`, empty when absent or unreadable.
+fn content_type(headers: &actix_web::http::header::HeaderMap) -> &str {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
 /// Every refusal of a page route as the page's HTML error, in the reader's
 /// language: what actix itself answers before a handler runs (a query it
 /// cannot read, a form over the size limit, a method the route lacks) is
@@ -76,18 +84,10 @@ pub(crate) async fn refusals_as_html(
     actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
     actix_web::Error,
 > {
-    let sent_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("application/json"));
+    let sent_json = content_type(req.headers()).starts_with("application/json");
     let response = next.call(req).await?;
     let status = response.status();
-    let is_html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("text/html"));
+    let is_html = content_type(response.headers()).starts_with("text/html");
     let state = response
         .request()
         .app_data::<actix_web::web::Data<AppState>>()
@@ -185,15 +185,14 @@ pub(crate) fn form_fields<T: for<'de> Deserialize<'de>>(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<T, StatusCode> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+    let media_type = content_type(req.headers())
+        .split(';')
+        .next()
         .unwrap_or_default();
-    if !content_type.split(';').next().is_some_and(|t| {
-        t.trim()
-            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-    }) {
+    if !media_type
+        .trim()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    {
         return Err(StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
     if is_cross_site(req) {
