@@ -175,3 +175,65 @@ async fn an_independent_validator_accepts_the_served_document() {
     assert!(accepted, "the document is refused:\n{report}");
     assert!(report.contains("OK"), "{report}");
 }
+
+/// A client generated from the served document by a mainstream generator
+/// (openapi-python-client, PyPI) with no warning, then the whole flow driven
+/// through it (tests/api/support/generated_client_flow.py): provision,
+/// forgot, validate, a refused weak password, reset, password-check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_client_runs_the_whole_flow() {
+    let Some(generator) = required_tool(
+        "openapi-python-client",
+        "pip install openapi-python-client, in a venv on PATH; .ci/run does this",
+    ) else {
+        return;
+    };
+    let Some(python) = python_with(
+        &["httpx", "attrs", "dateutil"],
+        "installed with openapi-python-client; .ci/run does this",
+    ) else {
+        return;
+    };
+    let app = spawn_custom_app(
+        TestDatabase::new().await,
+        std::sync::Arc::new(tempfile::tempdir().unwrap()),
+        |_| {},
+        AppOptions {
+            run_worker: true,
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, document(&app).await.to_string()).unwrap();
+    // No formatter afterwards (the generator's default runs ruff): the
+    // client is exactly what it generated.
+    let config = dir.path().join("config.yml");
+    std::fs::write(&config, "post_hooks: []\n").unwrap();
+    let mut generate = std::process::Command::new(generator);
+    generate
+        .current_dir(dir.path())
+        .args(["generate", "--meta", "none", "--fail-on-warning"])
+        .arg("--path")
+        .arg(&file)
+        .arg("--config")
+        .arg(&config)
+        .arg("--output-path")
+        .arg(dir.path().join("pwreset_client"));
+    let (generated, report) = run_tool(generate).await;
+    assert!(generated, "the generator failed or warned:\n{report}");
+    assert!(!report.to_lowercase().contains("warning"), "{report}");
+
+    let mut flow = std::process::Command::new(python);
+    flow.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/api/support/generated_client_flow.py"
+    ))
+    .arg(dir.path())
+    .arg(&app.address)
+    .arg(BILLING_KEY)
+    .arg(&app.mail_dir);
+    let (passed, report) = run_tool(flow).await;
+    assert!(passed && report.contains("flow ok"), "{report}");
+}
