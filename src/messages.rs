@@ -9,6 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{OutboxId, TokenId, UserId};
+use crate::log_context::{self, RequestId};
 use crate::tokens::SealedToken;
 
 /// Stores a fieldless enum as TEXT through its `as_str`/`parse` pair.
@@ -222,6 +223,9 @@ pub struct Outgoing {
     pub message: OutboxMessage,
     /// A reset email stops being worth sending when its link expires.
     pub give_up_at: Option<chrono::NaiveDateTime>,
+    /// The request in force when it was built (`log_context`): the row
+    /// remembers it, so the worker's lines about it name that request.
+    pub request_id: Option<RequestId>,
 }
 
 impl Outgoing {
@@ -230,6 +234,7 @@ impl Outgoing {
             id: OutboxId::random(),
             message,
             give_up_at: None,
+            request_id: log_context::current_request_id(),
         }
     }
 

@@ -118,6 +118,7 @@ vars! {
     RETENTION_SECS = Value("604800"), "how long settled outbox rows and used, expired or revoked tokens are kept, at least 60";
     SHUTDOWN_TIMEOUT_SECS = Value("30"), "grace period on SIGTERM/SIGINT for requests and deliveries in hand, 1..=3600";
     RUST_LOG = Value("info"), "log filter (env_logger)";
+    LOG_FORMAT = Value("text"), "text (env_logger's lines, request_id=… outbox_id=… appended) or json (one object a line: ts, level, target, msg, request_id, outbox_id)";
 }
 
 /// Prints every variable with its default and meaning (`pwreset config`).

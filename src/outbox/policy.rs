@@ -86,6 +86,7 @@ mod tests {
             created_at: now,
             sent_at: None,
             give_up_at,
+            request_id: None,
         }
     }
 

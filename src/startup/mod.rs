@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tokio::sync::watch;
@@ -134,15 +134,12 @@ impl Application {
                         .add(("Referrer-Policy", "no-referrer"))
                         .add(("X-Frame-Options", "DENY")),
                 )
-                // Method, path (never the query string) and status: no secrets.
-                .wrap(
-                    Logger::new("%{route}xi %s %Dms").custom_request_replace("route", |req| {
-                        format!("{} {}", req.method(), crate::log_safe::clean(req.path()))
-                    }),
-                )
                 .wrap(actix_web::middleware::from_fn(http::body_deadline))
-                // Outermost: counts every answer, refusals by the layers above included.
+                // Counts every answer, refusals by the layers above included.
                 .wrap(actix_web::middleware::from_fn(routes::observe))
+                // Outermost: the request's id for every line and answer, and
+                // its access line (method, path never the query, status).
+                .wrap(actix_web::middleware::from_fn(http::tag_request))
                 .app_data(app_state.clone())
                 .app_data(forgot.clone())
                 .app_data(reset.clone())
@@ -305,6 +302,7 @@ fn metrics_listener(
     let local = listener.local_addr()?;
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(http::tag_request))
             .app_data(operations.clone())
             .configure(routes::configure_metrics_only)
     })

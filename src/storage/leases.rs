@@ -26,7 +26,7 @@ pub enum Due {
 /// The columns of `OutboxRow`, as the claims return them.
 pub(crate) const RETURNING_ROW: &str = "RETURNING outbox.id, outbox.kind, outbox.payload, outbox.status, \
      outbox.attempts, outbox.next_attempt_at, outbox.locked_until, outbox.last_error, \
-     outbox.provider_message_id, outbox.created_at, outbox.sent_at, outbox.give_up_at";
+     outbox.provider_message_id, outbox.created_at, outbox.sent_at, outbox.give_up_at, outbox.request_id";
 
 /// How a delivery attempt ended, as the worker records it.
 #[derive(Debug)]

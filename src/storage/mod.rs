@@ -379,6 +379,6 @@ mod migration_list_tests {
             Err(StorageError::Migration(_))
         ));
         let latest = latest_version::<Sqlite>(&SQLITE_MIGRATIONS).unwrap();
-        assert!(latest.contains("000009"), "{latest}");
+        assert!(latest.contains("000010"), "{latest}");
     }
 }

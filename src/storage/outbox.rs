@@ -26,6 +26,9 @@ pub struct OutboxRow {
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
     pub give_up_at: Option<NaiveDateTime>,
+    /// The request that queued it (absent for rows from before ids, or
+    /// queued outside any request: the CLI).
+    pub request_id: Option<String>,
 }
 
 impl Repo {

@@ -24,6 +24,8 @@ pub(crate) struct NewOutboxRow {
     next_attempt_at: NaiveDateTime,
     pub(crate) created_at: NaiveDateTime,
     pub(crate) give_up_at: Option<NaiveDateTime>,
+    /// The request that queued it, for the worker's lines about it.
+    pub(crate) request_id: Option<String>,
 }
 
 /// The rows for these messages, serialized before any transaction starts.
@@ -45,6 +47,7 @@ pub(crate) fn new_row(out: &Outgoing, now: NaiveDateTime) -> Result<NewOutboxRow
         next_attempt_at: now,
         created_at: now,
         give_up_at: out.give_up_at,
+        request_id: out.request_id.as_ref().map(|id| id.as_str().to_owned()),
     })
 }
 

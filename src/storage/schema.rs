@@ -46,6 +46,7 @@ diesel::table! {
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         give_up_at -> Nullable<Timestamp>,
+        request_id -> Nullable<Text>,
     }
 }
 

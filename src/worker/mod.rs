@@ -24,6 +24,7 @@ use crate::flows::fulfil::Fulfil;
 use crate::flows::fulfil::REQUEST_BATCH;
 use crate::flows::prune::{PruneReport, Retention};
 use crate::flows::send::{SendEmail, SendWebhook};
+use crate::log_context::{self, LogContext, RequestId};
 use crate::messages::{OutboxKind, OutboxPayload};
 use crate::metrics::Metrics;
 use crate::outbox::{OutboxJob, Outcome, SendGate, Settler, StepError, panic_message};
@@ -284,7 +285,18 @@ impl OutboxWorker {
     }
 
     /// Processes one row with the job of its kind, and counts the outcome.
+    /// Every line logged meanwhile carries the row's id and the id of the
+    /// request that queued it, and the rows its job queues remember that
+    /// request too.
     async fn process_guarded(&self, row: &OutboxRow) -> Result<(), StorageError> {
+        let context = LogContext {
+            request_id: row.request_id.clone().map(RequestId::stored),
+            outbox_id: Some(row.id.to_string()),
+        };
+        log_context::scope(context, self.process_counted(row)).await
+    }
+
+    async fn process_counted(&self, row: &OutboxRow) -> Result<(), StorageError> {
         let outcome = self.process(row).await?;
         if outcome == Outcome::LeaseLost {
             log::warn!(

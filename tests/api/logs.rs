@@ -22,25 +22,42 @@ async fn logs_never_hold_tokens_passwords_hashes_or_keys() {
     )
     .unwrap();
     let rtk = claims["rtk"].as_str().unwrap().to_owned();
-    let signature = jwt.rsplit('.').next().unwrap().to_owned();
 
-    let logs = captured_logs();
+    for (format, logs) in captured_logs_in_both_formats() {
+        assert_no_secrets(format, &logs, &jwt, &hash, &rtk, &app.jwt_secret, weak);
+    }
+}
+
+fn assert_no_secrets(
+    format: &str,
+    logs: &str,
+    jwt: &str,
+    hash: &str,
+    rtk: &str,
+    signing_key: &str,
+    weak: &str,
+) {
+    let payload = jwt.split('.').nth(1).unwrap();
+    let signature = jwt.rsplit('.').next().unwrap();
     assert!(
         logs.contains("password reset for user u-1"),
-        "the flow was logged at all"
+        "the flow was logged at all ({format})"
     );
     for (name, secret) in [
-        ("JWT", jwt.as_str()),
+        ("JWT", jwt),
         ("JWT payload", payload),
-        ("JWT signature", signature.as_str()),
-        ("random token", rtk.as_str()),
+        ("JWT signature", signature),
+        ("random token", rtk),
         ("new password", STRONG_PASSWORD),
         ("refused password", weak),
         ("other password", OTHER_STRONG_PASSWORD),
-        ("bcrypt hash", hash.as_str()),
-        ("signing key", app.jwt_secret.as_str()),
+        ("bcrypt hash", hash),
+        ("signing key", signing_key),
     ] {
-        assert!(!logs.contains(secret), "the {name} appears in the logs");
+        assert!(
+            !logs.contains(secret),
+            "the {name} appears in the logs ({format})"
+        );
     }
 }
 
@@ -78,21 +95,25 @@ async fn urls_are_logged_without_credentials() {
         .filter_map(|r| r.last_error.as_deref())
         .collect();
     assert!(errors.len() >= 2, "both deliveries failed: {errors:?}");
-    let logs = captured_logs();
-    assert!(logs.contains("127.0.0.1:1/in"), "the receiver is named");
-    for secret in [
-        "hunter2-pass",
-        "webhook-s3cret",
-        "mail-pass",
-        "mail-s3cret",
-        "hook-user",
-        "mail-user",
-    ] {
-        assert!(!logs.contains(secret), "{secret} reached the log");
+    for (format, logs) in captured_logs_in_both_formats() {
         assert!(
-            errors.iter().all(|e| !e.contains(secret)),
-            "{secret} reached last_error: {errors:?}"
+            logs.contains("127.0.0.1:1/in"),
+            "the receiver is named ({format})"
         );
+        for secret in [
+            "hunter2-pass",
+            "webhook-s3cret",
+            "mail-pass",
+            "mail-s3cret",
+            "hook-user",
+            "mail-user",
+        ] {
+            assert!(!logs.contains(secret), "{secret} reached the {format} log");
+            assert!(
+                errors.iter().all(|e| !e.contains(secret)),
+                "{secret} reached last_error: {errors:?}"
+            );
+        }
     }
 }
 
@@ -128,6 +149,18 @@ async fn request_values_cannot_forge_log_lines_or_terminal_escapes() {
         .unwrap();
     assert_eq!(response.status(), 401);
 
+    for line in captured_json_logs().lines() {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a JSON log line that is not one object ({e}): {line}"));
+        assert!(value.is_object(), "{line}");
+        assert!(
+            !value["msg"]
+                .as_str()
+                .unwrap()
+                .contains(['\r', '\n', '\u{1b}', '\u{7}']),
+            "a raw control character in a message: {line}"
+        );
+    }
     let logs = captured_logs();
     assert!(
         logs.contains("forged line"),

@@ -38,6 +38,7 @@ mod password_checks;
 mod postgres_only;
 mod properties;
 mod providers;
+mod request_ids;
 mod reset_flow;
 mod retention;
 mod rotation;

@@ -67,8 +67,13 @@ impl OutboxJob for SendEmail {
             .to_json()
             .map_err(StepError::permanent)?;
         let note = claimed.record_sent(provider_id.as_deref(), &kept).await?;
+        // The provider's id, to find the message in its dashboard.
+        let provider_note = provider_id
+            .as_deref()
+            .map(|id| format!(", provider message id {}", crate::log_safe::clean(id)))
+            .unwrap_or_default();
         log::info!(
-            "outbox {}: {} email for user {} sent via {} (attempt {}{note})",
+            "outbox {}: {} email for user {} sent via {} (attempt {}{provider_note}{note})",
             row.id,
             email.template.name(),
             email.user_id,

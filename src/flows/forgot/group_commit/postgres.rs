@@ -40,6 +40,10 @@ pub(super) async fn write_postgres_batch(
         payloads: jobs.iter().map(|job| job.row.payload.as_str()).collect(),
         created: jobs.iter().map(|job| job.row.created_at).collect(),
         give_up: jobs.iter().map(|job| job.row.give_up_at).collect(),
+        request_ids: jobs
+            .iter()
+            .map(|job| job.row.request_id.as_deref())
+            .collect(),
     };
     for (job, hits) in hits_of(jobs).enumerate() {
         for hit in hits {
@@ -98,6 +102,7 @@ struct BatchBinds<'a> {
     payloads: Vec<&'a str>,
     created: Vec<NaiveDateTime>,
     give_up: Vec<Option<NaiveDateTime>>,
+    request_ids: Vec<Option<&'a str>>,
 }
 
 impl Binds for BatchBinds<'_> {
@@ -116,6 +121,7 @@ impl Binds for BatchBinds<'_> {
             10 => out.push_bind_param::<Array<Text>, _>(&self.payloads),
             11 => out.push_bind_param::<Array<Timestamp>, _>(&self.created),
             12 => out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.give_up),
+            13 => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.request_ids),
             n => Err(no_such_placeholder(n)),
         }
     }
@@ -124,7 +130,7 @@ impl Binds for BatchBinds<'_> {
 /// The Postgres batch: counts the hits ($1 distinct keys, $2 hits per key)
 /// and judges each one as if they had come one by one in queue order
 /// ($5..$7: job, key and limit of each hit, in order), then inserts the rows
-/// ($8..$12) of the jobs none of whose hits went over. Data-modifying CTEs
+/// ($8..$13) of the jobs none of whose hits went over. Data-modifying CTEs
 /// run once and to completion, all in the statement's one transaction.
 static BATCH_WITH_LIMITS: LazyLock<String> =
     LazyLock::new(|| BATCH_TEMPLATE.replace("{ON_CONFLICT}", rate_limits::ON_CONFLICT));
@@ -145,10 +151,10 @@ const BATCH_TEMPLATE: &str = "WITH tally AS ( \
               counted.count - tally.n + hits.nth <= hits.lim AS within \
        FROM hits JOIN counted ON counted.key = hits.key JOIN tally ON tally.key = hits.key), \
      written AS ( \
-       INSERT INTO outbox (id, kind, payload, status, attempts, next_attempt_at, created_at, give_up_at) \
-       SELECT r.id, r.kind, r.payload, 'pending', 0, r.at, r.at, r.give_up_at \
-       FROM unnest($8::text[], $9::text[], $10::text[], $11::timestamp[], $12::timestamp[]) \
-            WITH ORDINALITY AS r(id, kind, payload, at, give_up_at, job) \
+       INSERT INTO outbox (id, kind, payload, status, attempts, next_attempt_at, created_at, give_up_at, request_id) \
+       SELECT r.id, r.kind, r.payload, 'pending', 0, r.at, r.at, r.give_up_at, r.request_id \
+       FROM unnest($8::text[], $9::text[], $10::text[], $11::timestamp[], $12::timestamp[], $13::text[]) \
+            WITH ORDINALITY AS r(id, kind, payload, at, give_up_at, request_id, job) \
        WHERE NOT EXISTS (SELECT 1 FROM judged WHERE judged.job = r.job - 1 AND NOT judged.within) \
        RETURNING 1) \
      SELECT job, window_start, count, last_at, within FROM judged ORDER BY ord";
