@@ -13,6 +13,7 @@ mod cli;
 mod codes;
 mod delivery;
 mod delivery_record;
+mod django_example;
 mod enumeration;
 mod expiry;
 mod file_modes;
