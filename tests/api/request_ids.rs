@@ -308,3 +308,52 @@ async fn the_binary_with_log_format_json_writes_only_json_lines() {
         "the signing key reached the log"
     );
 }
+
+/// A refused setting is the last thing the process writes; with
+/// `LOG_FORMAT=json` it is a JSON line too, and `LOG_FORMAT` itself is
+/// checked like any other variable.
+#[test]
+fn a_refused_start_is_reported_in_the_chosen_format() {
+    let run = |vars: &[(&str, &str)]| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_pwreset"))
+            .arg("serve")
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("BIND_ADDR", "not-an-address")
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&[("LOG_FORMAT", "json")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["level"] == "ERROR" && l["msg"].as_str().unwrap().contains("BIND_ADDR")),
+        "{stderr}"
+    );
+
+    let (code, stderr) = run(&[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.starts_with("pwreset: ") && stderr.contains("BIND_ADDR"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = run(&[("LOG_FORMAT", "yaml"), ("BIND_ADDR", "127.0.0.1:0")]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("LOG_FORMAT=yaml") && stderr.contains("text or json"),
+        "{stderr}"
+    );
+}
