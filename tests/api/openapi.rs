@@ -190,7 +190,7 @@ async fn a_generated_client_runs_the_whole_flow() {
     };
     let Some(python) = python_with(
         &["httpx", "attrs", "dateutil"],
-        "installed with openapi-python-client; .ci/run does this",
+        "pip install httpx attrs python-dateutil (what the generated client imports); .ci/run does this",
     ) else {
         return;
     };
