@@ -357,3 +357,46 @@ fn a_refused_start_is_reported_in_the_chosen_format() {
         "{stderr}"
     );
 }
+
+/// A provider that keeps failing: the worker's retry and dead lines about
+/// the email name the row and the request that queued it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_and_give_ups_name_the_row_and_its_request() {
+    let provider = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(500))
+        .mount(&provider)
+        .await;
+    let app = spawn_app_with_provider(
+        "http",
+        &provider,
+        &[("TRUSTED_PROXIES", "127.0.0.1"), ("MAIL_MAX_ATTEMPTS", "2")],
+    )
+    .await;
+    app.add_user("u-failing", "failing@example.com", None).await;
+    let id = format!("failing-{}", uuid::Uuid::new_v4().simple());
+    let response = app
+        .client
+        .post(app.url("/api/auth/forgot-password/"))
+        .header("X-Request-Id", &id)
+        .json(&serde_json::json!({"email": "failing@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    app.deliver().await;
+    // Past the retry's time (and within the link's life): the last attempt.
+    app.clock.advance(20 * 60);
+    app.deliver().await;
+
+    let email = &app.email_rows().await[0];
+    assert_eq!(email.status, pwreset::messages::OutboxStatus::Dead);
+    let lines = lines_of(&id);
+    let about_email = |needle: &str| {
+        lines.iter().any(|l| {
+            l["outbox_id"] == email.id.as_str() && l["msg"].as_str().unwrap().contains(needle)
+        })
+    };
+    assert!(about_email("failed, retrying at"), "{lines:#?}");
+    assert!(about_email("dead after 2 attempt(s)"), "{lines:#?}");
+}
