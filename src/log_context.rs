@@ -39,12 +39,6 @@ impl RequestId {
     }
 }
 
-impl std::fmt::Display for RequestId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// The ids the lines of one piece of work carry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogContext {
@@ -62,18 +56,10 @@ pub async fn scope<F: Future>(context: LogContext, work: F) -> F::Output {
     CONTEXT.scope(context, work).await
 }
 
-/// The context of the work running now; empty outside any scope (start-up,
-/// the worker's own loop).
+/// The context of the work running now (for a line, or a row being built);
+/// empty outside any scope (start-up, the worker's own loop).
 pub fn current() -> LogContext {
     CONTEXT.try_with(Clone::clone).unwrap_or_default()
-}
-
-/// The request id in force, for a row being built.
-pub fn current_request_id() -> Option<RequestId> {
-    CONTEXT
-        .try_with(|context| context.request_id.clone())
-        .ok()
-        .flatten()
 }
 
 #[cfg(test)]
@@ -112,11 +98,11 @@ mod tests {
         };
         let inside = scope(context.clone(), async {
             tokio::task::yield_now().await;
-            (current(), current_request_id())
+            current()
         })
         .await;
-        assert_eq!(inside, (context, Some(id)));
+        assert_eq!(inside, context);
+        assert_eq!(inside.request_id, Some(id));
         assert_eq!(current(), LogContext::default());
-        assert_eq!(current_request_id(), None);
     }
 }

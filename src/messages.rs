@@ -234,7 +234,7 @@ impl Outgoing {
             id: OutboxId::random(),
             message,
             give_up_at: None,
-            request_id: log_context::current_request_id(),
+            request_id: log_context::current().request_id,
         }
     }
 

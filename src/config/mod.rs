@@ -98,9 +98,6 @@ pub struct Settings {
     pub client_request_timeout: Duration,
     /// Whether `serve` runs the outbox worker in-process (tests drive it by hand).
     pub run_outbox_worker: bool,
-    /// How lines are written (`main` installs the logger before reading
-    /// the settings; here a wrong value is reported like any other).
-    pub log_format: LogFormat,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -234,11 +231,11 @@ impl Settings {
         let cors_allowed_origins = access::read_cors_origins(&mut r);
         let webhooks = access::read_webhooks(&mut r);
         let handoff = access::read_handoff(&mut r);
-        let log_format =
-            LogFormat::parse(r.raw(&vars::LOG_FORMAT).as_deref()).unwrap_or_else(|why| {
-                r.problem(why);
-                LogFormat::Text
-            });
+        // `main` reads LOG_FORMAT itself, to install the logger before the
+        // settings; here a wrong value is reported like any other.
+        if let Err(why) = LogFormat::parse(r.raw(&vars::LOG_FORMAT).as_deref()) {
+            r.problem(why);
+        }
 
         if !r.problems.is_empty() {
             return Err(ConfigError {
@@ -283,7 +280,6 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(shutdown),
             client_request_timeout: Duration::from_secs(client_timeout),
             run_outbox_worker: true,
-            log_format,
         })
     }
 

@@ -18,5 +18,5 @@ pub use body::json_config;
 pub use deadline::body_deadline;
 pub(crate) use refusals::method_not_allowed;
 pub use refusals::not_found;
-pub use request_id::{HEADER as REQUEST_ID_HEADER, tag_request};
+pub use request_id::tag_request;
 pub use state::AppState;

@@ -19,7 +19,7 @@ use super::AppState;
 use crate::log_context::{self, LogContext, RequestId};
 use crate::log_safe;
 
-pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
+const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The outermost layer: the request's id set, the answer tagged with it,
 /// and one access line (method, path without the query, status, time).

@@ -21,6 +21,22 @@ fn request_id(response: &reqwest::Response) -> String {
         .to_owned()
 }
 
+/// forgot-password for `email` as a trusted proxy forwarding request `id`.
+async fn forgot_forwarded(
+    client: &reqwest::Client,
+    base: &str,
+    email: &str,
+    id: &str,
+) -> reqwest::Response {
+    client
+        .post(format!("{base}/api/auth/forgot-password/"))
+        .header("X-Request-Id", id)
+        .json(&serde_json::json!({ "email": email }))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The JSON lines this process logged that carry `request_id`.
 fn lines_of(request_id: &str) -> Vec<Value> {
     captured_json_logs()
@@ -120,14 +136,13 @@ async fn one_reset_is_followed_from_its_202_through_the_worker_to_the_provider()
     app.add_user("u-follow", "follow-me@example.com", None)
         .await;
     let forgot_id = format!("forgot-{}", uuid::Uuid::new_v4().simple());
-    let response = app
-        .client
-        .post(app.url("/api/auth/forgot-password/"))
-        .header("X-Request-Id", &forgot_id)
-        .json(&serde_json::json!({"email": "follow-me@example.com"}))
-        .send()
-        .await
-        .unwrap();
+    let response = forgot_forwarded(
+        &app.client,
+        &app.address,
+        "follow-me@example.com",
+        &forgot_id,
+    )
+    .await;
     assert_eq!(response.status(), 202);
     assert_eq!(request_id(&response), forgot_id);
     let request_row = app.outbox_rows(OutboxKind::ResetRequest).await;
@@ -239,13 +254,8 @@ async fn the_binary_with_log_format_json_writes_only_json_lines() {
     })
     .await;
     assert_eq!(up, Some(()), "{}", std::fs::read_to_string(&log).unwrap());
-    let response = reqwest::Client::new()
-        .post(format!("{base}/api/auth/forgot-password/"))
-        .header("X-Request-Id", "edge-json-1")
-        .json(&serde_json::json!({"email": "json-lines@example.com"}))
-        .send()
-        .await
-        .unwrap();
+    let client = reqwest::Client::new();
+    let response = forgot_forwarded(&client, &base, "json-lines@example.com", "edge-json-1").await;
     assert_eq!(response.status(), 202);
     let sent = wait_for(Duration::from_secs(30), || async {
         std::fs::read_dir(&mail).is_ok_and(|d| d.count() > 0)
@@ -375,14 +385,7 @@ async fn retries_and_give_ups_name_the_row_and_its_request() {
     .await;
     app.add_user("u-failing", "failing@example.com", None).await;
     let id = format!("failing-{}", uuid::Uuid::new_v4().simple());
-    let response = app
-        .client
-        .post(app.url("/api/auth/forgot-password/"))
-        .header("X-Request-Id", &id)
-        .json(&serde_json::json!({"email": "failing@example.com"}))
-        .send()
-        .await
-        .unwrap();
+    let response = forgot_forwarded(&app.client, &app.address, "failing@example.com", &id).await;
     assert_eq!(response.status(), 202);
     app.deliver().await;
     // Past the retry's time (and within the link's life): the last attempt.
