@@ -115,6 +115,24 @@ pub struct MailSettings {
     pub template_dir: Option<PathBuf>,
 }
 
+impl MailSettings {
+    /// The longest one send may take once it has its place at the gate: a
+    /// provider's connect and request timeouts; over SMTP also the wait for
+    /// the sends ahead of it on the `SMTP_POOL_SIZE` connections (each held
+    /// at most as long, and taken in turn).
+    pub fn longest_send(&self) -> Duration {
+        let one = self.connect_timeout + self.timeout;
+        match self.provider {
+            MailProvider::Smtp { .. } => {
+                let pool = self.smtp_pool_size.max(1) as usize;
+                let turns = self.concurrency.max(1).div_ceil(pool);
+                one.saturating_mul(u32::try_from(turns).unwrap_or(u32::MAX))
+            }
+            _ => one,
+        }
+    }
+}
+
 pub(super) fn read(r: &mut Reader<'_>) -> MailSettings {
     let name = r.text(&vars::MAIL_PROVIDER).to_ascii_lowercase();
     if !PROVIDER_NAMES.contains(&name.as_str()) {

@@ -101,6 +101,7 @@ pub fn from_settings(mail: &MailSettings) -> Result<Arc<dyn Mailer>, MailerError
             return Ok(Arc::new(smtp::SmtpMailer::new(
                 &url,
                 &shown,
+                mail.connect_timeout,
                 mail.timeout,
                 mail.smtp_pool_size,
             )?));

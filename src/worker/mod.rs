@@ -84,13 +84,13 @@ impl OutboxWorker {
 
     /// Long enough for one row's work: a row is claimed only when a slot is
     /// free for it, so it waits at most for its turn at the send rate, then
-    /// for the provider's timeouts. A crashed worker's rows are picked up by
+    /// for the provider's timeouts (over SMTP, also for its turn on a
+    /// connection). A crashed worker's rows are picked up by
     /// others after it.
     pub fn lease(&self) -> TimeDelta {
         let mail = &self.settings.mail;
-        let per_row = mail.connect_timeout
-            + mail.timeout
-            + SendGate::longest_wait(mail.concurrency, mail.max_per_second);
+        let per_row =
+            mail.longest_send() + SendGate::longest_wait(mail.concurrency, mail.max_per_second);
         TimeDelta::from_std(per_row + Duration::from_secs(30)).unwrap_or(TimeDelta::minutes(5))
     }
 

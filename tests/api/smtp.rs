@@ -253,3 +253,68 @@ async fn smtp_pool_size_connections_carry_many_messages_side_by_side() {
         "{per_connection:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_answering_is_given_up_on_and_the_email_retried() {
+    let Some(server) = SmtpServer::start("silent", None) else {
+        return;
+    };
+    let url = server.url(None);
+    let app = spawn_app_with(move |env| {
+        env.insert("MAIL_PROVIDER".into(), "smtp".into());
+        env.insert("SMTP_URL".into(), url);
+        env.insert("MAIL_CONNECT_TIMEOUT_SECS".into(), "1".into());
+        env.insert("MAIL_TIMEOUT_SECS".into(), "1".into());
+    })
+    .await;
+    // The attempt ends (it does not hang the worker) and counts as one.
+    one_attempt(&app).await;
+    let row = &app.email_rows().await[0];
+    assert_eq!((row.status, row.attempts), (OutboxStatus::Pending, 1));
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap()
+            .contains("no answer within 2 s"),
+        "{row:?}"
+    );
+    assert!(server.messages().is_empty());
+}
+
+/// A server that takes one message per connection (it answers 421 to the
+/// next): each message still goes out at its first attempt, on a new
+/// connection, instead of failing on the one the server closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_the_server_closed_is_replaced_without_costing_an_attempt() {
+    let Some(server) = SmtpServer::start("one-per-connection", None) else {
+        return;
+    };
+    let url = server.url(None);
+    let app = spawn_app_with(move |env| {
+        env.insert("MAIL_PROVIDER".into(), "smtp".into());
+        env.insert("SMTP_URL".into(), url);
+        env.insert("SMTP_POOL_SIZE".into(), "1".into());
+    })
+    .await;
+    for i in 0..3 {
+        let email = format!("reader{i}@example.com");
+        app.add_user(&format!("u-{i}"), &email, None).await;
+        assert_eq!(app.forgot(&email).await.status(), 202);
+    }
+    app.deliver().await;
+    for row in app.email_rows().await {
+        assert_eq!(
+            (row.status, row.attempts),
+            (OutboxStatus::Sent, 1),
+            "{:?}",
+            row.last_error
+        );
+    }
+    let messages = server.messages();
+    assert_eq!(messages.len(), 3);
+    let connections: std::collections::BTreeSet<&str> = messages
+        .iter()
+        .map(|m| m["connection"].as_str().unwrap())
+        .collect();
+    assert_eq!(connections.len(), 3, "{connections:?}");
+}

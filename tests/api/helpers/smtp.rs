@@ -24,7 +24,8 @@ pub enum ServerTls {
 }
 
 impl SmtpServer {
-    /// `behaviour`: ok, busy2, reject or drop-once (see the script);
+    /// `behaviour`: ok, busy2, reject, drop-once, slow100, silent or
+    /// one-per-connection (see the script);
     /// `credentials`: `user:password` to require AUTH.
     pub fn start(behaviour: &str, credentials: Option<&str>) -> Option<Self> {
         Self::start_with(behaviour, credentials, ServerTls::Plain)

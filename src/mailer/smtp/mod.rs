@@ -1,26 +1,24 @@
-//! SMTP through lettre: `SMTP_URL` in lettre's URL form (implicit TLS,
-//! STARTTLS required, or plain for a local relay), `SMTP_POOL_SIZE` pooled
-//! connections used at once, each for many messages, a
-//! multipart text + HTML message with its own `Message-ID` and `Date`.
-//! 4xx replies and lost connections are retried; 5xx replies are not.
+//! SMTP: `SMTP_URL` in lettre's URL form (implicit TLS, STARTTLS
+//! required, or plain for a local relay), `SMTP_POOL_SIZE` connections used
+//! at once, each for many messages (`connections.rs`), a multipart text +
+//! HTML message with its own `Message-ID` and `Date`. lettre builds the
+//! message and speaks the protocol. 4xx replies, lost connections and
+//! servers that do not answer in time are retried; 5xx replies are not.
+
+mod connections;
 
 use std::time::Duration;
 
+use lettre::Message;
 use lettre::message::{Mailbox, MultiPart, header};
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{EmailMessage, Mailer, SendFuture};
 use crate::send_error::SendError;
+use connections::{Connections, Server};
 
 pub struct SmtpMailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    /// lettre's pool bounds the connections it keeps, not the ones it
-    /// opens: with every kept one busy it opens another. One permit per
-    /// pooled connection keeps the sends to what the pool holds, so each
-    /// connection carries message after message.
-    connections: tokio::sync::Semaphore,
+    connections: Connections,
 }
 
 /// Why the SMTP client could not be built (never shows the URL's password).
@@ -38,24 +36,18 @@ impl SmtpMailer {
     pub fn new(
         url: &SecretString,
         shown: &str,
+        connect_timeout: Duration,
         timeout: Duration,
         pool_size: u32,
     ) -> Result<Self, SmtpUrlError> {
-        let builder =
-            AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret()).map_err(|e| {
-                SmtpUrlError {
-                    shown: shown.to_owned(),
-                    reason: crate::log_safe::clean(&e.to_string()),
-                }
-            })?;
-        let transport = builder
-            .timeout(Some(timeout))
-            .pool_config(PoolConfig::new().max_size(pool_size))
-            .build();
-        Ok(Self {
-            transport,
-            connections: tokio::sync::Semaphore::new(pool_size.max(1) as usize),
-        })
+        let refused = |reason: String| SmtpUrlError {
+            shown: shown.to_owned(),
+            reason: crate::log_safe::clean(&reason),
+        };
+        let server = Server::from_url(url.expose_secret()).map_err(refused)?;
+        let connections =
+            Connections::new(server, connect_timeout, timeout, pool_size).map_err(refused)?;
+        Ok(Self { connections })
     }
 }
 
@@ -112,12 +104,9 @@ impl Mailer for SmtpMailer {
     fn send<'a>(&'a self, m: &'a EmailMessage) -> SendFuture<'a> {
         Box::pin(async move {
             let (message, id) = build(m)?;
-            // Never closed: a permit always comes.
-            let _connection = self.connections.acquire().await.ok();
-            self.transport
-                .send(message)
-                .await
-                .map_err(|e| classify(&e))?;
+            self.connections
+                .send(message.envelope(), &message.formatted())
+                .await?;
             Ok(Some(id))
         })
     }
