@@ -124,17 +124,15 @@ impl Repo {
                 if done != 1 {
                     return Ok(Fulfilment::LeaseLost);
                 }
-                // A no-op write: takes the user's row lock on both backends.
-                diesel::update(users::table.find(token.user_id))
-                    .set(users::id.eq(users::id))
-                    .execute(conn)
-                    .await?;
-                let current: Option<(String, bool)> = users::table
-                    .find(token.user_id)
-                    .select((users::email, users::disabled))
-                    .first(conn)
-                    .await
-                    .optional()?;
+                // A no-op write: takes the user's row lock on both backends,
+                // and reads the row as it is under that lock.
+                let current: Option<(String, bool)> =
+                    diesel::update(users::table.find(token.user_id))
+                        .set(users::id.eq(users::id))
+                        .returning((users::email, users::disabled))
+                        .get_result(conn)
+                        .await
+                        .optional()?;
                 if current.is_none_or(|(now_email, disabled)| now_email != email || disabled) {
                     return Ok(Fulfilment::AccountChanged);
                 }
