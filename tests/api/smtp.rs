@@ -22,6 +22,15 @@ async fn one_attempt(app: &TestApp) {
     app.deliver().await;
 }
 
+/// `n` users each ask for a link.
+async fn ask_for_links(app: &TestApp, n: usize) {
+    for i in 0..n {
+        let email = format!("reader{i}@example.com");
+        app.add_user(&format!("u-{i}"), &email, None).await;
+        assert_eq!(app.forgot(&email).await.status(), 202);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_email_arrives_as_multipart_text_and_html_with_its_message_id() {
     let Some(server) = SmtpServer::start("ok", Some(&format!("mailer:{SMTP_PASSWORD}"))) else {
@@ -214,11 +223,7 @@ async fn smtp_pool_size_connections_carry_many_messages_side_by_side() {
         env.insert("SMTP_POOL_SIZE".into(), "3".into());
     })
     .await;
-    for i in 0..12 {
-        let email = format!("reader{i}@example.com");
-        app.add_user(&format!("u-{i}"), &email, None).await;
-        assert_eq!(app.forgot(&email).await.status(), 202);
-    }
+    ask_for_links(&app, 12).await;
     app.deliver().await;
     let messages = server.messages();
     assert_eq!(messages.len(), 12);
@@ -296,11 +301,7 @@ async fn a_connection_the_server_closed_is_replaced_without_costing_an_attempt()
         env.insert("SMTP_POOL_SIZE".into(), "1".into());
     })
     .await;
-    for i in 0..3 {
-        let email = format!("reader{i}@example.com");
-        app.add_user(&format!("u-{i}"), &email, None).await;
-        assert_eq!(app.forgot(&email).await.status(), 202);
-    }
+    ask_for_links(&app, 3).await;
     app.deliver().await;
     for row in app.email_rows().await {
         assert_eq!(
