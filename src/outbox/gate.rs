@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit, watch};
 
 use crate::messages::OutboxKind;
 use crate::metrics::Metrics;
@@ -48,13 +48,47 @@ impl SendGate {
         }
     }
 
-    /// Runs `send` when a slot is free and the rate allows.
-    pub async fn send<T>(&self, kind: OutboxKind, send: impl Future<Output = T>) -> T {
-        // The semaphore is never closed, so a permit always comes.
-        let _slot = self.slots.acquire().await.ok();
-        if let Some(rate) = &self.rate {
-            rate.until_ready().await;
+    /// Waits for this send's turn: a free slot, then the rate. None when
+    /// `stop` turns true first: the send has not started and its row can
+    /// go back to the queue untouched.
+    pub async fn turn(&self, stop: Option<watch::Receiver<bool>>) -> Option<Turn<'_>> {
+        let admitted = async {
+            // The semaphore is never closed, so a permit always comes.
+            let slot = self.slots.acquire().await.ok();
+            if let Some(rate) = &self.rate {
+                rate.until_ready().await;
+            }
+            Turn {
+                _slot: slot,
+                metrics: &self.metrics,
+            }
+        };
+        let Some(mut stop) = stop else {
+            return Some(admitted.await);
+        };
+        let stopped = async move {
+            // A stop that can no longer come never ends the wait.
+            if stop.wait_for(|stopping| *stopping).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            biased;
+            () = stopped => None,
+            turn = admitted => Some(turn),
         }
+    }
+}
+
+/// A send's place at the gate, held while it runs.
+pub struct Turn<'a> {
+    _slot: Option<SemaphorePermit<'a>>,
+    metrics: &'a Metrics,
+}
+
+impl Turn<'_> {
+    /// Runs `send` in this turn, timed and counted in flight.
+    pub async fn send<T>(self, kind: OutboxKind, send: impl Future<Output = T>) -> T {
         let _counted = InFlight::new(&self.metrics.sends_in_flight);
         let started = Instant::now();
         let answer = send.await;

@@ -43,6 +43,9 @@ pub enum Outcome {
     Dead,
     /// The lease ran out before the row was settled; its next holder decides.
     LeaseLost,
+    /// The worker stopped while the row waited for its turn to send: it goes
+    /// back to the queue as it was.
+    NotStarted,
 }
 
 impl Outcome {
@@ -52,12 +55,14 @@ impl Outcome {
         if ours { self } else { Self::LeaseLost }
     }
 
-    pub fn metric(&self) -> DeliveryOutcome {
+    /// How the outcome is counted; a row not started is not counted.
+    pub fn metric(&self) -> Option<DeliveryOutcome> {
         match self {
-            Self::Sent => DeliveryOutcome::Sent,
-            Self::Retrying => DeliveryOutcome::Retry,
-            Self::Dead => DeliveryOutcome::Dead,
-            Self::Skipped | Self::LeaseLost => DeliveryOutcome::Skipped,
+            Self::Sent => Some(DeliveryOutcome::Sent),
+            Self::Retrying => Some(DeliveryOutcome::Retry),
+            Self::Dead => Some(DeliveryOutcome::Dead),
+            Self::Skipped | Self::LeaseLost => Some(DeliveryOutcome::Skipped),
+            Self::NotStarted => None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! retry policy. Every settlement holds only while the row's lease is ours.
 
 use chrono::NaiveDateTime;
+use tokio::sync::watch;
 
 use super::policy::{self, Decision, Failure};
 use super::{Outcome, StepError};
@@ -20,11 +21,13 @@ pub struct Settler {
     max_attempts: u32,
 }
 
-/// A row a job works on, under the lease that ends at `lease`.
+/// A row a job works on, under the lease that ends at `lease`, until the
+/// worker's `stop` (none when a test drives the worker by hand).
 pub struct Claimed<'a> {
     pub row: &'a OutboxRow,
     pub lease: NaiveDateTime,
     settler: &'a Settler,
+    stop: Option<watch::Receiver<bool>>,
 }
 
 impl Settler {
@@ -36,12 +39,27 @@ impl Settler {
         }
     }
 
-    pub fn claimed<'a>(&'a self, row: &'a OutboxRow, lease: NaiveDateTime) -> Claimed<'a> {
+    pub fn claimed<'a>(
+        &'a self,
+        row: &'a OutboxRow,
+        lease: NaiveDateTime,
+        stop: Option<watch::Receiver<bool>>,
+    ) -> Claimed<'a> {
         Claimed {
             row,
             lease,
             settler: self,
+            stop,
         }
+    }
+
+    /// Gives a claimed row that was never started back to the queue: no
+    /// lease, no attempt counted.
+    pub async fn release(&self, row: &OutboxRow, lease: NaiveDateTime) -> Result<(), StorageError> {
+        self.repo
+            .release_outbox_rows(std::slice::from_ref(&row.id), lease)
+            .await?;
+        Ok(())
     }
 
     /// Settles a failed row as the policy decides: retried at a time, or
@@ -143,5 +161,11 @@ impl Claimed<'_> {
     /// Our batch may have waited: never send on a lease that has run out.
     pub fn lease_expired(&self) -> bool {
         self.settler.clock.now_naive() >= self.lease
+    }
+
+    /// What tells the job the worker is stopping (for the send gate: a send
+    /// still waiting for its turn then does not start).
+    pub fn stop(&self) -> Option<watch::Receiver<bool>> {
+        self.stop.clone()
     }
 }

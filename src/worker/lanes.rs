@@ -2,8 +2,9 @@
 //! requests (turned into a token and its email: database work only) and
 //! deliveries (emails and webhooks, which also pass the send gate:
 //! `MAIL_CONCURRENCY`, `MAIL_MAX_PER_SECOND`). A lane claims rows only for
-//! slots that are free, so a claimed row starts at once and its lease
-//! covers one row's work, however long the queue. The lanes do not wait for
+//! slots that are free, so a claimed row starts at once (a delivery waits
+//! at most for one send per gate slot) and its lease covers one row's
+//! work, however long the queue. The lanes do not wait for
 //! each other: a burst of requests never holds back the notices and
 //! webhooks behind it, and a slow provider holds back only its sends.
 
@@ -24,6 +25,16 @@ use crate::storage::outbox::OutboxRow;
 /// a whole batch once this many slots are free, so a flood may briefly
 /// hold more.
 const REQUEST_SLOTS: usize = 16;
+
+/// Deliveries in hand at once: twice the sends the gate lets run. A row
+/// reads its token and renders its email before its turn to send, and a
+/// claim on a busy database takes a while: with only as many rows as send
+/// slots, slots would sit idle meanwhile. The rows beyond the sends wait at
+/// the gate, each behind at most one send per slot (the lease covers it),
+/// and go back to the queue unsent when the worker stops.
+pub(super) fn delivery_slots(concurrency: usize) -> usize {
+    concurrency.max(1).saturating_mul(2)
+}
 
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Lane {
@@ -50,6 +61,16 @@ impl Lane {
 
 impl OutboxWorker {
     fn lane_slots(&self, lane: Lane) -> usize {
+        match lane {
+            Lane::Requests => REQUEST_SLOTS,
+            Lane::Deliveries => delivery_slots(self.settings.mail.concurrency),
+        }
+    }
+
+    /// Rows in hand below which a claim is itself progress: with more, every
+    /// send slot may be held by a send that never ends, and the claims that
+    /// keep the gate's queue full are not progress.
+    fn working_below(&self, lane: Lane) -> usize {
         match lane {
             Lane::Requests => REQUEST_SLOTS,
             Lane::Deliveries => self.settings.mail.concurrency.max(1),
@@ -104,6 +125,7 @@ impl OutboxWorker {
         mut stop: watch::Receiver<bool>,
     ) {
         let capacity = self.lane_slots(lane);
+        let working_below = self.working_below(lane);
         // Under load, claim when a quarter of the slots is free: fewer,
         // larger claims.
         let threshold = (capacity / 4).max(1);
@@ -123,12 +145,15 @@ impl OutboxWorker {
                 match self.claim_for(lane, free).await {
                     Ok((rows, full)) => {
                         more_due = full;
-                        self.lane_alive(Some(lane));
+                        if running.len() < working_below {
+                            self.lane_alive(Some(lane));
+                        }
                         for row in rows {
                             let worker = self.clone();
+                            let stop = Some(stop.clone());
                             // A failure is logged under the row's ids.
                             running.spawn(async move {
-                                let _ = worker.process_guarded(&row).await;
+                                let _ = worker.process_guarded(&row, stop).await;
                             });
                         }
                     }
@@ -149,7 +174,8 @@ impl OutboxWorker {
                 _ = stop.changed() => {}
             }
         }
-        // Stopping: no new row; the ones in hand finish (and settle).
+        // Stopping: no new row; the sends under way finish (and settle), the
+        // rows still waiting for their turn are released.
         while let Some(done) = running.join_next().await {
             log_ended(lane, done);
         }

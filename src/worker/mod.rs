@@ -82,15 +82,16 @@ impl OutboxWorker {
         }
     }
 
-    /// Long enough for one row's work: a row is claimed only when a slot is
-    /// free for it, so it waits at most for its turn at the send rate, then
-    /// for the provider's timeouts (over SMTP, also for its turn on a
-    /// connection). A crashed worker's rows are picked up by
-    /// others after it.
+    /// Long enough for one row's work: a row is claimed only when a slot of
+    /// its lane is free, so it waits at most for one send ahead of it at
+    /// the gate and for its turn at the send rate, then for the provider's
+    /// timeouts (over SMTP, also for its turn on a connection). A crashed
+    /// worker's rows are picked up by others after it.
     pub fn lease(&self) -> TimeDelta {
         let mail = &self.settings.mail;
-        let per_row =
-            mail.longest_send() + SendGate::longest_wait(mail.concurrency, mail.max_per_second);
+        let in_hand = lanes::delivery_slots(mail.concurrency);
+        let per_row = mail.longest_send().saturating_mul(2)
+            + SendGate::longest_wait(in_hand, mail.max_per_second);
         TimeDelta::from_std(per_row + Duration::from_secs(30)).unwrap_or(TimeDelta::minutes(5))
     }
 
@@ -243,7 +244,9 @@ impl OutboxWorker {
                 if stopping() {
                     return Ok(Some(row.id));
                 }
-                self.process_guarded(&row).await.map(|()| None)
+                self.process_guarded(&row, stop.cloned())
+                    .await
+                    .map(|()| None)
             })
             .buffer_unordered(concurrency)
             .collect()
@@ -288,13 +291,17 @@ impl OutboxWorker {
     /// Every line logged meanwhile carries the row's id and the id of the
     /// request that queued it, and the rows its job queues remember that
     /// request too.
-    async fn process_guarded(&self, row: &OutboxRow) -> Result<(), StorageError> {
+    async fn process_guarded(
+        &self,
+        row: &OutboxRow,
+        stop: Option<watch::Receiver<bool>>,
+    ) -> Result<(), StorageError> {
         let context = LogContext {
             request_id: row.request_id.clone().map(RequestId::stored),
             outbox_id: Some(row.id.to_string()),
         };
         log_context::scope(context, async {
-            let processed = self.process_counted(row).await;
+            let processed = self.process_counted(row, stop).await;
             if let Err(e) = &processed {
                 log::warn!("outbox {} ({}): {e}", row.id, row.kind);
             }
@@ -303,27 +310,43 @@ impl OutboxWorker {
         .await
     }
 
-    async fn process_counted(&self, row: &OutboxRow) -> Result<(), StorageError> {
-        let outcome = self.process(row).await?;
-        if outcome == Outcome::LeaseLost {
-            log::warn!(
+    async fn process_counted(
+        &self,
+        row: &OutboxRow,
+        stop: Option<watch::Receiver<bool>>,
+    ) -> Result<(), StorageError> {
+        let outcome = self.process(row, stop).await?;
+        match outcome {
+            Outcome::LeaseLost => log::warn!(
                 "outbox {} ({}): the lease ran out before the row was settled; its next holder decides",
                 row.id,
                 row.kind
-            );
+            ),
+            Outcome::NotStarted => log::info!(
+                "outbox {} ({}): released unsent, the worker is stopping",
+                row.id,
+                row.kind
+            ),
+            _ => {}
         }
-        self.metrics.delivery(row.kind, outcome.metric());
-        self.lane_alive(Some(Lane::of(row.kind)));
+        if let Some(counted) = outcome.metric() {
+            self.metrics.delivery(row.kind, counted);
+            self.lane_alive(Some(Lane::of(row.kind)));
+        }
         Ok(())
     }
 
-    async fn process(&self, row: &OutboxRow) -> Result<Outcome, StorageError> {
+    async fn process(
+        &self,
+        row: &OutboxRow,
+        stop: Option<watch::Receiver<bool>>,
+    ) -> Result<Outcome, StorageError> {
         let jobs = &*self.jobs;
         // The registration of every kind of row.
         match row.kind {
-            OutboxKind::ResetRequest => self.run_job(&jobs.fulfil, row).await,
-            OutboxKind::Email => self.run_job(&jobs.email, row).await,
-            OutboxKind::Webhook => self.run_job(&jobs.webhook, row).await,
+            OutboxKind::ResetRequest => self.run_job(&jobs.fulfil, row, stop).await,
+            OutboxKind::Email => self.run_job(&jobs.email, row, stop).await,
+            OutboxKind::Webhook => self.run_job(&jobs.webhook, row, stop).await,
         }
     }
 
@@ -334,12 +357,13 @@ impl OutboxWorker {
         &self,
         job: &J,
         row: &OutboxRow,
+        stop: Option<watch::Receiver<bool>>,
     ) -> Result<Outcome, StorageError> {
         let Some(lease) = row.locked_until else {
             return Ok(Outcome::LeaseLost);
         };
         debug_assert_eq!(row.kind, J::Payload::KIND);
-        let claimed = self.settler.claimed(row, lease);
+        let claimed = self.settler.claimed(row, lease, stop);
         let run = async {
             let payload: J::Payload = serde_json::from_str(&row.payload).map_err(|e| {
                 StepError::Permanent(
@@ -349,6 +373,10 @@ impl OutboxWorker {
             job.run(&claimed, payload).await
         };
         let error = match AssertUnwindSafe(run).catch_unwind().await {
+            Ok(Ok(Outcome::NotStarted)) => {
+                self.settler.release(row, lease).await?;
+                return Ok(Outcome::NotStarted);
+            }
             Ok(Ok(outcome)) => return Ok(outcome),
             Ok(Err(error)) => error,
             Err(panic) => {

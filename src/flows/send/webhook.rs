@@ -23,11 +23,13 @@ impl OutboxJob for SendWebhook {
     type Payload = Webhook;
 
     async fn run(&self, claimed: &Claimed<'_>, hook: Webhook) -> Result<Outcome, StepError> {
+        let Some(turn) = self.gate.turn(claimed.stop()).await else {
+            return Ok(Outcome::NotStarted);
+        };
         if claimed.lease_expired() {
             return Ok(Outcome::LeaseLost);
         }
-        self.gate
-            .send(OutboxKind::Webhook, self.sender.deliver(&hook))
+        turn.send(OutboxKind::Webhook, self.sender.deliver(&hook))
             .await?;
         let row = claimed.row;
         let note = claimed
