@@ -1,36 +1,19 @@
 //! Reading JSON bodies into typed structs. Size and content type are
-//! enforced by actix's JSON extractor; each field is a `Field<T>`, which
+//! enforced by the JSON extractor (`json`); each field is a `Field<T>`, which
 //! records a wrong or missing value instead of failing the whole body, so
 //! every field's problem reaches the client at once (`errors`).
 
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::error::JsonPayloadError;
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer};
 use serde_json::Value;
 
+use super::json::Json;
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
-
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
-pub fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(MAX_BODY_BYTES)
-        .error_handler(|err, _req| {
-            let api = match &err {
-                JsonPayloadError::Overflow { .. }
-                | JsonPayloadError::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
-                JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
-                JsonPayloadError::Deserialize(e) => ApiError::MalformedBody(e.to_string()),
-                other => ApiError::MalformedBody(other.to_string()),
-            };
-            api.into()
-        })
-}
 
 /// A JSON object body read into `T` (whose fields are `Field`s).
 pub struct Body<T>(pub T);
@@ -40,9 +23,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = web::Json::<UniqueKeys>::from_request(req, payload);
+        let json = Json::<UniqueKeys>::from_request(req, payload);
         Box::pin(async move {
-            let UniqueKeys(value) = json.await?.into_inner();
+            let Json(UniqueKeys(value)) = json.await?;
             if !value.is_object() {
                 return Err(ApiError::Validation(crate::domain::field_error(
                     "non_field_errors",

@@ -147,7 +147,6 @@ impl Application {
                 .app_data(reset_requests.clone())
                 .app_data(sign_in.clone())
                 .app_data(operations.clone())
-                .app_data(http::json_config())
                 .configure(|cfg| {
                     let settings = app_state.settings();
                     routes::configure(

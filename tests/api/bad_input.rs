@@ -189,6 +189,52 @@ async fn wrong_content_type_size_method_and_path_get_their_own_status() {
     assert_nothing_changed(&app).await;
 }
 
+/// Sends `body` in chunks of 1 KiB (no Content-Length) and returns the
+/// status line and the rest of the answer.
+async fn post_chunked(app: &TestApp, content_type: &str, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut request = format!(
+        "POST /api/auth/forgot-password/ HTTP/1.1\r\nHost: pwreset\r\n\
+         Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n"
+    );
+    for chunk in body.as_bytes().chunks(1024) {
+        request.push_str(&format!("{:x}\r\n", chunk.len()));
+        request.push_str(std::str::from_utf8(chunk).unwrap());
+        request.push_str("\r\n");
+    }
+    request.push_str("0\r\n\r\n");
+    // The server may answer and close before the whole body is written.
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_declares_no_length_is_read_and_limited_all_the_same() {
+    let app = spawn_app().await;
+    app.add_user("u-1", "user@example.com", None).await;
+    let huge = json!({ "email": format!("{}@example.com", "a".repeat(20 * 1024)) });
+    let answer = post_chunked(&app, "application/json", &huge.to_string()).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("payload_too_large"), "{answer}");
+    let broken = post_chunked(&app, "application/json", r#"{"email": "user@exa"#).await;
+    assert!(broken.starts_with("HTTP/1.1 400"), "{broken}");
+    assert!(broken.contains("malformed_request"), "{broken}");
+    assert_nothing_changed(&app).await;
+
+    // A JSON body in several chunks, under a JSON media type with a
+    // parameter, is read whole.
+    let padded = format!("{{\"email\": \"user@example.com\"{}}}", " ".repeat(3000));
+    let answer = post_chunked(&app, "application/json; charset=utf-8", &padded).await;
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    app.deliver().await;
+    assert_eq!(app.reset_emails_to("user@example.com").len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_carries_the_security_headers() {
     let app = spawn_app().await;

@@ -254,7 +254,7 @@ pub(crate) async fn check_password(
     reset: web::Data<Reset>,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<CheckBody>,
+    crate::http::Json(body): crate::http::Json<CheckBody>,
 ) -> Result<HttpResponse, crate::error::ApiError> {
     let problems = reset
         .password_problems(&body.token, &body.new_password, state.client_ip(&req))
