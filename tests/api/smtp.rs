@@ -7,10 +7,20 @@ use crate::helpers::*;
 const SMTP_PASSWORD: &str = "s3cret-smtp-pass";
 
 async fn app_sending_to(smtp_url: String) -> TestApp {
+    app_sending_with(smtp_url, &[]).await
+}
+
+/// An app mailing through `smtp_url`, with these settings besides.
+async fn app_sending_with(smtp_url: String, settings: &[(&str, &str)]) -> TestApp {
+    let settings: Vec<(String, String)> = settings
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
     spawn_app_with(move |env| {
         env.insert("MAIL_PROVIDER".into(), "smtp".into());
         env.insert("SMTP_URL".into(), smtp_url);
         env.insert("DEFAULT_FROM_EMAIL".into(), "no-reply@example.test".into());
+        env.extend(settings);
     })
     .await
 }
@@ -216,13 +226,7 @@ async fn smtp_pool_size_connections_carry_many_messages_side_by_side() {
     let Some(server) = SmtpServer::start("slow100", None) else {
         return;
     };
-    let url = server.url(None);
-    let app = spawn_app_with(move |env| {
-        env.insert("MAIL_PROVIDER".into(), "smtp".into());
-        env.insert("SMTP_URL".into(), url);
-        env.insert("SMTP_POOL_SIZE".into(), "3".into());
-    })
-    .await;
+    let app = app_sending_with(server.url(None), &[("SMTP_POOL_SIZE", "3")]).await;
     ask_for_links(&app, 12).await;
     app.deliver().await;
     let messages = server.messages();
@@ -264,13 +268,13 @@ async fn a_server_that_stops_answering_is_given_up_on_and_the_email_retried() {
     let Some(server) = SmtpServer::start("silent", None) else {
         return;
     };
-    let url = server.url(None);
-    let app = spawn_app_with(move |env| {
-        env.insert("MAIL_PROVIDER".into(), "smtp".into());
-        env.insert("SMTP_URL".into(), url);
-        env.insert("MAIL_CONNECT_TIMEOUT_SECS".into(), "1".into());
-        env.insert("MAIL_TIMEOUT_SECS".into(), "1".into());
-    })
+    let app = app_sending_with(
+        server.url(None),
+        &[
+            ("MAIL_CONNECT_TIMEOUT_SECS", "1"),
+            ("MAIL_TIMEOUT_SECS", "1"),
+        ],
+    )
     .await;
     // The attempt ends (it does not hang the worker) and counts as one.
     one_attempt(&app).await;
@@ -294,13 +298,7 @@ async fn a_connection_the_server_closed_is_replaced_without_costing_an_attempt()
     let Some(server) = SmtpServer::start("one-per-connection", None) else {
         return;
     };
-    let url = server.url(None);
-    let app = spawn_app_with(move |env| {
-        env.insert("MAIL_PROVIDER".into(), "smtp".into());
-        env.insert("SMTP_URL".into(), url);
-        env.insert("SMTP_POOL_SIZE".into(), "1".into());
-    })
-    .await;
+    let app = app_sending_with(server.url(None), &[("SMTP_POOL_SIZE", "1")]).await;
     ask_for_links(&app, 3).await;
     app.deliver().await;
     for row in app.email_rows().await {
