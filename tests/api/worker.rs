@@ -279,3 +279,89 @@ async fn a_request_row_that_is_not_json_goes_dead_and_the_others_are_still_answe
         assert_eq!(row.status, expected, "{row:?}");
     }
 }
+
+/// A mailer that records each message it is handed and answers only when
+/// the test lets it (one permit per answer).
+struct Held {
+    handed: std::sync::Mutex<Vec<String>>,
+    answers: tokio::sync::Semaphore,
+}
+
+impl Mailer for Held {
+    fn send<'a>(&'a self, message: &'a EmailMessage) -> SendFuture<'a> {
+        self.handed.lock().unwrap().push(message.id.clone());
+        Box::pin(async move {
+            let _ = self.answers.acquire().await.unwrap();
+            Ok(None)
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        "held"
+    }
+}
+
+/// Rows wait at the send gate beyond the sends in flight. One whose lease
+/// runs out while it waits is not sent under that lease (another holder
+/// may have it by then): it is sent once, by its next claim.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_whose_lease_ran_out_at_the_gate_is_sent_once_by_its_next_claim() {
+    let mailer = Arc::new(Held {
+        handed: std::sync::Mutex::default(),
+        answers: tokio::sync::Semaphore::new(0),
+    });
+    let db = TestDatabase::new().await;
+    let app = spawn_custom_app(
+        db,
+        Arc::new(tempfile::tempdir().unwrap()),
+        |env| {
+            env.insert("OUTBOX_POLL_INTERVAL_MS".into(), "50".into());
+            // One send at a time: the second row waits at the gate.
+            env.insert("MAIL_CONCURRENCY".into(), "1".into());
+            env.insert("MAIL_CONNECT_TIMEOUT_SECS".into(), "1".into());
+            env.insert("MAIL_TIMEOUT_SECS".into(), "1".into());
+        },
+        AppOptions {
+            run_worker: true,
+            mailer: Some(mailer.clone()),
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    for i in 0..2 {
+        let email = format!("waiting{i}@example.com");
+        app.add_user(&format!("u-{i}"), &email, None).await;
+        assert_eq!(app.forgot(&email).await.status(), 202);
+    }
+    // One send under way, both rows in the worker's hand.
+    let in_hand = wait_for(Duration::from_secs(20), || async {
+        let rows = app.email_rows().await;
+        mailer.handed.lock().unwrap().len() == 1
+            && rows.len() == 2
+            && rows.iter().all(|r| r.locked_until.is_some())
+    })
+    .await;
+    assert_eq!(in_hand, Some(()), "one row sending, one waiting");
+    let first = mailer.handed.lock().unwrap()[0].clone();
+
+    // Both leases run out; then the send under way answers.
+    app.clock.advance(app.worker.lease().num_seconds() + 1);
+    mailer.answers.add_permits(10);
+    let all_sent = wait_for(Duration::from_secs(20), || async {
+        app.email_rows()
+            .await
+            .iter()
+            .all(|r| r.status == OutboxStatus::Sent)
+    })
+    .await;
+    assert_eq!(all_sent, Some(()));
+    let handed = mailer.handed.lock().unwrap().clone();
+    assert_eq!(handed.len(), 2, "each row handed over once: {handed:?}");
+    for row in app.email_rows().await {
+        let expected = if row.id.to_string() == first { 1 } else { 2 };
+        assert_eq!(
+            row.attempts, expected,
+            "the waiting row went out under its second claim: {row:?}"
+        );
+    }
+}
