@@ -30,6 +30,7 @@ pub mod routes;
 pub(crate) mod send_error;
 pub mod startup;
 pub mod storage;
+mod tls;
 pub mod tokens;
 pub(crate) mod vetting;
 pub(crate) mod webhooks;

@@ -62,10 +62,7 @@ pub(crate) fn client_config(
     ca_file: Option<&Path>,
     verify: bool,
 ) -> Result<Arc<ClientConfig>, TlsError> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(TlsError::Protocol)?;
+    let (provider, builder) = crate::tls::builder().map_err(TlsError::Protocol)?;
     let config = match ca_file {
         Some(path) => {
             let shown = || path.display().to_string();
@@ -89,12 +86,7 @@ pub(crate) fn client_config(
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         }
-        None if verify => {
-            let roots = RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            builder.with_root_certificates(roots).with_no_client_auth()
-        }
+        None if verify => crate::tls::mozilla_roots(builder).with_no_client_auth(),
         None => builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(EncryptOnly {

@@ -292,16 +292,10 @@ fn transient(reason: String) -> SendError {
 /// Certificates checked against the Mozilla roots, as lettre does for
 /// STARTTLS.
 fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS protocol versions: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+    let (_, builder) = crate::tls::builder().map_err(|e| format!("TLS protocol versions: {e}"))?;
+    Ok(Arc::new(
+        crate::tls::mozilla_roots(builder).with_no_client_auth(),
+    ))
 }
 
 /// A TLS stream as lettre takes an existing one.
