@@ -143,26 +143,31 @@ impl Mailer for Hangs {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readiness_fails_when_the_worker_stops_making_progress() {
-    let db = TestDatabase::new().await;
-    let app = spawn_custom_app(
-        db,
+/// An app whose own worker runs, sending through `mailer` one message at a
+/// time (`MAIL_CONCURRENCY=1`), polling every 50 ms, with 1 s timeouts.
+async fn app_sending_one_at_a_time(mailer: Arc<dyn Mailer>) -> TestApp {
+    spawn_custom_app(
+        TestDatabase::new().await,
         Arc::new(tempfile::tempdir().unwrap()),
         |env| {
             env.insert("OUTBOX_POLL_INTERVAL_MS".into(), "50".into());
-            // One send at a time: the one that hangs holds every slot.
             env.insert("MAIL_CONCURRENCY".into(), "1".into());
             env.insert("MAIL_CONNECT_TIMEOUT_SECS".into(), "1".into());
             env.insert("MAIL_TIMEOUT_SECS".into(), "1".into());
         },
         AppOptions {
             run_worker: true,
-            mailer: Some(Arc::new(Hangs)),
+            mailer: Some(mailer),
             ..AppOptions::default()
         },
     )
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_when_the_worker_stops_making_progress() {
+    // One send at a time: the one that hangs holds every slot.
+    let app = app_sending_one_at_a_time(Arc::new(Hangs)).await;
     assert_eq!(
         wait_for(Duration::from_secs(10), || async {
             app.ready_status().await == 200
@@ -310,24 +315,8 @@ async fn a_row_whose_lease_ran_out_at_the_gate_is_sent_once_by_its_next_claim() 
         handed: std::sync::Mutex::default(),
         answers: tokio::sync::Semaphore::new(0),
     });
-    let db = TestDatabase::new().await;
-    let app = spawn_custom_app(
-        db,
-        Arc::new(tempfile::tempdir().unwrap()),
-        |env| {
-            env.insert("OUTBOX_POLL_INTERVAL_MS".into(), "50".into());
-            // One send at a time: the second row waits at the gate.
-            env.insert("MAIL_CONCURRENCY".into(), "1".into());
-            env.insert("MAIL_CONNECT_TIMEOUT_SECS".into(), "1".into());
-            env.insert("MAIL_TIMEOUT_SECS".into(), "1".into());
-        },
-        AppOptions {
-            run_worker: true,
-            mailer: Some(mailer.clone()),
-            ..AppOptions::default()
-        },
-    )
-    .await;
+    // One send at a time: the second row waits at the gate.
+    let app = app_sending_one_at_a_time(mailer.clone()).await;
     for i in 0..2 {
         let email = format!("waiting{i}@example.com");
         app.add_user(&format!("u-{i}"), &email, None).await;
