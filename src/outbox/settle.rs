@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use tokio::sync::watch;
 
+use super::gate::{SendGate, Turn};
 use super::policy::{self, Decision, Failure};
 use super::{Outcome, StepError};
 use crate::clock::Clock;
@@ -163,9 +164,18 @@ impl Claimed<'_> {
         self.settler.clock.now_naive() >= self.lease
     }
 
-    /// What tells the job the worker is stopping (for the send gate: a send
-    /// still waiting for its turn then does not start).
-    pub fn stop(&self) -> Option<watch::Receiver<bool>> {
-        self.stop.clone()
+    /// This row's turn to send at `gate`, or what became of it instead: not
+    /// started (the worker stopped while it waited), or its lease lost while
+    /// it waited (its next holder may have it: it is not sent under this
+    /// lease).
+    pub async fn turn_at<'g>(&self, gate: &'g SendGate) -> Result<Turn<'g>, Outcome> {
+        let turn = gate
+            .turn(self.stop.clone())
+            .await
+            .ok_or(Outcome::NotStarted)?;
+        if self.lease_expired() {
+            return Err(Outcome::LeaseLost);
+        }
+        Ok(turn)
     }
 }

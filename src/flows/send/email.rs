@@ -55,12 +55,10 @@ impl OutboxJob for SendEmail {
     async fn run(&self, claimed: &Claimed<'_>, email: Email) -> Result<Outcome, StepError> {
         let row = claimed.row;
         let message = self.render(row, &email).await?;
-        let Some(turn) = self.gate.turn(claimed.stop()).await else {
-            return Ok(Outcome::NotStarted);
+        let turn = match claimed.turn_at(&self.gate).await {
+            Ok(turn) => turn,
+            Err(instead) => return Ok(instead),
         };
-        if claimed.lease_expired() {
-            return Ok(Outcome::LeaseLost);
-        }
         let provider_id = turn
             .send(OutboxKind::Email, self.mailer.send(&message))
             .await?;

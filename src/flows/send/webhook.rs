@@ -23,12 +23,10 @@ impl OutboxJob for SendWebhook {
     type Payload = Webhook;
 
     async fn run(&self, claimed: &Claimed<'_>, hook: Webhook) -> Result<Outcome, StepError> {
-        let Some(turn) = self.gate.turn(claimed.stop()).await else {
-            return Ok(Outcome::NotStarted);
+        let turn = match claimed.turn_at(&self.gate).await {
+            Ok(turn) => turn,
+            Err(instead) => return Ok(instead),
         };
-        if claimed.lease_expired() {
-            return Ok(Outcome::LeaseLost);
-        }
         turn.send(OutboxKind::Webhook, self.sender.deliver(&hook))
             .await?;
         let row = claimed.row;
