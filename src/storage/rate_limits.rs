@@ -92,6 +92,28 @@ impl Repo {
         Ok(counter)
     }
 
+    /// Takes back one hit that `hit_rate_limit` counted on `key` in the
+    /// window that started at `window_start`; a window since ended (and its
+    /// count with it) is left alone.
+    pub async fn unhit_rate_limit(
+        &self,
+        key: &str,
+        window_start: NaiveDateTime,
+    ) -> Result<(), StorageError> {
+        with_conn!(self, |conn| {
+            diesel::update(
+                rate_limits::table
+                    .find(key)
+                    .filter(rate_limits::window_start.eq(window_start))
+                    .filter(rate_limits::count.gt(0)),
+            )
+            .set(rate_limits::count.eq(rate_limits::count - 1))
+            .execute(conn)
+            .await?
+        });
+        Ok(())
+    }
+
     /// Deletes the counter `key` (a count that a success clears).
     pub async fn forget_rate_limit(&self, key: &str) -> Result<(), StorageError> {
         with_conn!(self, |conn| {

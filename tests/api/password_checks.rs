@@ -198,6 +198,58 @@ async fn wrong_passwords_are_throttled_alike_for_known_and_unknown_accounts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_sent_at_once_get_no_more_tries_than_one_at_a_time() {
+    let app = spawn_custom_app(
+        TestDatabase::new().await,
+        Arc::new(tempfile::tempdir().unwrap()),
+        |env| {
+            with_services(env);
+            env.insert("RATE_LIMIT_ENABLED".into(), "true".into());
+            env.insert("RATE_LIMIT_SIGNIN_FAILURES".into(), "3".into());
+            env.insert("RATE_LIMIT_SIGNIN_FAILURES_MAX".into(), "5".into());
+        },
+        AppOptions {
+            // A verification long enough that every guess arrives while
+            // the first ones are still being hashed.
+            bcrypt_cost: Some(10),
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    app.add_user("u-1", "ada@example.com", Some(STRONG_PASSWORD))
+        .await;
+    let guesses =
+        (0..12).map(|_| app.check_from("ada@example.com", OTHER_STRONG_PASSWORD, "198.51.100.7"));
+    let statuses: Vec<u16> = futures_util::future::join_all(guesses)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    let tried = statuses.iter().filter(|&&s| s == 401).count();
+    let refused = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!((tried, refused), (3, 9), "{statuses:?}");
+    // That network is done for the hour, the right password included.
+    let from_there = app
+        .check_from("ada@example.com", STRONG_PASSWORD, "198.51.100.8")
+        .await;
+    assert_problem(from_there, 429, "rate_limited").await;
+    // The refused guesses used none of the account's overall allowance (5):
+    // the owner, elsewhere, still has a typo's room and signs in.
+    assert_eq!(
+        app.check_from("ada@example.com", OTHER_STRONG_PASSWORD, "203.0.113.5")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.check_from("ada@example.com", STRONG_PASSWORD, "203.0.113.5")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_success_clears_its_network_and_the_account_has_an_overall_cap() {
     let app = spawn_app_with(|env| {
         with_services(env);

@@ -3,10 +3,12 @@
 //! failure (wrong password, unknown, disabled, no password yet), with the
 //! same work for each: an unknown account costs one verification at the
 //! configured cost too. Throttled per account and client network, per
-//! account, and per client IP, before any hash is computed; a success from
-//! a network clears that network's count; a stored hash that is not bcrypt
-//! at `BCRYPT_COST` (an imported one, or one from a lower cost) is replaced
-//! in the same request. Entry point: `api.rs`.
+//! account, and per client IP: each check counts on those counters before
+//! any hash is computed (so checks made at once cannot overrun them), a
+//! wrong password keeps its count, a refused or right one gives it back; a
+//! success from a network clears that network's count; a stored hash that
+//! is not bcrypt at `BCRYPT_COST` (an imported one, or one from a lower
+//! cost) is replaced in the same request. Entry point: `api.rs`.
 
 pub(crate) mod api;
 
@@ -24,6 +26,13 @@ use crate::limits::{LimitError, Limiter};
 use crate::metrics::Metrics;
 use crate::storage::Repo;
 use crate::storage::users::User;
+
+/// What a check found: the account and its stored hash, or the outcome
+/// counted for a refusal.
+enum Verdict {
+    Match(Box<(User, String, StoredHash)>),
+    NoMatch(&'static str),
+}
 
 /// Whose password is checked.
 #[derive(Debug)]
@@ -89,12 +98,40 @@ impl SignIn {
         ip: Option<IpAddr>,
     ) -> Result<Matched, FlowError> {
         let subject = account.subject();
-        if let Err(e) = self.limiter.check_sign_in(&subject, ip).await {
-            if matches!(e, LimitError::Limited { .. }) {
-                self.metrics.password_check("limited");
+        let attempt = match self.limiter.reserve_sign_in(&subject, ip).await {
+            Ok(attempt) => attempt,
+            Err(e) => {
+                if matches!(e, LimitError::Limited { .. }) {
+                    self.metrics.password_check("limited");
+                }
+                return Err(e.into());
             }
-            return Err(e.into());
-        }
+        };
+        let (user, hash, parsed) = match self.verify(account, password).await {
+            Ok(Verdict::Match(found)) => *found,
+            Ok(Verdict::NoMatch(outcome)) => {
+                self.limiter.sign_in_failed(attempt);
+                self.metrics.password_check(outcome);
+                return Err(FlowError::InvalidCredentials);
+            }
+            Err(e) => {
+                self.limiter.sign_in_undone(attempt).await;
+                return Err(e);
+            }
+        };
+        self.limiter.sign_in_matched(attempt).await?;
+        self.upgrade(&user, &hash, &parsed, password).await?;
+        self.metrics.password_check("match");
+        log::info!("password check: user {} signed in", user.id);
+        Ok(Matched {
+            user_id: user.id,
+            password_changed_at: user.password_changed_at,
+        })
+    }
+
+    /// Whether `password` is the account's, with the same work whatever
+    /// the answer.
+    async fn verify(&self, account: &Account, password: &str) -> Result<Verdict, FlowError> {
         let user = match account {
             Account::Email(email) => self.repo.find_user_by_email(email).await?,
             Account::Id(id) => self.repo.find_user_by_id(id).await?,
@@ -108,7 +145,7 @@ impl SignIn {
             self.hasher
                 .verify(password, self.dummy_hash.clone())
                 .await?;
-            return self.refuse(&subject, ip, "unknown").await;
+            return Ok(Verdict::NoMatch("unknown"));
         };
         let parsed = match StoredHash::parse(&hash) {
             Ok(parsed) => parsed,
@@ -122,31 +159,13 @@ impl SignIn {
                 self.hasher
                     .verify(password, self.dummy_hash.clone())
                     .await?;
-                return self.refuse(&subject, ip, "mismatch").await;
+                return Ok(Verdict::NoMatch("mismatch"));
             }
         };
         if !self.hasher.verify(password, parsed.clone()).await? {
-            return self.refuse(&subject, ip, "mismatch").await;
+            return Ok(Verdict::NoMatch("mismatch"));
         }
-        self.limiter.clear_sign_in_network(&subject, ip).await?;
-        self.upgrade(&user, &hash, &parsed, password).await?;
-        self.metrics.password_check("match");
-        log::info!("password check: user {} signed in", user.id);
-        Ok(Matched {
-            user_id: user.id,
-            password_changed_at: user.password_changed_at,
-        })
-    }
-
-    async fn refuse(
-        &self,
-        subject: &str,
-        ip: Option<IpAddr>,
-        outcome: &'static str,
-    ) -> Result<Matched, FlowError> {
-        self.limiter.record_sign_in_failure(subject, ip).await?;
-        self.metrics.password_check(outcome);
-        Err(FlowError::InvalidCredentials)
+        Ok(Verdict::Match(Box::new((user, hash, parsed))))
     }
 
     /// Replaces a hash that is not bcrypt at the configured cost by one

@@ -29,6 +29,8 @@ use crate::metrics::Metrics;
 use crate::storage::rate_limits::Counter;
 use crate::storage::{Repo, StorageError};
 
+mod sign_in;
+
 pub const WINDOW: TimeDelta = TimeDelta::hours(1);
 
 /// Every limit the service enforces; all count per hour.
@@ -240,63 +242,6 @@ impl Limiter {
             per_network: LimitedAction::EmailsPerAccount.allowance(&self.settings) as usize,
             overall: LimitedAction::EmailsPerAccountMax.allowance(&self.settings) as usize,
         })
-    }
-
-    /// Refuses a password check over any sign-in limit (before any hash is
-    /// computed); the wait is until the fullest counter's window ends.
-    pub async fn check_sign_in(&self, subject: &str, ip: Option<IpAddr>) -> Result<(), LimitError> {
-        if !self.settings.enabled {
-            return Ok(());
-        }
-        let now = self.clock.now_naive();
-        for action in LimitedAction::SIGN_IN {
-            let Some(key) = action.counter_key(ip, Some(subject)) else {
-                continue;
-            };
-            let Some(counter) = self.repo.read_rate_limit(&key).await? else {
-                continue;
-            };
-            let ends = counter.window_start + WINDOW;
-            if ends > now && !counter.is_within(action.allowance(&self.settings).saturating_sub(1))
-            {
-                return Err(self.limited(action, ip, ends - now));
-            }
-        }
-        Ok(())
-    }
-
-    /// Counts a wrong password on every sign-in counter of the check.
-    pub async fn record_sign_in_failure(
-        &self,
-        subject: &str,
-        ip: Option<IpAddr>,
-    ) -> Result<(), LimitError> {
-        if !self.settings.enabled {
-            return Ok(());
-        }
-        let now = self.clock.now_naive();
-        for action in LimitedAction::SIGN_IN {
-            if let Some(key) = action.counter_key(ip, Some(subject)) {
-                self.hit(&key, now).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// A right password from a network clears that network's count for the
-    /// account (the overall and per-IP counts stay).
-    pub async fn clear_sign_in_network(
-        &self,
-        subject: &str,
-        ip: Option<IpAddr>,
-    ) -> Result<(), LimitError> {
-        if !self.settings.enabled {
-            return Ok(());
-        }
-        if let Some(key) = LimitedAction::SignInFailures.counter_key(ip, Some(subject)) {
-            self.repo.forget_rate_limit(&key).await?;
-        }
-        Ok(())
     }
 
     async fn hit(&self, key: &str, now: NaiveDateTime) -> Result<Counter, StorageError> {
