@@ -13,6 +13,26 @@ async fn app() -> TestApp {
     spawn_app_with(with_services).await
 }
 
+/// The services' app with BCRYPT_COST at `cost` and `customize`'s settings.
+async fn app_hashing_at(
+    cost: u32,
+    customize: impl FnOnce(&mut std::collections::HashMap<String, String>),
+) -> TestApp {
+    spawn_custom_app(
+        TestDatabase::new().await,
+        Arc::new(tempfile::tempdir().unwrap()),
+        |env| {
+            with_services(env);
+            customize(env);
+        },
+        AppOptions {
+            bcrypt_cost: Some(cost),
+            ..AppOptions::default()
+        },
+    )
+    .await
+}
+
 impl TestApp {
     async fn check(&self, body: Value) -> Response {
         self.internal(Method::POST, "/internal/v1/password-checks")
@@ -199,22 +219,13 @@ async fn wrong_passwords_are_throttled_alike_for_known_and_unknown_accounts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_passwords_sent_at_once_get_no_more_tries_than_one_at_a_time() {
-    let app = spawn_custom_app(
-        TestDatabase::new().await,
-        Arc::new(tempfile::tempdir().unwrap()),
-        |env| {
-            with_services(env);
-            env.insert("RATE_LIMIT_ENABLED".into(), "true".into());
-            env.insert("RATE_LIMIT_SIGNIN_FAILURES".into(), "3".into());
-            env.insert("RATE_LIMIT_SIGNIN_FAILURES_MAX".into(), "5".into());
-        },
-        AppOptions {
-            // A verification long enough that every guess arrives while
-            // the first ones are still being hashed.
-            bcrypt_cost: Some(10),
-            ..AppOptions::default()
-        },
-    )
+    // A verification long enough that every guess arrives while the first
+    // ones are still being hashed.
+    let app = app_hashing_at(10, |env| {
+        env.insert("RATE_LIMIT_ENABLED".into(), "true".into());
+        env.insert("RATE_LIMIT_SIGNIN_FAILURES".into(), "3".into());
+        env.insert("RATE_LIMIT_SIGNIN_FAILURES_MAX".into(), "5".into());
+    })
     .await;
     app.add_user("u-1", "ada@example.com", Some(STRONG_PASSWORD))
         .await;
@@ -329,16 +340,7 @@ async fn with_limits_off_nothing_is_throttled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hash_below_the_configured_cost_is_upgraded_on_a_match_only() {
-    let app = spawn_custom_app(
-        TestDatabase::new().await,
-        Arc::new(tempfile::tempdir().unwrap()),
-        with_services,
-        AppOptions {
-            bcrypt_cost: Some(5),
-            ..AppOptions::default()
-        },
-    )
-    .await;
+    let app = app_hashing_at(5, |_| {}).await;
     // add_user hashes at cost 4.
     app.add_user("u-1", "ada@example.com", Some(STRONG_PASSWORD))
         .await;
