@@ -87,8 +87,11 @@ pub struct Turn<'a> {
 }
 
 impl Turn<'_> {
-    /// Runs `send` in this turn, timed and counted in flight.
-    pub async fn send<T>(self, kind: OutboxKind, send: impl Future<Output = T>) -> T {
+    /// Runs `send` in this turn, timed and counted in flight. The turn (its
+    /// slot) stays the caller's until dropped: a job keeps it until the send
+    /// is recorded, so no row waiting behind it can find its lease gone and
+    /// let a new claim take a row whose send is done but not yet recorded.
+    pub async fn send<T>(&self, kind: OutboxKind, send: impl Future<Output = T>) -> T {
         let _counted = InFlight::new(&self.metrics.sends_in_flight);
         let started = Instant::now();
         let answer = send.await;

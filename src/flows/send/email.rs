@@ -67,6 +67,7 @@ impl OutboxJob for SendEmail {
             .to_json()
             .map_err(StepError::permanent)?;
         let note = claimed.record_sent(provider_id.as_deref(), &kept).await?;
+        drop(turn);
         // The provider's id, to find the message in its dashboard.
         let provider_note = provider_id
             .as_deref()

@@ -33,6 +33,7 @@ impl OutboxJob for SendWebhook {
         let note = claimed
             .record_sent(Some(&hook.msg_id), &row.payload)
             .await?;
+        drop(turn);
         log::info!(
             "outbox {}: webhook {} delivered to {} (attempt {}{note})",
             row.id,
