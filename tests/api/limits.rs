@@ -128,6 +128,35 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
     assert_eq!(app.validate(&token).await.status(), 200);
 }
 
+/// Proxies may add their entry as a header line of its own: the chain is
+/// every line in order, so the client is still the right-most entry of the
+/// last line, whatever the first line forges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarding_chain_over_several_header_lines_is_read_to_its_last_line() {
+    let app = spawn_app_with(|env| {
+        limits_on(env);
+        env.insert("RATE_LIMIT_FORGOT_PER_IP".into(), "3".into());
+        env.insert("TRUSTED_PROXIES".into(), "127.0.0.1/32,::1".into());
+    })
+    .await;
+    let from_two_lines = |n: u32| {
+        app.client
+            .post(app.url("/api/auth/forgot-password/"))
+            .header("X-Forwarded-For", format!("7.7.7.{n}"))
+            .header("X-Forwarded-For", "203.0.113.9")
+            .json(&json!({ "email": format!("lines-{n}@example.com") }))
+            .send()
+    };
+    for n in 0..3 {
+        assert_eq!(
+            from_two_lines(n).await.unwrap().status(),
+            202,
+            "request {n}"
+        );
+    }
+    assert_problem(from_two_lines(3).await.unwrap(), 429, "rate_limited").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guessing_tokens_from_one_address_is_blocked_long_before_a_hundred_tries() {
     let app = spawn_app_with(|env| {

@@ -51,9 +51,12 @@ pub struct HeaderMap {
 }
 
 /// A bespoke non-empty list for HeaderMap values.
+// pwreset: room for one value in place, not four: nearly every header comes
+// once, and each slot of the table held four (208 bytes a slot, 88
+// now); a header sent more than once moves its values to the heap.
 #[derive(Debug, Clone)]
 pub(crate) struct Value {
-    inner: SmallVec<[HeaderValue; 4]>,
+    inner: SmallVec<[HeaderValue; 1]>,
 }
 
 impl Value {
@@ -77,7 +80,7 @@ impl Value {
 }
 
 impl ops::Deref for Value {
-    type Target = SmallVec<[HeaderValue; 4]>;
+    type Target = SmallVec<[HeaderValue; 1]>;
 
     fn deref(&self) -> &Self::Target {
         &self.inner
@@ -691,7 +694,7 @@ impl From<&HeaderMap> for http::HeaderMap {
 /// and [`HeaderMap::remove`].
 #[derive(Debug)]
 pub struct Removed {
-    inner: Option<smallvec::IntoIter<[HeaderValue; 4]>>,
+    inner: Option<smallvec::IntoIter<[HeaderValue; 1]>>,
 }
 
 impl Removed {
@@ -760,7 +763,7 @@ impl iter::FusedIterator for Keys<'_> {}
 #[derive(Debug)]
 pub struct Iter<'a> {
     inner: hash_map::Iter<'a, HeaderName, Value>,
-    multi_inner: Option<(&'a HeaderName, &'a SmallVec<[HeaderValue; 4]>)>,
+    multi_inner: Option<(&'a HeaderName, &'a SmallVec<[HeaderValue; 1]>)>,
     multi_idx: usize,
     remaining: usize,
 }
@@ -819,7 +822,7 @@ impl iter::FusedIterator for Iter<'_> {}
 #[derive(Debug)]
 pub struct Drain<'a> {
     inner: hash_map::Drain<'a, HeaderName, Value>,
-    multi_inner: Option<(Option<HeaderName>, SmallVec<[HeaderValue; 4]>)>,
+    multi_inner: Option<(Option<HeaderName>, SmallVec<[HeaderValue; 1]>)>,
     multi_idx: usize,
     remaining: usize,
 }
@@ -875,7 +878,7 @@ impl iter::FusedIterator for Drain<'_> {}
 #[derive(Debug)]
 pub struct IntoIter {
     inner: hash_map::IntoIter<HeaderName, Value>,
-    multi_inner: Option<(HeaderName, smallvec::IntoIter<[HeaderValue; 4]>)>,
+    multi_inner: Option<(HeaderName, smallvec::IntoIter<[HeaderValue; 1]>)>,
     remaining: usize,
 }
 
